@@ -1,0 +1,3 @@
+"""Campaign Action Bot."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,156 @@
+"""Plain values that flow through the pipeline, named by stage (STYLE.md 2.4).
+
+`ParsedFeed`/`ParsedEntry` come out of the parser, `TopicRules` go into the matcher,
+`Match` comes out of it. No I/O, no Telegram, no SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Role(enum.StrEnum):
+    """What a user may do; each role includes the ones before it."""
+
+    SUPPORTER = "supporter"
+    ORGANISER = "organiser"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        """Order of the roles: supporter < organiser < admin."""
+        return _ROLE_RANK[self]
+
+    def allows(self, needed: Role) -> bool:
+        """Whether a holder of this role may do what `needed` may do."""
+        return self.rank >= needed.rank
+
+
+_ROLE_RANK = {Role.SUPPORTER: 0, Role.ORGANISER: 1, Role.ADMIN: 2}
+
+
+class RuleKind(enum.StrEnum):
+    """Kinds of topic matching rules."""
+
+    CATEGORY = "category"
+    KEYWORD = "keyword"
+    EXCLUDE = "exclude"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Life of one outbox row."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    DROPPED = "dropped"  # the chat became unreachable or was forgotten before sending
+
+
+class ChatType(enum.StrEnum):
+    """Telegram chat types we keep."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+    SUPERGROUP = "supergroup"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    """One normalised feed entry, as the parser hands it on.
+
+    `identity` is stable across polls (entry id, else link, else a hash of title and date);
+    `url` is the canonical link (absolute, no fragment, no utm_* parameters) or None;
+    `title` and `summary` are plain text (HTML stripped, entities decoded, whitespace folded);
+    `published` is aware UTC or None when the feed gives no usable date.
+    """
+
+    identity: str
+    url: str | None
+    title: str
+    summary: str
+    published: datetime | None = None
+    categories: tuple[str, ...] = ()
+    author: str | None = None
+    image_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What the parser made of one document.
+
+    `bozo_reason` is set when the document was not well-formed but still yielded entries.
+    `alternate_urls` are feed links discovered in an HTML page (autodiscovery), absolute.
+    """
+
+    title: str | None
+    site_url: str | None
+    entries: tuple[ParsedEntry, ...]
+    bozo_reason: str | None = None
+    alternate_urls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRules:
+    """A topic's matching rules, as the matcher sees them."""
+
+    topic_id: int
+    slug: str
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic as written in a topics file or by an admin."""
+
+    slug: str
+    name: str
+    description: str = ""
+    emoji: str = ""
+    categories: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """Summary of polling one feed."""
+
+    feed_id: int
+    url: str
+    status: str  # "new", "not_modified", "error"
+    entries_seen: int = 0
+    posts_new: int = 0
+    deliveries_new: int = 0
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class PollSummary:
+    """Summary of one polling cycle."""
+
+    outcomes: list[PollOutcome] = field(default_factory=list)
+
+    @property
+    def feeds_polled(self) -> int:
+        """How many feeds were polled."""
+        return len(self.outcomes)
+
+    @property
+    def posts_new(self) -> int:
+        """New posts found in this cycle."""
+        return sum(o.posts_new for o in self.outcomes)
+
+    @property
+    def deliveries_new(self) -> int:
+        """Pending deliveries created in this cycle."""
+        return sum(o.deliveries_new for o in self.outcomes)
+
+    @property
+    def failures(self) -> int:
+        """Feeds that failed in this cycle."""
+        return sum(1 for o in self.outcomes if o.status == "error")
