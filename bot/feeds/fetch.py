@@ -1,0 +1,591 @@
+"""Retrieve a feed's bytes over HTTP, politely and defensively.
+
+Owns: conditional GET (ETag / Last-Modified -> `NotModified`), redirects followed by hand so every
+hop is checked, per-operation timeouts plus a total deadline per fetch, a size cap enforced while
+streaming (gzip/deflate included, so a small compressed body cannot inflate past the cap), and the
+SSRF guard that refuses feed hosts on loopback, private, link-local and other non-public addresses.
+Every failure leaves as `FeedFetchError` (or `FeedRefusedError`) with one readable line.
+
+Must not: parse feeds, decide schedules, touch the database or Telegram. Imports httpx/httpcore,
+`bot.errors` and the standard library only.
+
+SSRF design. With the built-in transport the guard lives in `GuardedNetworkBackend`, an
+httpcore network backend: it resolves the host once, refuses if *any* address is not public,
+then connects to one of the addresses it validated, so DNS rebinding cannot slip a private
+address in between check and connect. TLS still verifies the original host name, because
+httpcore calls `start_tls` with the origin's host as `server_hostname`. Literal IP hosts
+(including legacy spellings like `127.1` or `2130706433`) are refused before any I/O. When a
+caller injects its own transport (tests pass `httpx.MockTransport`) the backend is bypassed, so
+each hop is checked at URL level by resolving its host first; that path has a check-then-use
+gap and is meant for tests only. Not covered: HTTP proxies (trust_env is off, none are used).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import ipaddress
+import socket
+import ssl
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from types import TracebackType
+from typing import Protocol, Self
+
+import httpcore
+import httpx
+
+from bot import __version__
+from bot.errors import FeedFetchError, FeedRefusedError
+
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_TIMEOUT = 20.0
+DEFAULT_TOTAL_TIMEOUT = 60.0
+DEFAULT_MAX_REDIRECTS = 5
+MAX_CONNECTIONS = 50
+
+PROJECT_URL = "https://github.com/campaign-action-bot/campaign-action-bot"
+USER_AGENT = f"CampaignActionBot/{__version__} (+{PROJECT_URL})"
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, text/html;q=0.3, */*;q=0.1"
+)
+# Only encodings `_Inflater` can decode within the cap (no br/zstd).
+ACCEPT_ENCODING = "gzip, deflate"
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_ALLOW_HINT = "set ALLOW_PRIVATE_FEED_URLS=true to allow feeds on such hosts"
+_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
+_NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
+"""Resolve `(host, port)` to IP address strings; the default is the event loop's getaddrinfo."""
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieved:
+    """A feed body as the server sent it (decompressed), with its caching validators."""
+
+    url: str
+    content: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """The server answered 304: the feed is unchanged since the validators we sent."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+
+class Fetcher(Protocol):
+    """Retrieve one feed URL, conditionally."""
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Retrieved | NotModified:
+        """Fetch `url`, sending the validators from the previous fetch if any.
+
+        Raises:
+            FeedRefusedError: The URL or an address it leads to is not allowed.
+            FeedFetchError: Anything else went wrong (network, HTTP status, size, time).
+        """
+        ...
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Resolve `host` with the event loop's getaddrinfo; return the IP addresses in order."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos if info[0] in (socket.AF_INET, socket.AF_INET6)]
+
+
+def describe_address(address: IPAddress) -> str | None:
+    """Name the kind of non-public address `address` is, or return None when it is public.
+
+    IPv4 addresses embedded in IPv6 (IPv4-mapped, 6to4, NAT64, Teredo) are judged by the
+    embedded address, so `::ffff:127.0.0.1` counts as loopback.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return describe_address(embedded)
+    checks: tuple[tuple[bool, str], ...] = (
+        (address.is_unspecified, "unspecified"),
+        (address.is_loopback, "loopback"),
+        (address.is_link_local, "link-local"),
+        (address.is_multicast, "multicast"),
+        (address in _SHARED_ADDRESS_SPACE, "shared (carrier-grade NAT)"),
+        (address.is_private, "private"),
+        (isinstance(address, ipaddress.IPv6Address) and address.is_site_local, "private"),
+        (address.is_reserved, "reserved"),
+        (not address.is_global, "reserved"),
+    )
+    return next((name for hit, name in checks if hit), None)
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """Return the IPv4 address an IPv6 transition form carries, if any."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address in _NAT64_PREFIX:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def parse_ip_literal(host: str) -> IPAddress | None:
+    """Return the address a URL host spells literally, or None for a host name.
+
+    Accepts the legacy IPv4 spellings that resolvers accept too (`127.1`, `0x7f.0.0.1`,
+    `2130706433`), so they cannot sneak past the guard as "names". No I/O.
+    """
+    bare = host.strip("[]")
+    try:
+        return ipaddress.ip_address(bare)
+    except ValueError:
+        pass
+    if bare and all(char in "0123456789abcdefx." for char in bare.lower()) and bare[0].isdigit():
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(bare))
+        except OSError:
+            return None
+    return None
+
+
+def check_url_syntax(url: str, *, allow_private: bool = True) -> str:
+    """Return `url` normalised, or refuse it without doing any I/O.
+
+    Refuses schemes other than http/https, URLs without a host, URLs with a user name or
+    password and, when `allow_private` is false, hosts that are literal non-public addresses.
+    The fragment is dropped; scheme and host are lower-cased (httpx's normalisation).
+
+    Raises:
+        FeedRefusedError: The URL is not acceptable; the message says why.
+    """
+    text = url.strip()
+    try:
+        parsed = httpx.URL(text)
+    except httpx.InvalidURL as exc:
+        raise FeedRefusedError(url, f"not a valid URL: {exc}") from None
+    if parsed.scheme not in ("http", "https"):
+        raise FeedRefusedError(url, "only http:// and https:// feed URLs are allowed")
+    if not parsed.host:
+        raise FeedRefusedError(url, "the URL has no host name")
+    if parsed.userinfo:
+        raise FeedRefusedError(url, "URLs with a user name or password are not allowed")
+    if not allow_private:
+        address = parse_ip_literal(parsed.host)
+        kind = describe_address(address) if address is not None else None
+        if kind is not None:
+            raise FeedRefusedError(url, f"{address} is a {kind} address; {_ALLOW_HINT}")
+    return str(parsed.copy_with(fragment=None))
+
+
+def _refusal(host: str, address: IPAddress, kind: str) -> str:
+    """Word the SSRF refusal for `host`, which is or resolved to `address`."""
+    if parse_ip_literal(host) is None:
+        return f"{host} resolves to {address}, a {kind} address; {_ALLOW_HINT}"
+    return f"{address} is a {kind} address; {_ALLOW_HINT}"
+
+
+async def _resolve_checked(
+    host: str, port: int, resolve: Resolver, *, allow_private: bool
+) -> list[IPAddress]:
+    """Resolve `host` and validate every address (unless private ones are allowed).
+
+    Raises:
+        FeedRefusedError: One of the addresses is not public (its `url` is the host;
+            `HttpxFetcher.fetch` re-raises it with the feed URL).
+        socket.gaierror: The name does not resolve.
+    """
+    literal = parse_ip_literal(host)
+    raw = [str(literal)] if literal is not None else await resolve(host, port)
+    addresses = list(dict.fromkeys(ipaddress.ip_address(item.split("%")[0]) for item in raw))
+    if not addresses:
+        raise socket.gaierror(socket.EAI_NONAME, "no addresses")
+    if not allow_private:
+        for address in addresses:
+            kind = describe_address(address)
+            if kind is not None:
+                raise FeedRefusedError(host, _refusal(host, address, kind))
+    return addresses
+
+
+class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
+    """An httpcore backend that resolves once, validates, and connects to a validated IP.
+
+    Refusals are raised as `FeedRefusedError` (httpx passes non-httpcore errors through).
+
+    asyncio only (it resolves with the running loop). TLS is started later by httpcore on the
+    returned stream with `server_hostname` set to the original host, so certificates are still
+    checked against the name, not the IP.
+    """
+
+    def __init__(
+        self,
+        *,
+        resolve: Resolver = resolve_host,
+        allow_private: bool,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ) -> None:
+        """Wrap `inner` (default: httpcore's AnyIO backend), resolving with `resolve`."""
+        self._resolve = resolve
+        self._allow_private = allow_private
+        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's backend interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Resolve and validate `host`, then connect to its first reachable address."""
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await _resolve_checked(
+                    host, port, self._resolve, allow_private=self._allow_private
+                )
+        except TimeoutError:
+            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
+        except OSError as exc:
+            raise httpcore.ConnectError(f"cannot resolve {host}: {_os_cause(exc)}") from None
+        errors: list[Exception] = []
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    str(address),
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                errors.append(exc)
+        raise errors[-1]  # `_resolve_checked` never returns an empty list
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's backend interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        """Refuse: feeds are never fetched over a Unix socket."""
+        raise httpcore.ConnectError("unix sockets are not used for feeds")
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep (httpcore uses this between connection retries)."""
+        await asyncio.sleep(seconds)
+
+
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """Build httpx's verifying SSL context once (loading the CA bundle takes ~40 ms)."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
+class _GuardedTransport(httpx.AsyncHTTPTransport):
+    """httpx's HTTP transport, with its connection pool rebuilt on `GuardedNetworkBackend`."""
+
+    def __init__(self, *, backend: GuardedNetworkBackend, limits: httpx.Limits) -> None:
+        ssl_context = _default_ssl_context()
+        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
+        # httpx 0.28 cannot be handed an httpcore network backend (encode/httpx#3749 proposes
+        # it), so replace the pool it just built (no I/O yet) with the same settings plus ours.
+        # tests/feeds/test_fetch.py checks that connections really go through the backend.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=ssl_context,
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=backend,
+        )
+
+
+class _Inflater:
+    """Decode a gzip/deflate body chunk by chunk without producing more than asked for."""
+
+    def __init__(self, content_encoding: str | None) -> None:
+        encoding = (content_encoding or "identity").strip().lower()
+        if encoding in ("", "identity"):
+            self._zlib = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            # 32 + MAX_WBITS: accept a zlib or a gzip header.
+            self._zlib = zlib.decompressobj(32 + zlib.MAX_WBITS)
+        else:
+            raise ValueError(f"unsupported Content-Encoding {content_encoding!r}")
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Decode `data`, returning at most `limit` bytes (more input may then stay unread)."""
+        if self._zlib is None:
+            return data
+        return self._zlib.decompress(data, limit)
+
+    def flush(self, limit: int) -> bytes:
+        """Return what the decoder still holds, at most `limit` bytes."""
+        return b"" if self._zlib is None else self._zlib.flush(limit)
+
+
+class HttpxFetcher:
+    """Fetch feeds with one shared `httpx.AsyncClient`; see the module docstring for the rules.
+
+    Use as an async context manager, or call `aclose()` when done. A `transport` passed in
+    (for tests, `httpx.MockTransport`) replaces the guarded one and is closed with the fetcher;
+    the SSRF guard then checks each hop by resolving its host before the request.
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+        max_redirects: int = DEFAULT_MAX_REDIRECTS,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolve: Resolver = resolve_host,
+        user_agent: str = USER_AGENT,
+    ) -> None:
+        """Build the client; no I/O happens until the first fetch.
+
+        Args:
+            allow_private: Allow hosts on loopback/private/link-local/... addresses
+                (ALLOW_PRIVATE_FEED_URLS; for tests and intranets).
+            max_bytes: Largest accepted body, after decompression.
+            timeout: Seconds for each of connect/read/write/pool, or an `httpx.Timeout`
+                to set them one by one.
+            total_timeout: Seconds for the whole fetch, redirects included, so a server that
+                trickles bytes cannot hold a fetch forever.
+            max_redirects: Redirects followed before giving up.
+            transport: Replaces the network (tests); see the class docstring.
+            resolve: Host name resolver (tests map names to addresses with it).
+            user_agent: The User-Agent header.
+        """
+        self._allow_private = allow_private
+        self._max_bytes = max_bytes
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._total_timeout = total_timeout
+        self._max_redirects = max_redirects
+        self._resolve = resolve
+        self._check_hops = transport is not None and not allow_private
+        if transport is None:
+            backend = GuardedNetworkBackend(resolve=resolve, allow_private=allow_private)
+            limits = httpx.Limits(max_connections=MAX_CONNECTIONS)
+            transport = _GuardedTransport(backend=backend, limits=limits)
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+            trust_env=False,
+            # Feeds are fetched statelessly: no cookie set by one feed reaches another.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            headers={
+                "User-Agent": user_agent,
+                "Accept": ACCEPT,
+                "Accept-Encoding": ACCEPT_ENCODING,
+            },
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the client and its connections."""
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> Retrieved | NotModified:
+        """Fetch `url` conditionally; see `Fetcher.fetch`."""
+        start = check_url_syntax(url, allow_private=self._allow_private)
+        headers: dict[str, str] = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        deadline = asyncio.timeout(self._total_timeout)
+        try:
+            async with deadline:
+                return await self._follow(url, start, headers)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise FeedFetchError(
+                url, f"timed out after {self._total_timeout:g} s (whole fetch)"
+            ) from None
+        except httpx.TimeoutException as exc:
+            raise FeedFetchError(url, self._describe_timeout(exc)) from None
+        except httpx.TransportError as exc:
+            raise FeedFetchError(url, _describe_transport_error(exc)) from None
+
+    async def _follow(
+        self, url: str, start: str, headers: dict[str, str]
+    ) -> Retrieved | NotModified:
+        """Request `start`, following up to `max_redirects` redirects, each hop checked."""
+        chain = [start]
+        current = start
+        for hop in range(self._max_redirects + 1):
+            if self._check_hops:
+                await self._check_resolved(url, current, redirected=hop > 0)
+            request = self._client.build_request("GET", current, headers=headers)
+            try:
+                response = await self._client.send(request, stream=True)
+            except FeedRefusedError as exc:  # from GuardedNetworkBackend, at connect time
+                raise _refused(url, current, exc, redirected=hop > 0) from None
+            try:
+                if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+                    current = self._next_hop(url, response, chain)
+                    chain.append(current)
+                    continue
+                return await self._conclude(url, response, headers)
+            finally:
+                await response.aclose()
+        raise FeedFetchError(url, f"too many redirects (more than {self._max_redirects})")
+
+    def _next_hop(self, url: str, response: httpx.Response, chain: list[str]) -> str:
+        """Return the checked, absolute target of a redirect response."""
+        location = response.headers["location"]
+        try:
+            target = str(response.url.join(location))
+        except httpx.InvalidURL:
+            raise FeedFetchError(url, f"redirect to an invalid URL {location!r}") from None
+        try:
+            target = check_url_syntax(target, allow_private=self._allow_private)
+        except FeedRefusedError as exc:
+            raise FeedRefusedError(url, f"redirect to {target} refused: {exc.message}") from None
+        if target in chain:
+            loop = " -> ".join([*chain[chain.index(target) :], target])
+            raise FeedFetchError(url, f"redirect loop: {loop}")
+        return target
+
+    async def _check_resolved(self, url: str, current: str, *, redirected: bool) -> None:
+        """URL-level SSRF check for injected transports: resolve and validate the host."""
+        target = httpx.URL(current)
+        host = target.raw_host.decode("ascii")
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            await _resolve_checked(host, port, self._resolve, allow_private=False)
+        except FeedRefusedError as exc:
+            raise _refused(url, current, exc, redirected=redirected) from None
+        except OSError as exc:
+            raise FeedFetchError(url, f"cannot resolve {host}: {_os_cause(exc)}") from None
+
+    async def _conclude(
+        self, url: str, response: httpx.Response, sent: dict[str, str]
+    ) -> Retrieved | NotModified:
+        """Turn a final (non-redirect) response into the result, reading the body capped."""
+        status = response.status_code
+        etag = response.headers.get("etag")
+        last_modified = response.headers.get("last-modified")
+        if status == httpx.codes.NOT_MODIFIED:
+            return NotModified(
+                url=str(response.url),
+                etag=etag or sent.get("If-None-Match"),
+                last_modified=last_modified or sent.get("If-Modified-Since"),
+            )
+        if not 200 <= status < 300:
+            reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
+            raise FeedFetchError(url, f"HTTP {status} {reason}".strip(), status=status)
+        return Retrieved(
+            url=str(response.url),
+            content=await self._read_capped(url, response),
+            content_type=response.headers.get("content-type"),
+            etag=etag,
+            last_modified=last_modified,
+            status=status,
+        )
+
+    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+        """Read the body, raising as soon as it (decompressed) passes `max_bytes`."""
+        limit = self._max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise FeedFetchError(url, _too_large(f"Content-Length {declared} bytes", limit))
+        try:
+            inflater = _Inflater(response.headers.get("content-encoding"))
+        except ValueError as exc:
+            raise FeedFetchError(url, str(exc)) from None
+        if response.is_stream_consumed:
+            # The transport handed over a body already in memory (httpx.MockTransport does),
+            # and httpx has decoded it: only the cap is left to check.
+            if len(response.content) > limit:
+                raise FeedFetchError(url, _too_large("the body", limit))
+            return response.content
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for raw in response.aiter_raw():
+                chunk = inflater.feed(raw, limit - size + 1)
+                size += len(chunk)
+                if size > limit:
+                    raise FeedFetchError(url, _too_large("the body", limit))
+                chunks.append(chunk)
+            tail = inflater.flush(limit - size + 1)
+        except zlib.error as exc:
+            raise FeedFetchError(url, f"could not decompress the body: {exc}") from None
+        if size + len(tail) > limit:
+            raise FeedFetchError(url, _too_large("the body", limit))
+        chunks.append(tail)
+        return b"".join(chunks)
+
+    def _describe_timeout(self, exc: httpx.TimeoutException) -> str:
+        """Say which timeout fired and after how long."""
+        phases: tuple[tuple[type[httpx.TimeoutException], str, float | None], ...] = (
+            (httpx.ConnectTimeout, "connecting", self._timeout.connect),
+            (httpx.ReadTimeout, "waiting for data", self._timeout.read),
+            (httpx.WriteTimeout, "sending the request", self._timeout.write),
+            (httpx.PoolTimeout, "waiting for a free connection", self._timeout.pool),
+        )
+        for kind, phase, seconds in phases:
+            if isinstance(exc, kind) and seconds is not None:
+                return f"timed out after {seconds:g} s ({phase})"
+        return "timed out"
+
+
+def _refused(url: str, hop: str, exc: FeedRefusedError, *, redirected: bool) -> FeedRefusedError:
+    """Re-address a host-level refusal to the feed URL, naming the redirect hop if any."""
+    prefix = f"redirect to {hop} refused: " if redirected else ""
+    return FeedRefusedError(url, prefix + exc.message)
+
+
+def _too_large(what: str, limit: int) -> str:
+    """Word the size-cap error."""
+    return f"response too large: {what} is over the limit of {limit} bytes"
+
+
+def _describe_transport_error(exc: httpx.TransportError) -> str:
+    """One short line for a network error, without traceback text."""
+    kinds: tuple[tuple[type[httpx.TransportError], str], ...] = (
+        (httpx.ConnectError, "could not connect"),
+        (httpx.RemoteProtocolError, "the server broke the HTTP protocol"),
+        (httpx.ReadError, "the connection broke while reading"),
+        (httpx.WriteError, "the connection broke while sending"),
+    )
+    label = next((text for kind, text in kinds if isinstance(exc, kind)), "network error")
+    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{label}: {cause[:200]}"
+
+
+def _os_cause(exc: OSError) -> str:
+    """The readable part of an OSError (resolver errors carry it in strerror)."""
+    return exc.strerror or str(exc) or type(exc).__name__
