@@ -1,7 +1,8 @@
 """The error tree of Campaign Action Bot.
 
-Every error the bot raises on purpose derives from `BotError` and carries the value that identifies it
-(a URL, a slug, a variable name), so that a handler or the CLI can answer in one clear line.
+Every error the bot raises on purpose derives from `BotError` and carries the value that
+identifies it (a URL, a slug, a variable name), so that a handler or the CLI can answer in one
+clear line.
 Contains no business logic.
 """
 

@@ -154,3 +154,25 @@ class PollSummary:
     def failures(self) -> int:
         """Feeds that failed in this cycle."""
         return sum(1 for o in self.outcomes if o.status == "error")
+
+
+class OutcomeKind(enum.StrEnum):
+    """What happened to one send (STYLE.md: `DeliveryOutcome`)."""
+
+    SENT = "sent"
+    RETRY_AFTER = "retry_after"  # 429: pause all sending, then retry
+    UNREACHABLE = "unreachable"  # 403 blocked/deactivated/kicked, 400 chat not found
+    MIGRATED = "migrated"  # group became a supergroup: move the chat and retry
+    TRANSIENT = "transient"  # timeout, network, 5xx: retry with backoff
+    PERMANENT = "permanent"  # any other 400: retrying cannot help
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOutcome:
+    """The result of one send; every new kind needs a test in tests/services/test_delivery.py."""
+
+    kind: OutcomeKind
+    message_id: int | None = None
+    retry_after: float = 0.0
+    new_chat_id: int | None = None
+    error: str | None = None

@@ -183,7 +183,9 @@ def check_url_syntax(url: str, *, allow_private: bool = True) -> str:
     if not parsed.host:
         raise FeedRefusedError(url, "the URL has no host name")
     if parsed.userinfo:
-        raise FeedRefusedError(url, "URLs with a user name or password are not allowed")
+        # Never repeat the credentials in an error (it reaches logs and chat).
+        shown = str(parsed.copy_with(username=None, password=None))
+        raise FeedRefusedError(shown, "URLs with a user name or password are not allowed")
     if not allow_private:
         address = parse_ip_literal(parsed.host)
         kind = describe_address(address) if address is not None else None

@@ -1,0 +1,60 @@
+# Campaign Action Bot — every task in one place. `make help` lists them.
+# Needs only Python 3.11+ and make: the first target that needs them creates .venv.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run migrate lint typecheck imports test test-fast cov bench check-config clean
+
+help: ## list the tasks
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv and install the bot with its dev tools
+
+run: install ## set up, upgrade the database and run the bot (reads .env)
+	$(BIN)/campaignbot run
+
+migrate: install ## apply database migrations
+	$(BIN)/campaignbot db upgrade
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy (strict) on bot/
+	$(BIN)/mypy
+
+imports: install ## import-linter: the layer contract of STYLE.md 2.3
+	$(BIN)/lint-imports
+
+test: install lint typecheck imports ## lint, type-check and run the whole test suite
+	$(BIN)/pytest -q
+
+test-fast: install ## only the test suite
+	$(BIN)/pytest -q -x
+
+cov: install ## tests with branch coverage
+	$(BIN)/pytest -q --cov --cov-report=term-missing:skip-covered
+
+bench: install ## benchmarks against the fake Bot API and feed servers
+	$(BIN)/python -m bench
+
+check-config: install ## load the configuration and report problems
+	$(BIN)/python -c "from bot.config import load_settings; s = load_settings(); print('configuration OK; database:', s.async_database_url.split('://')[0])"
+
+clean: ## remove the virtual environments and caches
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,158 @@
+"""Configuration: one `Settings` object read from the environment and `.env`.
+
+The variable names are a contract fixed by DESIGN.md (TELEGRAM_BOT_TOKEN, DATABASE_URL, ...).
+`load_settings()` is called once by the composition root (cli/app) and the result passed down;
+nothing here is read at import time. Contains no business logic.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import ConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/campaignbot.sqlite3"
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+
+BOTFATHER_HINT = (
+    "TELEGRAM_BOT_TOKEN is not set. Talk to @BotFather in Telegram (/newbot) to get a token, "
+    "then put TELEGRAM_BOT_TOKEN=<token> in the .env file next to README.md "
+    "(or export it in the environment)."
+)
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot; see `.env.example` for each variable's meaning."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str = DEFAULT_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    feed_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    poll_interval_seconds: int = Field(default=300, ge=1, le=7 * 24 * 3600)
+    allow_private_feed_urls: bool = False
+    topics_file: Path | None = None
+    send_rate_per_second: float = Field(default=25, gt=0, le=1000)
+    bot_timezone: str = "UTC"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    health_port: int | None = Field(default=None, ge=1, le=65535)
+
+    # Tuning knobs beyond the DESIGN.md contract; defaults suit a small organisation.
+    feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
+    feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    feed_concurrency: int = Field(default=16, ge=1, le=256)
+
+    @field_validator("admin_ids", "feed_urls", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object, info: Any) -> object:
+        if isinstance(value, str):
+            return value.upper() if info.field_name == "log_level" else value.lower()
+        return value
+
+    @field_validator("topics_file", "health_port", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as Europe/London)"
+            ) from error
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        async_database_url(value)  # raises ValueError with a readable message
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_api(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+    @property
+    def async_database_url(self) -> str:
+        """DATABASE_URL mapped to its asyncio driver (aiosqlite or asyncpg)."""
+        return async_database_url(self.database_url)
+
+    @property
+    def timezone(self) -> zoneinfo.ZoneInfo:
+        """BOT_TIMEZONE as a tzinfo."""
+        return zoneinfo.ZoneInfo(self.bot_timezone)
+
+    def require_token(self) -> str:
+        """Return the bot token, or raise ConfigError explaining how to get one."""
+        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
+            raise ConfigError("TELEGRAM_BOT_TOKEN", BOTFATHER_HINT)
+        return self.telegram_bot_token.get_secret_value()
+
+
+def async_database_url(url: str) -> str:
+    """Map a plain `sqlite:///…` or `postgresql://…` URL to its asyncio driver.
+
+    Raises:
+        ValueError: the URL is of no kind we support.
+    """
+    url = url.strip()
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(
+            "must look like sqlite:///path/to/file.sqlite3 or postgresql://user@host/db"
+        )
+    scheme = scheme.lower()
+    if scheme in ("sqlite", "sqlite+aiosqlite"):
+        return f"sqlite+aiosqlite://{rest}"
+    if scheme in ("postgres", "postgresql", "postgresql+asyncpg", "postgresql+psycopg"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"unsupported database {scheme!r}: use sqlite:/// or postgresql://")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment and `.env`, with explicit overrides on top.
+
+    Raises:
+        ConfigError: a variable has an invalid value; the message names the variable
+            and never repeats a secret.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        first = error.errors()[0]
+        variable = str(first["loc"][0]).upper() if first["loc"] else "configuration"
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(variable, message) from None

@@ -1,0 +1,252 @@
+"""ORM models: singular classes, plural tables (STYLE.md 2.4).
+
+Idempotency lives in constraints: posts are unique per feed identity and per canonical URL
+hash, deliveries per (chat, post) and per (chat, broadcast). Telegram ids are BigInteger.
+The database keeps no names of supporters; a user row holds the numeric id, a lower-cased
+@username only so that admins can grant roles by username, and the role.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.db.base import Base
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Feed(Base):
+    """A feed the bot polls, with its caching and health state."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2048), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(500))
+    site_url: Mapped[str | None] = mapped_column(String(2048))
+    paused: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # False until the first successful poll: that poll records entries without announcing them.
+    primed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(128))
+    next_poll_at: Mapped[datetime] = mapped_column(index=True)
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    failing_since: Mapped[datetime | None]
+    failure_reported: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
+    created_at: Mapped[datetime]
+
+
+class Post(Base):
+    """A normalised feed entry; `announced` is False for entries seen on a feed's first poll."""
+
+    __tablename__ = "posts"
+    __table_args__ = (UniqueConstraint("feed_id", "identity"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id", ondelete="SET NULL"))
+    identity: Mapped[str] = mapped_column(String(1024))
+    url: Mapped[str | None] = mapped_column(String(2048))
+    # sha256 of the canonical URL: unique across feeds, so a post syndicated twice is one post.
+    url_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str | None] = mapped_column(String(300))
+    image_url: Mapped[str | None] = mapped_column(String(2048))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    published_at: Mapped[datetime | None]
+    first_seen_at: Mapped[datetime] = mapped_column(index=True)
+    updated_at: Mapped[datetime]
+    announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+
+
+class Topic(Base):
+    """A campaign topic supporters can follow."""
+
+    __tablename__ = "topics"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    # normalise_key(name) and normalise_key(slug): forgiving lookups stay unique.
+    name_key: Mapped[str] = mapped_column(String(64), unique=True)
+    slug_key: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    emoji: Mapped[str] = mapped_column(String(16), default="")
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime]
+
+
+class TopicRule(Base):
+    """One matching rule of a topic: a category, a keyword/phrase, or an excluded keyword."""
+
+    __tablename__ = "topic_rules"
+    __table_args__ = (
+        UniqueConstraint("topic_id", "kind", "value_key"),
+        CheckConstraint("kind IN ('category', 'keyword', 'exclude')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(100))
+    value_key: Mapped[str] = mapped_column(String(100))
+
+
+class PostTopic(Base):
+    """A post matched to a topic."""
+
+    __tablename__ = "post_topics"
+    __table_args__ = (Index("ix_post_topics_topic_id_post_id", "topic_id", "post_id"),)
+
+    post_id: Mapped[int] = mapped_column(
+        ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Chat(Base):
+    """A Telegram chat the bot talks to; no title or names are kept."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    inactive_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class User(Base):
+    """A Telegram user with a role; supporters without a role need no row beyond /start."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="supporter")
+    granted_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint("role IN ('supporter', 'organiser', 'admin')", name="role"),)
+
+
+class Subscription(Base):
+    """A chat following a topic."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_topic_id_chat_id", "topic_id", "chat_id"),)
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Broadcast(Base):
+    """An organiser's call to action (or a re-announced post) to one or more topics."""
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        CheckConstraint("status IN ('scheduled', 'sending', 'done', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    # Topic ids, or None for every active chat with a subscription ("all").
+    topic_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    text_html: Mapped[str] = mapped_column(Text, default="")
+    photo: Mapped[str | None] = mapped_column(String(512))
+    action_url: Mapped[str | None] = mapped_column(String(2048))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16))
+    scheduled_for: Mapped[datetime | None] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Delivery(Base):
+    """The outbox: one row per chat per post or broadcast, drained by the sender."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "post_id"),
+        UniqueConstraint("chat_id", "broadcast_id"),
+        CheckConstraint("(post_id IS NULL) <> (broadcast_id IS NULL)", name="post_xor_broadcast"),
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'dropped')", name="status"),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chats.id", ondelete="CASCADE"))
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True
+    )
+    # The followed topic the message names (for its "Unsubscribe from …" button).
+    topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AuditEntry(Base):
+    """Who changed what, from chat or from the command line."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(300), default="")
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class BotState(Base):
+    """Small key/value facts about the installation (e.g. the topics file was loaded)."""
+
+    __tablename__ = "bot_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,97 @@
+"""Logging set-up: one line per event, text or JSON, and never the bot token.
+
+stdlib logging with key-value context passed in `extra=`; httpx and apscheduler are quieted
+(httpx logs request URLs, which contain the token). Contains no business logic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Anything shaped like a Telegram token (digits:secret), wherever it appears.
+_TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Replace bot tokens (and any given secret) in text."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return _TOKEN_RE.sub("[redacted]", text)
+
+
+def _context(record: logging.LogRecord) -> dict[str, Any]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+class RedactingFilter(logging.Filter):
+    """Render the message once, with secrets removed, so no handler can leak them."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message and exception text."""
+        record.msg = redact(record.getMessage(), self.secrets)
+        record.args = None
+        if record.exc_info:
+            record.exc_text = redact(
+                logging.Formatter().formatException(record.exc_info), self.secrets
+            )
+            record.exc_info = None
+        return True
+
+
+class TextFormatter(logging.Formatter):
+    """`time level logger: message key=value …`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format one line (plus an exception block if any)."""
+        when = datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        extras = " ".join(f"{k}={v}" for k, v in _context(record).items())
+        line = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if extras:
+            line = f"{line} {extras}"
+        if record.exc_text:
+            line = f"{line}\n{record.exc_text}"
+        return line
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format one JSON line."""
+        payload: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "event": record.getMessage(),
+        }
+        payload.update(_context(record))
+        if record.exc_text:
+            payload["exception"] = record.exc_text
+        return json.dumps(payload, default=str, ensure_ascii=False)
+
+
+def configure_logging(
+    level: str = "INFO", fmt: str = "text", secrets: tuple[str, ...] = ()
+) -> None:
+    """Install one stderr handler on the root logger."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(RedactingFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

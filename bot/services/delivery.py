@@ -1,0 +1,378 @@
+"""The delivery engine: drains the outbox through a `Sender`, paced, and records every outcome.
+
+Guarantees (DESIGN.md "Delivery guarantees"):
+- a delivery is marked sent in its own transaction right after Telegram accepts it, so after a
+  crash at most the sends in flight (bounded by `concurrency`) can repeat;
+- pacing: `rate` messages a second overall, one a second per chat, twenty a minute per group;
+  a 429 pauses all sending for retry_after; bulk sends never hold back replies to people
+  (those go through the Application's own bot, not through this engine);
+- blocked, deactivated, kicked or missing chats become inactive and their pending deliveries are
+  dropped; a migrated group moves to its new id and the delivery is retried there;
+- timeouts, network errors and 5xx are retried with exponential backoff and jitter, up to
+  `max_attempts`, then recorded as failed with the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta, tzinfo
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Broadcast, Delivery, Feed, Post, Topic
+from bot.db.repos import ChatRepo, DeliveryRepo
+from bot.domain.clock import Clock
+from bot.domain.types import DeliveryOutcome, OutcomeKind
+from bot.render.messages import (
+    PostView,
+    RenderedMessage,
+    TopicView,
+    broadcast_message,
+    post_notification,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 3600.0
+
+
+class Sender(Protocol):
+    """Something that sends one rendered message to one chat."""
+
+    async def send(
+        self, chat_id: int, message: RenderedMessage, photo: str | None = None
+    ) -> DeliveryOutcome:
+        """Send, and say what happened; never raise for an API answer."""
+        ...
+
+
+def retry_delay(attempts: int, jitter: float) -> float:
+    """Backoff before attempt `attempts + 1`: 2, 4, 8 … s (capped), plus up to 50 % jitter."""
+    base = min(MAX_BACKOFF_SECONDS, 2.0 ** max(attempts, 1))
+    return base * (1 + 0.5 * jitter)
+
+
+class Pacer:
+    """Spaces sends: `rate` a second overall, and per chat one a second (groups one per 3 s).
+
+    A virtual schedule rather than a bucket: each send takes the next free slot, so the rate is
+    exact on average and never bursts past it (the fake server, like Telegram, counts a strict
+    one-second window).
+    """
+
+    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / rate
+        self._monotonic = monotonic
+        self._next_slot = 0.0
+        self._chat_ready: dict[int, float] = {}
+        self._paused_until = 0.0
+
+    @staticmethod
+    def chat_interval(chat_id: int) -> float:
+        """Minimum spacing of two messages to one chat (Telegram: 1/s private, 20/min group)."""
+        return 3.0 if chat_id < 0 else 1.0
+
+    def chat_ready_in(self, chat_id: int) -> float:
+        """Seconds until this chat may get another message (0 if now)."""
+        return max(0.0, self._chat_ready.get(chat_id, 0.0) - self._monotonic())
+
+    def reserve(self, chat_id: int) -> float:
+        """Take the next overall slot for a message to `chat_id`; returns seconds to wait."""
+        now = self._monotonic()
+        start = max(now, self._next_slot, self._paused_until, self._chat_ready.get(chat_id, 0.0))
+        self._next_slot = max(self._next_slot, start) + self.interval
+        self._chat_ready[chat_id] = start + self.chat_interval(chat_id)
+        if len(self._chat_ready) > 50_000:
+            self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
+        return start - now
+
+    def pause(self, seconds: float) -> None:
+        """Hold every send for `seconds` (Telegram's flood wait)."""
+        until = self._monotonic() + seconds
+        self._paused_until = max(self._paused_until, until)
+        self._next_slot = max(self._next_slot, until)
+
+    def paused_for(self) -> float:
+        """Seconds left in a flood pause."""
+        return max(0.0, self._paused_until - self._monotonic())
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    delivery_id: int
+    chat_id: int
+    attempts: int
+    message: RenderedMessage
+    photo: str | None
+
+
+@dataclass(slots=True)
+class EngineStats:
+    """Counters since start (exposed for /stats, metrics and benchmarks)."""
+
+    sent: int = 0
+    retried: int = 0
+    flood_waits: int = 0
+    unreachable: int = 0
+    failed: int = 0
+    migrated: int = 0
+
+
+class DeliveryEngine:
+    """Drains pending deliveries. `run()` is the long-lived task; `drain_once()` one pass."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        clock: Clock,
+        *,
+        rate: float,
+        tz: tzinfo,
+        concurrency: int = 8,
+        batch_size: int = 200,
+        max_attempts: int = 8,
+        idle_seconds: float = 1.0,
+        rng: Callable[[], float] = random.random,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._sender = sender
+        self._clock = clock
+        self._tz = tz
+        self._concurrency = concurrency
+        self._batch_size = batch_size
+        self._max_attempts = max_attempts
+        self._idle_seconds = idle_seconds
+        self._rng = rng
+        self._sleep = sleep
+        self.pacer = Pacer(rate, monotonic)
+        self.stats = EngineStats()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._in_flight: set[int] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._render_cache: dict[
+            tuple[str, int, int | None], tuple[RenderedMessage, str | None]
+        ] = {}
+
+    def wake(self) -> None:
+        """Tell the engine new deliveries are waiting."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until `stop()` is called; survives database and network errors."""
+        while not self._stopping:
+            try:
+                claimed = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery pass failed; retrying")
+                claimed = 0
+            if claimed == 0 and not self._stopping:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._idle_seconds)
+        await self._wait_in_flight()
+
+    async def stop(self) -> None:
+        """Stop claiming new deliveries and let the sends in flight finish."""
+        self._stopping = True
+        self._wake.set()
+        await self._wait_in_flight()
+
+    async def _wait_in_flight(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due deliveries and start sending them; returns how many."""
+        room = self._batch_size - len(self._in_flight)
+        if room <= 0:
+            await self._sleep(0.01)  # let in-flight sends make progress
+            return 1
+        now = self._clock.now()
+        async with self._sessionmaker() as session:
+            rows = await DeliveryRepo(session).claim_due(now, room, exclude=self._in_flight)
+            jobs = await self._prepare(session, rows)
+        started = 0
+        for job in jobs:
+            if self._stopping:
+                break
+            # A chat that had a message a moment ago waits for the next pass.
+            if self.pacer.chat_ready_in(job.chat_id) > 0:
+                continue
+            await self._slots.acquire()
+            wait = self.pacer.reserve(job.chat_id)
+            if wait > 0:
+                await self._sleep(wait)
+            self._in_flight.add(job.delivery_id)
+            task = asyncio.create_task(self._send(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        if started == 0 and jobs:
+            await self._sleep(min(0.2, self.pacer.interval * 4))
+            return 0
+        return started
+
+    async def drain_all(self, deadline: float = 60.0) -> None:
+        """Send until nothing is due, within `deadline` seconds (tests and one-shot tools)."""
+        async with asyncio.timeout(deadline):
+            while True:
+                started = await self.drain_once()
+                await self._wait_in_flight()
+                if started == 0:
+                    async with self._sessionmaker() as session:
+                        due = await DeliveryRepo(session).claim_due(self._clock.now(), 1)
+                    if not due:
+                        return
+                    await self._sleep(min(1.0, max(0.01, self.pacer.paused_for())))
+
+    async def _send(self, job: _Job) -> None:
+        try:
+            try:
+                outcome = await self._sender.send(job.chat_id, job.message, job.photo)
+            except Exception as error:  # a sender bug must not lose the delivery
+                log.exception("sender raised", extra={"delivery_id": job.delivery_id})
+                outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
+            await self._apply(job, outcome)
+        except Exception:
+            log.exception(
+                "could not record a delivery outcome", extra={"delivery_id": job.delivery_id}
+            )
+        finally:
+            self._in_flight.discard(job.delivery_id)
+            self._slots.release()
+
+    async def _apply(self, job: _Job, outcome: DeliveryOutcome) -> None:
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            deliveries = DeliveryRepo(session)
+            if outcome.kind is OutcomeKind.SENT:
+                await deliveries.mark_sent(job.delivery_id, outcome.message_id, now)
+                self.stats.sent += 1
+            elif outcome.kind is OutcomeKind.RETRY_AFTER:
+                wait = max(outcome.retry_after, 1.0)
+                self.pacer.pause(wait)
+                await deliveries.reschedule(
+                    job.delivery_id,
+                    now + timedelta(seconds=wait),
+                    outcome.error,
+                    count_attempt=False,
+                )
+                self.stats.flood_waits += 1
+                log.warning("flood wait", extra={"retry_after": wait})
+            elif outcome.kind is OutcomeKind.UNREACHABLE:
+                reason = outcome.error or "unreachable"
+                await ChatRepo(session).set_inactive(job.chat_id, reason, now)
+                await deliveries.drop_pending_for_chat(job.chat_id, reason)
+                self.stats.unreachable += 1
+                log.info("chat unreachable", extra={"chat_id": job.chat_id, "reason": reason})
+            elif outcome.kind is OutcomeKind.MIGRATED and outcome.new_chat_id is not None:
+                await ChatRepo(session).migrate(job.chat_id, outcome.new_chat_id, now)
+                self.stats.migrated += 1
+                self.wake()
+            elif outcome.kind is OutcomeKind.TRANSIENT and job.attempts + 1 < self._max_attempts:
+                delay = retry_delay(job.attempts + 1, self._rng())
+                await deliveries.reschedule(
+                    job.delivery_id,
+                    now + timedelta(seconds=delay),
+                    outcome.error,
+                    count_attempt=True,
+                )
+                self.stats.retried += 1
+            else:
+                await deliveries.mark_failed(job.delivery_id, outcome.error or outcome.kind.value)
+                self.stats.failed += 1
+                log.warning(
+                    "delivery failed",
+                    extra={"delivery_id": job.delivery_id, "error": outcome.error},
+                )
+
+    async def _prepare(self, session: AsyncSession, rows: Sequence[Delivery]) -> list[_Job]:
+        """Render each claimed delivery (cached per post and topic, or per broadcast)."""
+        post_ids = {r.post_id for r in rows if r.post_id is not None}
+        broadcast_ids = {r.broadcast_id for r in rows if r.broadcast_id is not None}
+        topic_ids = {r.topic_id for r in rows if r.topic_id is not None}
+        posts: dict[int, tuple[Post, str | None]] = {}
+        if post_ids:
+            result = await session.execute(
+                select(Post, Feed.name, Feed.title)
+                .outerjoin(Feed, Feed.id == Post.feed_id)
+                .where(Post.id.in_(post_ids))
+            )
+            posts = {p.id: (p, name or title) for p, name, title in result.all()}
+        topics: dict[int, Topic] = {}
+        if topic_ids:
+            result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
+            topics = {t.id: t for t in result_t.scalars()}
+        broadcasts: dict[int, Broadcast] = {}
+        if broadcast_ids:
+            result_b = await session.execute(
+                select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
+            )
+            broadcasts = {b.id: b for b in result_b.scalars()}
+        jobs = []
+        for row in rows:
+            rendered = self._render(row, posts, topics, broadcasts)
+            if rendered is None:
+                continue
+            message, photo = rendered
+            jobs.append(_Job(row.id, row.chat_id, row.attempts, message, photo))
+        return jobs
+
+    def _render(
+        self,
+        row: Delivery,
+        posts: dict[int, tuple[Post, str | None]],
+        topics: dict[int, Topic],
+        broadcasts: dict[int, Broadcast],
+    ) -> tuple[RenderedMessage, str | None] | None:
+        topic = topics.get(row.topic_id) if row.topic_id is not None else None
+        topic_view = (
+            TopicView(topic.id, topic.slug, topic.name, topic.emoji) if topic is not None else None
+        )
+        if row.post_id is not None:
+            key = ("p", row.post_id, row.topic_id)
+            if key not in self._render_cache:
+                if row.post_id not in posts:
+                    return None
+                post, source = posts[row.post_id]
+                view = _post_view(post, source)
+                self._render_cache[key] = (post_notification(view, topic_view, self._tz), None)
+        else:
+            key = ("b", row.broadcast_id or 0, row.topic_id)
+            if key not in self._render_cache:
+                broadcast = broadcasts.get(row.broadcast_id or 0)
+                if broadcast is None:
+                    return None
+                self._render_cache[key] = (
+                    broadcast_message(broadcast.text_html, broadcast.action_url, topic_view),
+                    broadcast.photo,
+                )
+        if len(self._render_cache) > 5000:
+            self._render_cache.clear()
+        return self._render_cache.get(key)
+
+
+def _post_view(post: Post, source: str | None) -> PostView:
+    return PostView(
+        id=post.id,
+        title=post.title,
+        url=post.url,
+        summary=post.summary,
+        published=post.published_at or post.first_seen_at,
+        source=source,
+    )

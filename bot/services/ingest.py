@@ -1,0 +1,309 @@
+"""Polling use-case: fetch due feeds, parse, store new posts, match topics, queue deliveries.
+
+This module only sequences the steps; the decisions live in pure code
+(`bot.feeds.parse`, `bot.domain.matching`, `bot.domain.schedule`). Each feed is handled in
+its own transaction, so one slow or broken feed never holds back the others; fetching and
+parsing happen outside any transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Feed
+from bot.db.repos import DeliveryRepo, FeedRepo, PostRepo, TopicRepo, url_hash
+from bot.domain.clock import Clock
+from bot.domain.matching import TopicMatcher
+from bot.domain.schedule import next_poll_at
+from bot.domain.types import ParsedEntry, ParsedFeed, PollOutcome, PollSummary
+from bot.errors import FeedError, FeedFetchError, FeedParseError
+from bot.feeds.fetch import Fetcher, NotModified, Retrieved
+from bot.feeds.parse import parse_feed
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_LENGTH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCheck:
+    """What `check_feed` found: the resolved URL, the parsed feed and each entry's topics."""
+
+    url: str
+    feed: ParsedFeed
+    topics: list[list[str]]  # topic slugs per entry, in entry order
+
+
+class IngestService:
+    """Poll feeds and turn their new entries into posts and pending deliveries."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        fetcher: Fetcher,
+        clock: Clock,
+        *,
+        interval_seconds: float,
+        concurrency: int = 16,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._fetcher = fetcher
+        self._clock = clock
+        self._interval = interval_seconds
+        self._concurrency = concurrency
+        self._rng = rng
+        self.on_new_deliveries: Callable[[], None] | None = None
+
+    async def poll_due(self) -> PollSummary:
+        """Poll every feed that is due now, concurrently (bounded); never raises for a feed."""
+        now = self._clock.now()
+        async with self._sessionmaker() as session:
+            feeds = [
+                (f.id, f.url, f.etag, f.last_modified) for f in await FeedRepo(session).due(now)
+            ]
+        summary = PollSummary()
+        if not feeds:
+            return summary
+        matcher, _ = await self._matcher()
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def one(feed_id: int, url: str, etag: str | None, modified: str | None) -> None:
+            async with semaphore:
+                outcome = await self._poll_one(feed_id, url, etag, modified, matcher)
+            summary.outcomes.append(outcome)
+
+        async with asyncio.TaskGroup() as group:
+            for feed in feeds:
+                group.create_task(one(*feed))
+        return summary
+
+    async def poll_feed(self, feed_id: int, *, conditional: bool = True) -> PollOutcome:
+        """Poll one feed now, due or not."""
+        async with self._sessionmaker() as session:
+            feed = await FeedRepo(session).get(feed_id)
+            if feed is None:
+                raise FeedError(str(feed_id), "no such feed")
+            args = (
+                feed.id,
+                feed.url,
+                feed.etag if conditional else None,
+                feed.last_modified if conditional else None,
+            )
+        matcher, _ = await self._matcher()
+        return await self._poll_one(*args, matcher)
+
+    async def check_feed(self, url: str) -> FeedCheck:
+        """Fetch and parse a URL once and say which topics each entry would match; writes nothing.
+
+        Raises:
+            FeedError: the feed could not be fetched or parsed.
+        """
+        retrieved = await self._fetch_fresh(url)
+        parsed, final_url = await self._parse_or_discover(retrieved)
+        matcher, slugs = await self._matcher()
+        topics = [
+            sorted(slugs[t] for t in ids if t in slugs)
+            for ids in matcher.match_many(parsed.entries)
+        ]
+        return FeedCheck(url=final_url, feed=parsed, topics=topics)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def _matcher(self) -> tuple[TopicMatcher, dict[int, str]]:
+        """The matcher over the current rules (rule changes apply from the next poll on)."""
+        async with self._sessionmaker() as session:
+            rules = await TopicRepo(session).matching_rules()
+        return TopicMatcher(rules), {r.topic_id: r.slug for r in rules}
+
+    async def _fetch_fresh(self, url: str) -> Retrieved:
+        """Fetch without validators (so never NotModified)."""
+        retrieved = await self._fetcher.fetch(url)
+        if isinstance(retrieved, NotModified):  # pragma: no cover - a server ignoring HTTP
+            raise FeedFetchError(url, "the server answered 304 to an unconditional request")
+        return retrieved
+
+    async def _parse_or_discover(self, retrieved: Retrieved) -> tuple[ParsedFeed, str]:
+        parsed = await asyncio.to_thread(
+            parse_feed, retrieved.content, url=retrieved.url, content_type=retrieved.content_type
+        )
+        if parsed.entries or not parsed.alternate_urls:
+            return parsed, retrieved.url
+        # An HTML page that links to its feed: follow the first alternate link once.
+        alternate = parsed.alternate_urls[0]
+        found = await self._fetch_fresh(alternate)
+        feed = await asyncio.to_thread(
+            parse_feed, found.content, url=found.url, content_type=found.content_type
+        )
+        if feed.alternate_urls and not feed.entries:
+            raise FeedParseError(alternate, "the linked feed is another HTML page")
+        return feed, found.url
+
+    async def _poll_one(
+        self,
+        feed_id: int,
+        url: str,
+        etag: str | None,
+        last_modified: str | None,
+        matcher: TopicMatcher,
+    ) -> PollOutcome:
+        try:
+            retrieved = await self._fetcher.fetch(url, etag=etag, last_modified=last_modified)
+            if isinstance(retrieved, NotModified):
+                await self._record_not_modified(feed_id, retrieved.etag, retrieved.last_modified)
+                return PollOutcome(feed_id, url, "not_modified")
+            parsed, final_url = await self._parse_or_discover(retrieved)
+            return await self._store(feed_id, url, final_url, retrieved, parsed, matcher)
+        except FeedError as error:
+            message = _describe(error)
+        except Exception as error:  # a feed must never break the cycle
+            log.exception("unexpected error polling feed", extra={"feed_id": feed_id})
+            message = f"unexpected error: {type(error).__name__}"
+        await self._record_failure(feed_id, message)
+        log.warning(
+            "feed poll failed", extra={"feed_id": feed_id, "feed_url": url, "error": message}
+        )
+        return PollOutcome(feed_id, url, "error", error=message)
+
+    async def _store(
+        self,
+        feed_id: int,
+        url: str,
+        final_url: str,
+        retrieved: Retrieved,
+        parsed: ParsedFeed,
+        matcher: TopicMatcher,
+    ) -> PollOutcome:
+        now = self._clock.now()
+        entries = _unique_entries(parsed.entries)
+        async with self._sessionmaker.begin() as session:
+            feeds, posts = FeedRepo(session), PostRepo(session)
+            feed = await feeds.get(feed_id)
+            if feed is None:  # removed while we were fetching
+                return PollOutcome(feed_id, url, "error", error="feed was removed")
+            announce = feed.primed
+            existing = await posts.existing_for_feed(feed_id, (e.identity for e in entries))
+            fresh: list[ParsedEntry] = []
+            for entry in entries:
+                stored = existing.get(entry.identity)
+                if stored is not None:
+                    posts.apply_edit(
+                        stored, entry, now
+                    )  # edited later: updated, never re-announced
+                else:
+                    fresh.append(entry)
+            known = await posts.known_url_hashes(
+                h for h in (url_hash(e.url) for e in fresh) if h is not None
+            )
+            fresh = [e for e in fresh if url_hash(e.url) not in known]
+            inserted = await posts.insert_new(feed_id, fresh, now, announced=announce)
+            deliveries = 0
+            matched_pairs: list[tuple[int, int]] = []
+            by_identity = {e.identity: e for e in fresh}
+            new_entries = [by_identity[identity] for identity in inserted]
+            for entry, topic_ids in zip(new_entries, matcher.match_many(new_entries), strict=True):
+                post_id = inserted[entry.identity]
+                matched_pairs.extend((post_id, t) for t in sorted(topic_ids))
+                if announce and topic_ids:
+                    deliveries += await DeliveryRepo(session).fan_out_post(
+                        post_id, sorted(topic_ids), now
+                    )
+            await posts.add_topics(matched_pairs)
+            self._mark_success(feed, now, retrieved.etag, retrieved.last_modified)
+            feed.primed = True
+            if parsed.title and not feed.title:
+                feed.title = parsed.title[:500]
+            if parsed.site_url and not feed.site_url:
+                feed.site_url = parsed.site_url[:2048]
+            if final_url != feed.url and await feeds.by_url(final_url) is None:
+                feed.url = final_url  # discovered through an HTML page or a permanent move
+        if deliveries and self.on_new_deliveries is not None:
+            self.on_new_deliveries()
+        log.info(
+            "feed polled",
+            extra={
+                "feed_id": feed_id,
+                "feed_url": url,
+                "entries": len(entries),
+                "posts_new": len(inserted),
+                "deliveries_new": deliveries,
+            },
+        )
+        return PollOutcome(
+            feed_id,
+            url,
+            "new",
+            entries_seen=len(entries),
+            posts_new=len(inserted),
+            deliveries_new=deliveries,
+        )
+
+    def _mark_success(
+        self, feed: Feed, now: datetime, etag: str | None, last_modified: str | None
+    ) -> None:
+        feed.last_polled_at = now
+        feed.last_success_at = now
+        feed.last_error = None
+        feed.consecutive_failures = 0
+        feed.failing_since = None
+        feed.etag = etag
+        feed.last_modified = last_modified
+        feed.next_poll_at = next_poll_at(now, self._interval, jitter=self._rng())
+
+    async def _record_not_modified(
+        self, feed_id: int, etag: str | None, last_modified: str | None
+    ) -> None:
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feed = await FeedRepo(session).get(feed_id)
+            if feed is not None:
+                self._mark_success(
+                    feed, now, etag or feed.etag, last_modified or feed.last_modified
+                )
+
+    async def _record_failure(self, feed_id: int, message: str) -> None:
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feed = await FeedRepo(session).get(feed_id)
+            if feed is None:
+                return
+            feed.last_polled_at = now
+            feed.last_error = message[:MAX_ERROR_LENGTH]
+            feed.consecutive_failures += 1
+            if feed.failing_since is None:
+                feed.failing_since = now
+            feed.next_poll_at = next_poll_at(
+                now,
+                self._interval,
+                consecutive_failures=feed.consecutive_failures,
+                jitter=self._rng(),
+            )
+
+
+def _unique_entries(entries: Sequence[ParsedEntry]) -> list[ParsedEntry]:
+    """Drop repeated identities and repeated canonical URLs within one document (first wins)."""
+    seen_ids: set[str] = set()
+    seen_urls: set[str] = set()
+    unique = []
+    for entry in entries:
+        if entry.identity in seen_ids or (entry.url is not None and entry.url in seen_urls):
+            continue
+        seen_ids.add(entry.identity)
+        if entry.url is not None:
+            seen_urls.add(entry.url)
+        unique.append(entry)
+    return unique
+
+
+def _describe(error: FeedError) -> str:
+    """A one-line readable error for feed health (no traceback, no URL repeated)."""
+    if isinstance(error, FeedFetchError | FeedParseError):
+        return error.message
+    return str(error)

@@ -1,0 +1,148 @@
+"""Crash safety of the real `campaignbot run` process: kill -9 mid fan-out, SIGTERM drains.
+
+The bot runs as a separate process (exactly as deployed) against the fake Bot API server in
+this test's process; deliveries are counted at the server, so losses and duplicates are facts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import async_database_url
+from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
+from bot.db.session import make_engine, make_sessionmaker
+from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
+from tests.fakes.botapi import FakeBotApi
+from tests.fakes.clock import FakeClock
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHATS = 2000
+# DeliveryEngine's default concurrency: the most sends that can be in flight at a kill.
+IN_FLIGHT_BOUND = 8
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API, without flood limits so the fan-out is quick."""
+    async with FakeBotApi(limits=False) as server:
+        yield server
+
+
+async def _queue_fan_out(url: str, chats: int) -> None:
+    """Subscribe `chats` chats and queue one pending delivery each (what a new post does)."""
+    engine = make_engine(async_database_url(url))
+    sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+    now = FakeClock().now()
+    async with sessionmaker.begin() as session:
+        topic = await TopicRepo(session).add(
+            TopicSpec(slug="crash-test", name="Crash test", keywords=("crash",)), now
+        )
+        chat_repo = ChatRepo(session)
+        for chat_id in range(100_000, 100_000 + chats):
+            await chat_repo.ensure(chat_id, "private", now)
+            await chat_repo.subscribe(chat_id, topic.id, now)
+        entry = ParsedEntry(
+            identity="crash-1",
+            url="https://news.example.org/crash",
+            title="Crash",
+            summary="A post for everyone.",
+        )
+        inserted = await PostRepo(session).insert_new(None, [entry], now, announced=True)  # type: ignore[arg-type]
+        await DeliveryRepo(session).fan_out_post(inserted["crash-1"], [topic.id], now)
+    await engine.dispose()
+
+
+async def _pending(url: str) -> int:
+    engine = make_engine(async_database_url(url))
+    async with make_sessionmaker(engine)() as session:
+        count = await DeliveryRepo(session).count(DeliveryStatus.PENDING)
+    await engine.dispose()
+    return count
+
+
+async def _sent_in_db(url: str) -> int:
+    engine = make_engine(async_database_url(url))
+    async with make_sessionmaker(engine)() as session:
+        count = await DeliveryRepo(session).count(DeliveryStatus.SENT)
+    await engine.dispose()
+    return count
+
+
+async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> asyncio.subprocess.Process:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_URL": api.base_url,
+        "DATABASE_URL": url,
+        "POLL_INTERVAL_SECONDS": "300",
+        "SEND_RATE_PER_SECOND": "1000",
+        "LOG_LEVEL": "WARNING",
+    }
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _wait_exit(process: asyncio.subprocess.Process, timeout: float = 30) -> int:
+    await asyncio.wait_for(process.wait(), timeout)
+    assert process.returncode is not None
+    return process.returncode
+
+
+async def test_kill_9_mid_fan_out_loses_nothing(
+    api: FakeBotApi, database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """After SIGKILL during a 2,000-chat fan-out and a restart, every chat has its message and
+    duplicates stay within the in-flight bound."""
+    await _queue_fan_out(database_url, CHATS)
+    first = await _start_bot(api, database_url, tmp_path)
+    await api.wait_for_sent(CHATS // 4, timeout=60)
+    first.send_signal(signal.SIGKILL)
+    await _wait_exit(first)
+    sent_before_restart = api.stats.sent_messages
+    second = await _start_bot(api, database_url, tmp_path)
+    await api.wait_until(
+        lambda: len(api.sent_per_chat()) >= CHATS, timeout=120, what="every chat served"
+    )
+    second.send_signal(signal.SIGTERM)
+    status = await _wait_exit(second)
+    counts = api.sent_per_chat()
+    lost = sum(1 for chat_id in range(100_000, 100_000 + CHATS) if counts.get(chat_id, 0) == 0)
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    assert (
+        status,
+        sent_before_restart < CHATS,
+        lost,
+        duplicates <= IN_FLIGHT_BOUND,
+        await _pending(database_url),
+    ) == (0, True, 0, True, 0)
+
+
+async def test_sigterm_finishes_in_flight_sends(
+    api: FakeBotApi, database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """SIGTERM stops the bot with exit 0, and every message Telegram accepted is marked sent."""
+    await _queue_fan_out(database_url, 600)
+    process = await _start_bot(api, database_url, tmp_path)
+    await api.wait_for_sent(100, timeout=60)
+    process.send_signal(signal.SIGTERM)
+    status = await _wait_exit(process)
+    accepted = api.stats.sent_messages
+    assert (status, await _sent_in_db(database_url)) == (0, accepted)

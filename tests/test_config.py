@@ -1,0 +1,127 @@
+"""Configuration: .env.example parses, variables map to settings, bad values name the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings, async_database_url, load_settings
+from bot.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_env_example_parses_into_settings() -> None:
+    """Every variable in .env.example is valid, so the example cannot drift from the code."""
+    settings = Settings(_env_file=REPO_ROOT / ".env.example")  # type: ignore[call-arg]
+    assert settings.poll_interval_seconds == 300
+    assert settings.feed_urls == ["https://campaigns.example.org/feed/"]
+
+
+def test_env_example_documents_every_setting() -> None:
+    """Each Settings field appears as a variable in .env.example."""
+    text = (REPO_ROOT / ".env.example").read_text()
+    missing = [name.upper() for name in Settings.model_fields if f"{name.upper()}=" not in text]
+    assert missing == []
+
+
+def test_defaults_match_design() -> None:
+    """Defaults are those of DESIGN.md."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    actual = (
+        settings.telegram_api_url,
+        settings.database_url,
+        settings.poll_interval_seconds,
+        settings.allow_private_feed_urls,
+        settings.send_rate_per_second,
+        settings.bot_timezone,
+        settings.log_level,
+        settings.log_format,
+        settings.health_port,
+    )
+    expected = (
+        "https://api.telegram.org/bot",
+        "sqlite:///./data/campaignbot.sqlite3",
+        300,
+        False,
+        25,
+        "UTC",
+        "INFO",
+        "text",
+        None,
+    )
+    assert actual == expected
+
+
+def test_csv_variables_are_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ADMIN_IDS and FEED_URLS are comma-separated lists; blanks are ignored."""
+    monkeypatch.setenv("ADMIN_IDS", " 12345, 678 ,")
+    monkeypatch.setenv("FEED_URLS", "https://a.example/feed, https://b.example/rss")
+    settings = load_settings(_env_file=None)
+    assert (settings.admin_ids, settings.feed_urls) == (
+        [12345, 678],
+        ["https://a.example/feed", "https://b.example/rss"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("POLL_INTERVAL_SECONDS", "0"),
+        ("POLL_INTERVAL_SECONDS", "soon"),
+        ("ADMIN_IDS", "12,abc"),
+        ("DATABASE_URL", "mysql://root@localhost/bot"),
+        ("DATABASE_URL", "just-a-file.db"),
+        ("BOT_TIMEZONE", "Mars/Olympus_Mons"),
+        ("LOG_FORMAT", "xml"),
+        ("SEND_RATE_PER_SECOND", "-1"),
+        ("HEALTH_PORT", "70000"),
+        ("ALLOW_PRIVATE_FEED_URLS", "perhaps"),
+        ("TELEGRAM_API_URL", "ftp://example.org/bot"),
+    ],
+)
+def test_invalid_value_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """An invalid value stops start-up with a ConfigError naming the variable."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert caught.value.variable == variable
+
+
+def test_config_error_never_repeats_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad value is not echoed (it could be a secret pasted into the wrong variable)."""
+    monkeypatch.setenv("POLL_INTERVAL_SECONDS", "123456789:SECRET-token-value")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert "SECRET" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///./data/x.sqlite3", "sqlite+aiosqlite:///./data/x.sqlite3"),
+        ("sqlite:////abs/x.sqlite3", "sqlite+aiosqlite:////abs/x.sqlite3"),
+        ("postgresql://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+        ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ],
+)
+def test_database_url_maps_to_async_driver(url: str, expected: str) -> None:
+    """Plain sqlite:/// and postgresql:// URLs map to aiosqlite and asyncpg."""
+    assert async_database_url(url) == expected
+
+
+def test_missing_token_explains_botfather() -> None:
+    """Without a token, require_token says how to get one and where to put it."""
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError) as caught:
+        settings.require_token()
+    message = str(caught.value)
+    assert ("TELEGRAM_BOT_TOKEN" in message, "@BotFather" in message, ".env" in message) == (
+        True,
+        True,
+        True,
+    )
