@@ -1,0 +1,92 @@
+"""Telegram update handlers, grouped by audience; `register_handlers` wires them all.
+
+`register_handlers` is the only place where handler groups and their order are decided.
+Modules here translate updates into service calls; they must not import SQLAlchemy or
+`bot.db` (STYLE.md 2.3).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.handlers import errors, members, supporters
+from bot.render import callback_data as cb
+
+# Group -2 observes every update before anything else (guards of other audiences may use -1);
+# group 0 holds the handlers that answer. PTB runs at most one handler per group, the first
+# whose check matches, so within group 0 the catch-alls must come last.
+OBSERVE_GROUP = -2
+ANSWER_GROUP = 0
+
+# New messages only: an edited command is not run again.
+_NEW = filters.UpdateType.MESSAGE
+
+
+def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Add every handler and the error handler to the application.
+
+    Order matters: within ANSWER_GROUP the first matching handler wins, so specific commands
+    and button patterns come first and the fallbacks (unknown buttons, unknown commands,
+    free text) last. Organiser and admin handlers belong before the fallbacks.
+    """
+    application.add_handler(TypeHandler(Update, members.on_incoming_update), group=OBSERVE_GROUP)
+
+    application.add_handler(
+        ChatMemberHandler(members.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER),
+        group=ANSWER_GROUP,
+    )
+    commands = {
+        "start": supporters.start_command,
+        "help": supporters.help_command,
+        "topics": supporters.topics_command,
+        "subscribe": supporters.subscribe_command,
+        "unsubscribe": supporters.unsubscribe_command,
+        "mysubs": supporters.mysubs_command,
+        "latest": supporters.latest_command,
+        "forgetme": supporters.forgetme_command,
+    }
+    application.add_handlers(
+        [CommandHandler(name, callback, filters=_NEW) for name, callback in commands.items()],
+        group=ANSWER_GROUP,
+    )
+    buttons = {
+        cb.TOPIC_TOGGLE: supporters.topic_toggle_button,
+        cb.TOPIC_OFF: supporters.topic_off_button,
+        cb.LATEST_PAGE: supporters.latest_page_button,
+        cb.FORGET_CONFIRM: supporters.forget_confirm_button,
+        cb.FORGET_CANCEL: supporters.forget_cancel_button,
+        cb.NOOP: supporters.noop_button,
+    }
+    application.add_handlers(
+        [
+            CallbackQueryHandler(callback, pattern=supporters.callback_kind(kind))
+            for kind, callback in buttons.items()
+        ],
+        group=ANSWER_GROUP,
+    )
+
+    # Organiser and admin handlers go here, before the fallbacks below.
+
+    application.add_handlers(
+        [
+            CallbackQueryHandler(supporters.invalid_button),
+            MessageHandler(filters.COMMAND & _NEW, supporters.unknown_command),
+            MessageHandler(
+                filters.ChatType.PRIVATE & _NEW & ~filters.COMMAND & ~filters.StatusUpdate.ALL,
+                supporters.free_text_message,
+            ),
+        ],
+        group=ANSWER_GROUP,
+    )
+    application.add_error_handler(errors.error_handler)

@@ -73,7 +73,7 @@ def parse(data: str | None) -> Callback | None:
     if not data or len(data.encode("utf-8")) > MAX_BYTES:
         return None
     for pattern, kind in _PATTERNS:
-        match = pattern.match(data)
+        match = pattern.fullmatch(data)
         if match is None:
             continue
         groups = match.groups()

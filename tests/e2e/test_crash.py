@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +22,6 @@ from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
 from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
 from tests.fakes.botapi import FakeBotApi
-from tests.fakes.clock import FakeClock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHATS = 2000
@@ -42,7 +42,7 @@ async def _queue_fan_out(url: str, chats: int) -> None:
     """Subscribe `chats` chats and queue one pending delivery each (what a new post does)."""
     engine = make_engine(async_database_url(url))
     sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
-    now = FakeClock().now()
+    now = datetime.now(UTC)  # the bot process runs on the real clock
     async with sessionmaker.begin() as session:
         topic = await TopicRepo(session).add(
             TopicSpec(slug="crash-test", name="Crash test", keywords=("crash",)), now

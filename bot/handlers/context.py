@@ -1,0 +1,51 @@
+"""Typed accessors from a handler's context to the runtime and its services.
+
+Owns how handlers reach `context.bot_data["runtime"]` (built by `bot.app` in post_init) and
+the lazily created `SubscriptionService`, kept in `runtime.extras["subscriptions"]` so that
+`bot.app` needs no change. Must not: hold state of its own, touch the database, or import
+`bot.app` at run time (only for type checking: the app is a higher layer).
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import CallbackContext
+
+from bot.services.subscriptions import SubscriptionService
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+# The context every handler receives (the application uses PTB's default context types).
+Context = CallbackContext[Any, Any, Any, Any]
+
+SUBSCRIPTIONS = "subscriptions"
+
+
+def runtime_of(context: Context) -> Runtime:
+    """The runtime built in post_init.
+
+    Raises:
+        RuntimeError: The application was not started through `bot.app` (no runtime).
+    """
+    runtime: Runtime | None = context.bot_data.get("runtime")
+    if runtime is None:
+        raise RuntimeError("the bot runtime is not initialised (post_init did not run)")
+    return runtime
+
+
+def subscriptions_of(context: Context) -> SubscriptionService:
+    """The supporter use-cases, created on first use and kept on the runtime."""
+    runtime = runtime_of(context)
+    service = runtime.extras.get(SUBSCRIPTIONS)
+    if not isinstance(service, SubscriptionService):
+        service = SubscriptionService(runtime.sessionmaker, runtime.clock)
+        runtime.extras[SUBSCRIPTIONS] = service
+    return service
+
+
+def timezone_of(context: Context) -> tzinfo:
+    """The time zone dates are shown in (BOT_TIMEZONE)."""
+    return runtime_of(context).settings.timezone

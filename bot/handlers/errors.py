@@ -1,0 +1,57 @@
+"""The one error handler: log what failed with its context, then tell the user briefly.
+
+Owns the last line of defence for every handler: the log line carries the update id, chat
+id, user id and the exception (formatted by `bot.log`, which redacts anything shaped like a
+token; the update's text is not logged), and the user gets "Sorry, something went wrong"
+when the update came from a chat. Must not: raise, send a traceback or the error text to a
+user, or log the bot token or the update's contents.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot.handlers.context import Context
+from bot.render import messages as render
+
+log = logging.getLogger(__name__)
+
+
+async def error_handler(update: object, context: Context) -> None:
+    """Log the error with context and apologise to the chat it came from; never raises."""
+    try:
+        error = context.error
+        extra: dict[str, object] = {"error_type": type(error).__name__}
+        chat_id = None
+        if isinstance(update, Update):
+            chat_id = update.effective_chat.id if update.effective_chat else None
+            user = update.effective_user
+            extra.update(
+                update_id=update.update_id,
+                chat_id=chat_id,
+                user_id=user.id if user else None,
+            )
+        log.error("update handling failed", exc_info=error, extra=extra)
+        if not isinstance(update, Update) or chat_id is None:
+            return
+        await _apologise(update, context, chat_id)
+    except Exception:  # the error handler must never raise
+        log.exception("error handler failed")
+
+
+async def _apologise(update: Update, context: Context, chat_id: int) -> None:
+    """Answer a pressed button with the apology, else send it to the chat."""
+    query = update.callback_query
+    if query is not None:
+        try:
+            await query.answer(render.SOMETHING_WRONG)
+            return
+        except TelegramError:
+            pass  # answered already, or too old: fall back to a message
+    try:
+        await context.bot.send_message(chat_id, render.SOMETHING_WRONG)
+    except TelegramError as error:
+        log.warning("could not apologise", extra={"chat_id": chat_id, "error": str(error)})

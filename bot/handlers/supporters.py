@@ -1,0 +1,419 @@
+"""Supporter commands and buttons: translate updates into `SubscriptionService` calls and replies.
+
+Owns /start (with the `sub-<slug>` deep link), /help, /topics, /subscribe, /unsubscribe,
+/mysubs, /latest, /forgetme, their inline buttons, and the hints for free text and unknown
+commands. Each callback extracts primitives from the update, calls the service, renders with
+`bot.render.messages` and replies (STYLE.md 2.7). Every button press is answered, and a
+press whose data is not one of ours, or not on the pressed message any more, only gets
+"This button is no longer valid".
+
+In groups, everyone may read (/help, /topics, /mysubs, /latest); only group admins may change
+the group's subscriptions, checked with getChatMember on every change (nothing cached).
+
+Must not: import SQLAlchemy or `bot.db`, keep state between updates, or let a domain error
+reach the user as a traceback. Domain errors are mapped here, in this order:
+`TopicNotFoundError` from a command -> "No topic called X. Did you mean …";
+`TopicNotFoundError` from a button -> "This button is no longer valid";
+anything else goes to `bot.handlers.errors.error_handler`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from telegram import (
+    CallbackQuery,
+    Chat,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
+
+from bot.errors import TopicNotFoundError
+from bot.handlers.context import Context, subscriptions_of, timezone_of
+from bot.render import callback_data as cb
+from bot.render import messages as render
+from bot.render.messages import RenderedMessage
+
+log = logging.getLogger(__name__)
+
+DEEP_LINK_SUBSCRIBE = "sub-"
+UNSUBSCRIBE_ALL = "all"
+_GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+_ADMIN_STATUSES = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+
+
+# -- helpers (pure or thin) --------------------------------------------------------------------
+
+
+def callback_kind(kind: str) -> Callable[[object], bool]:
+    """A CallbackQueryHandler pattern accepting our callback data of one kind."""
+
+    def matches(data: object) -> bool:
+        parsed = cb.parse(data) if isinstance(data, str) else None
+        return parsed is not None and parsed.kind == kind
+
+    return matches
+
+
+def command_argument(text: str | None) -> str:
+    """The text after the command word (`/subscribe@bot write for rights` -> the rest)."""
+    parts = (text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def is_group(chat: Chat) -> bool:
+    """Whether the chat is a group or supergroup."""
+    return chat.type in _GROUP_TYPES
+
+
+def button_on_message(query: CallbackQuery) -> bool:
+    """Whether the pressed data is (still) a button of the message it came from.
+
+    Telegram sends the message as it is now, so a keyboard that was edited since, or data
+    that was never on the message (forged), fails this check.
+    """
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    return any(
+        button.callback_data == query.data
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+    )
+
+
+def _chat(update: Update) -> Chat:
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError("update without a chat")
+    return chat
+
+
+def _message(update: Update) -> Message:
+    message = update.effective_message
+    if message is None:
+        raise ValueError("update without a message")
+    return message
+
+
+def _query(update: Update) -> CallbackQuery:
+    query = update.callback_query
+    if query is None:
+        raise ValueError("update without a callback query")
+    return query
+
+
+def _preview(message: RenderedMessage) -> LinkPreviewOptions | None:
+    return LinkPreviewOptions(is_disabled=True) if message.disable_preview else None
+
+
+async def _reply(update: Update, message: RenderedMessage) -> None:
+    await _message(update).reply_text(
+        message.text, reply_markup=message.reply_markup, link_preview_options=_preview(message)
+    )
+
+
+async def _edit(query: CallbackQuery, message: RenderedMessage) -> None:
+    """Edit the pressed message in place (no keyboard if the rendering has none)."""
+    try:
+        await query.edit_message_text(
+            message.text,
+            reply_markup=message.reply_markup,
+            link_preview_options=_preview(message),
+        )
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
+
+
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    """Answer a callback query; a query that is too old to answer is not an error."""
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        log.info("callback query not answered", extra={"error": error.message})
+
+
+async def _may_change(update: Update, context: Context) -> bool:
+    """Whether the sender may change this chat's subscriptions (asked afresh every time)."""
+    chat = _chat(update)
+    if chat.type == ChatType.PRIVATE:
+        return True
+    if not is_group(chat):
+        return False
+    message = update.message
+    if message is not None and message.sender_chat is not None:
+        # An anonymous group admin writes as the group itself.
+        return message.sender_chat.id == chat.id
+    user = update.effective_user
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in _ADMIN_STATUSES
+
+
+async def _refuse_command(update: Update) -> None:
+    await _reply(update, render.admins_only_message())
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+async def start_command(update: Update, context: Context) -> None:
+    """/start [sub-<slug>]: welcome, an optional deep-link subscription, then the picker."""
+    service = subscriptions_of(context)
+    chat = _chat(update)
+    argument = command_argument(_message(update).text)
+    subscribed = None
+    already = False
+    unknown = None
+    if argument.lower().startswith(DEEP_LINK_SUBSCRIBE):
+        key = argument[len(DEEP_LINK_SUBSCRIBE) :]
+        if not await _may_change(update, context):
+            await _refuse_command(update)
+        else:
+            try:
+                change = await service.subscribe(chat.id, key, chat_type=chat.type)
+            except TopicNotFoundError:
+                unknown = key
+            else:
+                subscribed, already = change.topic, not change.changed
+    welcome = render.welcome_message(
+        group=is_group(chat), subscribed=subscribed, already=already, unknown_key=unknown
+    )
+    await _reply(update, welcome)
+    await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: every command a supporter may use, in one message."""
+    await _reply(update, render.help_message(group=is_group(_chat(update))))
+
+
+async def topics_command(update: Update, context: Context) -> None:
+    """/topics: every topic with its description and a toggle button (✅ when followed)."""
+    chat = _chat(update)
+    topics = await subscriptions_of(context).list_topics(chat.id)
+    await _reply(update, render.picker_message(topics))
+
+
+async def subscribe_command(update: Update, context: Context) -> None:
+    """/subscribe <topic>: follow a topic by name or slug; without one, show the picker."""
+    chat = _chat(update)
+    key = command_argument(_message(update).text)
+    service = subscriptions_of(context)
+    if not key:
+        await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+        return
+    if not await _may_change(update, context):
+        await _refuse_command(update)
+        return
+    try:
+        change = await service.subscribe(chat.id, key, chat_type=chat.type)
+    except TopicNotFoundError as error:
+        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        return
+    await _reply(update, render.subscribed_message(change.topic, changed=change.changed))
+
+
+async def unsubscribe_command(update: Update, context: Context) -> None:
+    """/unsubscribe <topic>|all: stop following; without a topic, show the picker."""
+    chat = _chat(update)
+    key = command_argument(_message(update).text)
+    service = subscriptions_of(context)
+    if not key:
+        await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+        return
+    if not await _may_change(update, context):
+        await _refuse_command(update)
+        return
+    if key.lower() == UNSUBSCRIBE_ALL:
+        await _reply(
+            update, render.unsubscribed_all_message(await service.unsubscribe_all(chat.id))
+        )
+        return
+    try:
+        change = await service.unsubscribe(chat.id, key)
+    except TopicNotFoundError as error:
+        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        return
+    await _reply(update, render.unsubscribed_message(change.topic, changed=change.changed))
+
+
+async def mysubs_command(update: Update, context: Context) -> None:
+    """/mysubs: the chat's topics, a button per topic to unsubscribe."""
+    chat = _chat(update)
+    topics = await subscriptions_of(context).chat_topics(chat.id)
+    await _reply(update, render.mysubs_message(topics, group=is_group(chat)))
+
+
+async def latest_command(update: Update, context: Context) -> None:
+    """/latest [topic]: the newest posts, five a page, with ◀ ▶ buttons."""
+    key = command_argument(_message(update).text)
+    try:
+        page = await subscriptions_of(context).latest(topic_key=key or None)
+    except TopicNotFoundError as error:
+        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        return
+    rendered = render.latest_page(
+        page.posts,
+        topic=page.topic,
+        page=page.page,
+        has_next=page.has_next,
+        tz=timezone_of(context),
+    )
+    await _reply(update, rendered)
+
+
+async def forgetme_command(update: Update, context: Context) -> None:
+    """/forgetme: ask to confirm deleting everything stored about the user (private chats)."""
+    if _chat(update).type != ChatType.PRIVATE:
+        await _reply(update, render.forget_in_group_message())
+        return
+    await _reply(update, render.forget_prompt())
+
+
+async def free_text_message(update: Update, context: Context) -> None:
+    """A private message that is not a command: point to /help."""
+    await _reply(update, render.free_text_hint())
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """A command nobody handles: a short hint (in groups only if it was addressed to us)."""
+    message = _message(update)
+    word = (message.text or "").split(maxsplit=1)[0] if message.text else ""
+    command, _, addressee = word.partition("@")
+    if is_group(_chat(update)) and addressee.lower() != context.bot.username.lower():
+        return  # another bot's command, or one meant for every bot in the group
+    await _reply(update, render.unknown_command_hint(command))
+
+
+# -- buttons ----------------------------------------------------------------------------------
+
+
+async def _pressed(update: Update) -> cb.Callback | None:
+    """The parsed press if it is valid and still on its message; else answer the notice."""
+    query = _query(update)
+    parsed = cb.parse(query.data)
+    if parsed is None or not button_on_message(query):
+        await _answer(query, render.INVALID_BUTTON)
+        return None
+    return parsed
+
+
+async def topic_toggle_button(update: Update, context: Context) -> None:
+    """A topic button in a picker (toggle) or in /mysubs (unsubscribe); edits in place."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query = _query(update)
+    chat = _chat(update)
+    if not await _may_change(update, context):
+        await _answer(query, render.ADMINS_ONLY)
+        return
+    service = subscriptions_of(context)
+    try:
+        if pressed.view == cb.VIEW_MYSUBS:
+            change = await service.unsubscribe_topic(chat.id, pressed.topic_id)
+        else:
+            change = await service.toggle(chat.id, pressed.topic_id, chat_type=chat.type)
+    except TopicNotFoundError:
+        await _answer(query, render.INVALID_BUTTON)
+        return
+    await _answer(query, render.toggle_answer(change.topic))
+    if pressed.view == cb.VIEW_MYSUBS:
+        topics = await service.chat_topics(chat.id)
+        await _edit(query, render.mysubs_message(topics, group=is_group(chat)))
+    else:
+        await _edit(query, render.picker_message(await service.list_topics(chat.id)))
+
+
+async def topic_off_button(update: Update, context: Context) -> None:
+    """The "Unsubscribe from <topic>" button under a post: unsubscribe; the post stays."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query = _query(update)
+    if not await _may_change(update, context):
+        await _answer(query, render.ADMINS_ONLY)
+        return
+    try:
+        change = await subscriptions_of(context).unsubscribe_topic(
+            _chat(update).id, pressed.topic_id
+        )
+    except TopicNotFoundError:
+        await _answer(query, render.INVALID_BUTTON)
+        return
+    await _answer(query, render.topic_off_answer(change.topic, changed=change.changed))
+
+
+async def latest_page_button(update: Update, context: Context) -> None:
+    """◀ ▶ under /latest: show another page in the same message."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query = _query(update)
+    try:
+        page = await subscriptions_of(context).latest(
+            topic_id=pressed.topic_id or None, page=pressed.page
+        )
+    except TopicNotFoundError:
+        await _answer(query, render.INVALID_BUTTON)
+        return
+    await _answer(query)
+    rendered = render.latest_page(
+        page.posts,
+        topic=page.topic,
+        page=page.page,
+        has_next=page.has_next,
+        tz=timezone_of(context),
+    )
+    await _edit(query, rendered)
+
+
+async def forget_confirm_button(update: Update, context: Context) -> None:
+    """The "Delete everything" button of /forgetme: delete and say what was deleted."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query = _query(update)
+    chat = _chat(update)
+    if chat.type != ChatType.PRIVATE or query.from_user.id != chat.id:
+        await _answer(query, render.INVALID_BUTTON)
+        return
+    result = await subscriptions_of(context).forget(chat.id, query.from_user.id)
+    await _answer(query, "Deleted." if not result.nothing else None)
+    await _edit(
+        query,
+        render.forget_done_message(
+            chat=result.chat,
+            subscriptions=result.subscriptions,
+            deliveries=result.deliveries,
+            user=result.user,
+            role=result.role,
+        ),
+    )
+
+
+async def forget_cancel_button(update: Update, context: Context) -> None:
+    """The "Cancel" button of /forgetme: nothing is deleted."""
+    pressed = await _pressed(update)
+    if pressed is None:
+        return
+    query = _query(update)
+    await _answer(query)
+    await _edit(query, render.forget_cancelled_message())
+
+
+async def noop_button(update: Update, context: Context) -> None:
+    """A button that only acknowledges the press."""
+    await _answer(_query(update))
+
+
+async def invalid_button(update: Update, context: Context) -> None:
+    """Any other callback data (forged, stale or from an old version): say so, change nothing."""
+    await _answer(_query(update), render.INVALID_BUTTON)

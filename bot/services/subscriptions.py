@@ -1,0 +1,338 @@
+"""Supporter use-cases: chats, their subscriptions, the latest posts, and forgetting a supporter.
+
+Owns one transaction per public method (`async with sessionmaker.begin()`), forgiving topic
+look-ups with suggestions, and the minimal record of users (numeric id and lower-cased
+@username only). Returns plain values (`TopicView`, `PostView`, the dataclasses below).
+Must not: receive or return Telegram objects, import `telegram.ext` or handlers, or render
+messages (the handler renders what it gets back).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Post, Topic
+from bot.db.repos import ChatRepo, DeliveryRepo, FeedRepo, PostRepo, TopicRepo
+from bot.domain.clock import Clock
+from bot.domain.matching import normalise_key
+from bot.errors import TopicNotFoundError
+from bot.render.messages import PAGE_SIZE, PostView, TopicView
+
+# A topic key longer than this is no topic name (names are at most 64 characters).
+MAX_KEY_CHARS = 100
+MAX_SUGGESTIONS = 3
+# Pages of /latest beyond this are not served (the callback data allows four digits).
+MAX_PAGE = 9999
+# The in-memory user cache is cleared when it grows past this many users.
+USER_CACHE_LIMIT = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionChange:
+    """The outcome of a subscribe/unsubscribe/toggle.
+
+    Attributes:
+        topic: The topic, with `subscribed` as it is now.
+        changed: False when the chat was already in that state.
+    """
+
+    topic: TopicView
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LatestPage:
+    """One page of the latest posts (all topics, or `topic`)."""
+
+    posts: tuple[PostView, ...]
+    topic: TopicView | None
+    page: int
+    has_next: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetResult:
+    """What `forget` deleted."""
+
+    chat: bool
+    subscriptions: int
+    deliveries: int
+    user: bool
+    role: str | None = None
+
+    @property
+    def nothing(self) -> bool:
+        """Whether there was nothing to delete."""
+        return not (self.chat or self.user)
+
+
+def topic_view(topic: Topic, *, subscribed: bool = False) -> TopicView:
+    """The plain view of a topic row."""
+    return TopicView(
+        id=topic.id,
+        slug=topic.slug,
+        name=topic.name,
+        emoji=topic.emoji,
+        description=topic.description,
+        subscribed=subscribed,
+    )
+
+
+def suggest_topics(
+    key: str, topics: Iterable[Topic], limit: int = MAX_SUGGESTIONS
+) -> tuple[str, ...]:
+    """Names of the topics closest to `key`, by their forgiving name and slug keys.
+
+    Close spellings (difflib) come first, then topics whose key contains the wanted one or
+    is contained in it ("torture" finds "StopTorture").
+    """
+    wanted = normalise_key(key)
+    if not wanted:
+        return ()
+    names_by_key: dict[str, str] = {}
+    for topic in topics:
+        names_by_key.setdefault(topic.name_key, topic.name)
+        names_by_key.setdefault(topic.slug_key, topic.name)
+    close = difflib.get_close_matches(wanted, list(names_by_key), n=10, cutoff=0.6)
+    contained = [k for k in names_by_key if len(wanted) >= 3 and (wanted in k or k in wanted)]
+    names: list[str] = []
+    for k in [*close, *contained]:
+        name = names_by_key[k]
+        if name not in names:
+            names.append(name)
+    return tuple(names[:limit])
+
+
+class SubscriptionService:
+    """What supporters do: follow topics, browse posts, be forgotten.
+
+    Every public method is one transaction. `Raises:` sections list the domain errors a
+    handler must map to a friendly answer.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        # user id -> lower-cased username last written; an unchanged user costs no write.
+        self._users: dict[int, str | None] = {}
+
+    # -- chats and users ---------------------------------------------------------------------
+
+    async def register_chat(self, chat_id: int, chat_type: str) -> bool:
+        """Record a chat that talked to us, reactivating it if it was inactive.
+
+        Returns:
+            True if the chat was created or reactivated (False costs no write).
+        """
+        async with self._sessionmaker.begin() as session:
+            return await ChatRepo(session).register(chat_id, chat_type, self._clock.now())
+
+    async def remember_user(self, user_id: int, username: str | None) -> bool:
+        """Record a user's numeric id and lower-cased @username, and nothing else.
+
+        The username is what admins grant roles by. An unchanged user is answered from
+        memory without touching the database.
+
+        Returns:
+            True if the database was written.
+        """
+        name = username.lower()[:64] if username else None
+        if user_id in self._users and self._users[user_id] == name:
+            return False
+        async with self._sessionmaker.begin() as session:
+            await ChatRepo(session).upsert_user(user_id, name, self._clock.now())
+        if len(self._users) >= USER_CACHE_LIMIT:
+            self._users.clear()
+        self._users[user_id] = name
+        return True
+
+    async def set_reachable(
+        self, chat_id: int, reachable: bool, reason: str, *, chat_type: str = "private"
+    ) -> None:
+        """Mark a chat reachable (creating it if needed) or unreachable.
+
+        An unreachable chat gets nothing more: its pending deliveries are dropped.
+
+        Args:
+            chat_id: The chat.
+            reachable: Whether the bot can write to it now.
+            reason: Why it became unreachable (kept on the chat and on dropped deliveries).
+            chat_type: The Telegram chat type, used if the chat is new.
+        """
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            chats = ChatRepo(session)
+            if reachable:
+                await chats.ensure(chat_id, chat_type, now)
+                return
+            await chats.set_inactive(chat_id, reason, now)
+            await DeliveryRepo(session).drop_pending_for_chat(chat_id, reason)
+
+    async def forget(self, chat_id: int, user_id: int) -> ForgetResult:
+        """Delete a chat (its subscriptions and deliveries cascade) and the user's row.
+
+        Returns:
+            What was deleted, for the confirmation message.
+        """
+        async with self._sessionmaker.begin() as session:
+            chats = ChatRepo(session)
+            subscriptions = len(await chats.topic_ids(chat_id))
+            deliveries = await DeliveryRepo(session).count_for_chat(chat_id)
+            chat = await chats.delete(chat_id)
+            role = await chats.delete_user(user_id)
+        self._users.pop(user_id, None)
+        return ForgetResult(
+            chat=chat,
+            subscriptions=subscriptions if chat else 0,
+            deliveries=deliveries if chat else 0,
+            user=role is not None,
+            role=role,
+        )
+
+    # -- topics and subscriptions --------------------------------------------------------------
+
+    async def list_topics(self, chat_id: int) -> list[TopicView]:
+        """Every active topic in name order, flagged when the chat follows it."""
+        async with self._sessionmaker.begin() as session:
+            topics = await TopicRepo(session).all()
+            followed = set(await ChatRepo(session).topic_ids(chat_id))
+        return [topic_view(t, subscribed=t.id in followed) for t in topics]
+
+    async def chat_topics(self, chat_id: int) -> list[TopicView]:
+        """The active topics a chat follows, in name order."""
+        async with self._sessionmaker.begin() as session:
+            topics = await ChatRepo(session).subscribed_topics(chat_id)
+        return [topic_view(t, subscribed=True) for t in topics]
+
+    async def subscribe(self, chat_id: int, key: str, *, chat_type: str) -> SubscriptionChange:
+        """Follow a topic named by slug or name, matched forgivingly.
+
+        Raises:
+            TopicNotFoundError: No active topic matches; carries up to three suggestions.
+        """
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            topic = await self._find(session, key, active_only=True)
+            chats = ChatRepo(session)
+            await chats.ensure(chat_id, chat_type, now)
+            changed = await chats.subscribe(chat_id, topic.id, now)
+            return SubscriptionChange(topic_view(topic, subscribed=True), changed)
+
+    async def unsubscribe(self, chat_id: int, key: str) -> SubscriptionChange:
+        """Stop following a topic named by slug or name (archived topics too).
+
+        Raises:
+            TopicNotFoundError: No topic matches; carries up to three suggestions.
+        """
+        async with self._sessionmaker.begin() as session:
+            topic = await self._find(session, key, active_only=False)
+            changed = await ChatRepo(session).unsubscribe(chat_id, topic.id)
+            return SubscriptionChange(topic_view(topic, subscribed=False), changed)
+
+    async def unsubscribe_all(self, chat_id: int) -> list[TopicView]:
+        """Stop following every topic; returns the topics the chat followed."""
+        async with self._sessionmaker.begin() as session:
+            topics = await ChatRepo(session).subscribed_topics(chat_id, include_archived=True)
+            await ChatRepo(session).unsubscribe_all(chat_id)
+            return [topic_view(t) for t in topics]
+
+    async def toggle(self, chat_id: int, topic_id: int, *, chat_type: str) -> SubscriptionChange:
+        """Follow the topic if the chat does not, else stop following it.
+
+        Raises:
+            TopicNotFoundError: The id names no topic, or an archived one.
+        """
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            topic = await TopicRepo(session).get(topic_id)
+            if topic is None or topic.archived:
+                raise TopicNotFoundError(str(topic_id))
+            chats = ChatRepo(session)
+            if await chats.unsubscribe(chat_id, topic.id):
+                return SubscriptionChange(topic_view(topic, subscribed=False), True)
+            await chats.ensure(chat_id, chat_type, now)
+            await chats.subscribe(chat_id, topic.id, now)
+            return SubscriptionChange(topic_view(topic, subscribed=True), True)
+
+    async def unsubscribe_topic(self, chat_id: int, topic_id: int) -> SubscriptionChange:
+        """Stop following a topic by id (the button under a post); idempotent.
+
+        Raises:
+            TopicNotFoundError: The id names no topic.
+        """
+        async with self._sessionmaker.begin() as session:
+            topic = await TopicRepo(session).get(topic_id)
+            if topic is None:
+                raise TopicNotFoundError(str(topic_id))
+            changed = await ChatRepo(session).unsubscribe(chat_id, topic.id)
+            return SubscriptionChange(topic_view(topic, subscribed=False), changed)
+
+    # -- posts ---------------------------------------------------------------------------------
+
+    async def latest(
+        self, *, topic_key: str | None = None, topic_id: int | None = None, page: int = 0
+    ) -> LatestPage:
+        """A page of the newest posts, five a page, of every topic or of one.
+
+        Args:
+            topic_key: A topic's slug or name (from /latest <topic>).
+            topic_id: A topic's id (from a ◀ ▶ button); 0 or None means every topic.
+            page: The page, from 0.
+
+        Raises:
+            TopicNotFoundError: The key or id names no topic.
+        """
+        page = min(max(page, 0), MAX_PAGE)
+        async with self._sessionmaker.begin() as session:
+            topic: Topic | None = None
+            if topic_key is not None:
+                topic = await self._find(session, topic_key, active_only=False)
+            elif topic_id:
+                topic = await TopicRepo(session).get(topic_id)
+                if topic is None:
+                    raise TopicNotFoundError(str(topic_id))
+            posts = await PostRepo(session).latest(
+                topic_id=topic.id if topic else None,
+                offset=page * PAGE_SIZE,
+                limit=PAGE_SIZE + 1,
+            )
+            labels = await FeedRepo(session).labels(
+                p.feed_id for p in posts if p.feed_id is not None
+            )
+        shown = posts[:PAGE_SIZE]
+        return LatestPage(
+            posts=tuple(
+                _post_view(p, labels.get(p.feed_id) if p.feed_id else None) for p in shown
+            ),
+            topic=topic_view(topic) if topic else None,
+            page=page,
+            has_next=len(posts) > PAGE_SIZE and page < MAX_PAGE,
+        )
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    async def _find(self, session: AsyncSession, key: str, *, active_only: bool) -> Topic:
+        """The topic a key names, or TopicNotFoundError with suggestions."""
+        key = key.strip()
+        topics = TopicRepo(session)
+        if len(key) > MAX_KEY_CHARS:
+            raise TopicNotFoundError(key)
+        topic = await topics.by_key(key)
+        if topic is not None and not (active_only and topic.archived):
+            return topic
+        raise TopicNotFoundError(key, suggest_topics(key, await topics.all()))
+
+
+def _post_view(post: Post, source: str | None) -> PostView:
+    return PostView(
+        id=post.id,
+        title=post.title,
+        url=post.url,
+        summary=post.summary,
+        published=post.published_at or post.first_seen_at,
+        source=source,
+    )
