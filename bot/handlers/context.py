@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import CallbackContext
 
+from bot.services.members import RoleService
 from bot.services.subscriptions import SubscriptionService
 
 if TYPE_CHECKING:
@@ -43,6 +44,16 @@ def subscriptions_of(context: Context) -> SubscriptionService:
     if not isinstance(service, SubscriptionService):
         service = SubscriptionService(runtime.sessionmaker, runtime.clock)
         runtime.extras[SUBSCRIPTIONS] = service
+    return service
+
+
+def roles_of(context: Context) -> RoleService:
+    """Role look-ups (ADMIN_IDS and grants), created on first use and kept on the runtime."""
+    runtime = runtime_of(context)
+    service = runtime.extras.get("roles")
+    if not isinstance(service, RoleService):
+        service = RoleService(runtime.sessionmaker, runtime.clock, runtime.settings.admin_ids)
+        runtime.extras["roles"] = service
     return service
 
 

@@ -1,0 +1,64 @@
+"""Role checks at the edge: `requires(Role.ORGANISER)` wraps a command or button callback.
+
+The check runs on the server at the moment of use, for commands and for callback buttons alike
+(a replayed admin button's callback_data is refused just like the command). A refusal answers
+the user, changes nothing, and is logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import Update
+
+from bot.domain.types import Role
+from bot.handlers.context import Context, roles_of
+
+log = logging.getLogger(__name__)
+
+Callback = Callable[[Update, Context], Awaitable[Any]]
+
+REFUSAL = {
+    Role.ORGANISER: "Sorry, only organisers and admins can do that.",
+    Role.ADMIN: "Sorry, only admins can do that.",
+}
+
+
+async def role_of_update(update: Update, context: Context) -> Role:
+    """The role of the user behind an update, looked up now."""
+    user = update.effective_user
+    return await roles_of(context).role_of(user.id if user else None)
+
+
+def requires(role: Role) -> Callable[[Callback], Callback]:
+    """Only users holding `role` (or a higher one) reach the wrapped callback."""
+
+    def decorate(callback: Callback) -> Callback:
+        @functools.wraps(callback)
+        async def guarded(update: Update, context: Context) -> Any:
+            held = await role_of_update(update, context)
+            if held.allows(role):
+                return await callback(update, context)
+            user = update.effective_user
+            log.warning(
+                "refused",
+                extra={
+                    "user_id": user.id if user else None,
+                    "role": held.value,
+                    "needed": role.value,
+                    "handler": callback.__name__,
+                },
+            )
+            text = REFUSAL.get(role, "Sorry, you are not allowed to do that.")
+            if update.callback_query is not None:
+                await update.callback_query.answer(text, show_alert=True)
+            elif update.effective_message is not None:
+                await update.effective_message.reply_text(text)
+            return None
+
+        return guarded
+
+    return decorate
