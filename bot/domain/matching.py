@@ -75,7 +75,7 @@ def _fold(text: str) -> str:
     if text.isascii():
         return text.lower()  # compatibility decomposition can yield capitals ("ᴬ" -> "A")
     folded = text.casefold()
-    if folded != text:  # rare: "ᾳ" -> "ι", "ℌ" -> "H" -> "h"
+    if folded != text:  # rare: compatibility forms decompose to capitals ("ℌ’" -> "H’")
         text = _strip_marks(unicodedata.normalize("NFKD", folded))
     for old, new in _FOLD_EXTRA:
         if old in text:

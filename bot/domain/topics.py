@@ -202,7 +202,7 @@ def _check_rule(field: str, rule: str) -> None:
     words, is_prefix = split_rule(rule)
     if not words:
         raise InvalidInputError(f"{field} rule {rule!r} has no letters or digits")
-    if "*" in rule and not is_prefix or rule.count("*") > 1:
+    if ("*" in rule and not is_prefix) or rule.count("*") > 1:
         raise InvalidInputError(
             f"{field} rule {rule!r}: '*' is only allowed once, at the end, right after a word"
         )
