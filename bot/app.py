@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.util
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import TopicSpec
 from bot.errors import ConfigError, InvalidInputError
 from bot.feeds.fetch import HttpxFetcher
+from bot.handlers.updates import PerChatUpdateProcessor
 from bot.sender import TelegramSender
 from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryEngine
@@ -88,6 +91,7 @@ async def build_runtime(
     seed_topics: bool = True,
 ) -> Runtime:
     """Create engine, migrate, seed the topics on first start and make the services."""
+    _skip_sniffio_probe()
     specs = load_topic_specs(settings) if seed_topics else []
     engine = engine or make_engine(settings.async_database_url)
     try:
@@ -133,8 +137,21 @@ async def open_runtime(settings: Settings, **kwargs: Any) -> AsyncIterator[Runti
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
+def _skip_sniffio_probe() -> None:
+    """Make httpcore's per-request `import sniffio` cheap when sniffio is not installed.
+
+    httpcore imports sniffio on every request to learn the async library; when it is absent
+    (anyio 4 no longer needs it) each failed import scans sys.path, about a third of the CPU
+    of a bulk send (docs/PERFORMANCE.md). Marking the missing module as absent in sys.modules
+    fails that import at once; nothing changes when sniffio is installed.
+    """
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
 def _sender_bot(settings: Settings) -> Bot:
     """A Bot for bulk sends: no PTB rate limiter (the engine paces), its own connection pool."""
+    _skip_sniffio_probe()
     request = HTTPXRequest(
         connection_pool_size=64,
         read_timeout=15.0,
@@ -160,7 +177,9 @@ def make_application(
     """
     from bot import jobs
     from bot.handlers import register_handlers
+    from bot.handlers.admins import install_team_menus
     from bot.handlers.menus import install_menus
+    from bot.handlers.organisers import start_broadcast_jobs
 
     async def on_startup(application: AnyApplication) -> None:
         runtime = await build_runtime(settings, **runtime_kwargs)
@@ -178,12 +197,21 @@ def make_application(
                 **(delivery_options or {}),
             )
             runtime.ingest.on_new_deliveries = runtime.delivery.wake
+            processor = application.update_processor
+            runtime.delivery.yield_to = lambda: processor.current_concurrent_updates > 0
             await runtime.catalog.ensure_feeds(settings.feed_urls)
             await install_menus(application.bot)
+            await install_team_menus(application.bot, runtime)
             runtime.extras["delivery_task"] = asyncio.create_task(
                 runtime.delivery.run(), name="delivery"
             )
             jobs.schedule_jobs(application, runtime)
+            if settings.health_port is not None:  # /healthz and /metrics (bot/health.py)
+                from bot.health import start_health
+
+                runtime.extras["health"] = await start_health(runtime, settings.health_port)
+            # Broadcast tick and progress; timers for scheduled broadcasts kept in the database.
+            await start_broadcast_jobs(application, runtime)
         except BaseException:
             await _close_runtime(application)
             raise
@@ -206,6 +234,7 @@ def make_application(
         .base_url(settings.telegram_api_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         .rate_limiter(AIORateLimiter(max_retries=2))
+        .concurrent_updates(PerChatUpdateProcessor(64))  # chats in parallel, each in order
         .post_init(on_startup)
         .post_stop(on_stop)
         .post_shutdown(on_shutdown)
@@ -221,6 +250,9 @@ async def _close_runtime(application: AnyApplication) -> None:
     runtime: Runtime | None = application.bot_data.pop("runtime", None)
     if runtime is None:
         return
+    health = runtime.extras.pop("health", None)
+    if health is not None:
+        await health.stop()
     task = runtime.extras.pop("delivery_task", None)
     if task is not None:
         task.cancel()

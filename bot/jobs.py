@@ -9,9 +9,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from telegram import LinkPreviewOptions
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.domain.schedule import poll_tick_seconds
+from bot.render import messages as render
+from bot.services.admin import AdminService
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -51,5 +55,67 @@ def schedule_jobs(
         interval=tick,
         first=0,
         name=POLL_JOB,
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+    schedule_feed_health_job(application)
+
+
+FEED_HEALTH_JOB = "feed_health"
+FEED_HEALTH_INTERVAL_SECONDS = 300
+
+
+async def feed_health_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Tell the admins, once, about feeds failing for 24 hours and about their recovery."""
+    runtime: Runtime = context.bot_data["runtime"]
+    service = runtime.extras.get("admin")
+    if not isinstance(service, AdminService):
+        service = AdminService(
+            runtime.sessionmaker,
+            runtime.clock,
+            runtime.settings.admin_ids,
+            catalog=runtime.catalog,
+            ingest=runtime.ingest,
+        )
+        runtime.extras["admin"] = service
+    report = await service.feed_health_report()
+    tz = runtime.settings.timezone
+    messages = [
+        render.feed_failing_message(f.label, f.url, f.last_error, f.failing_since, tz)
+        for f in report.failing
+    ] + [render.feed_recovered_message(f.label, f.url) for f in report.recovered]
+    for admin_id in report.recipients:
+        for message in messages:
+            try:
+                await context.bot.send_message(
+                    admin_id,
+                    message.text,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except TelegramError as error:
+                log.warning(
+                    "feed health report not sent", extra={"user_id": admin_id, "error": str(error)}
+                )
+    if messages:
+        log.info(
+            "feed health reported",
+            extra={
+                "job": FEED_HEALTH_JOB,
+                "failing": len(report.failing),
+                "recovered": len(report.recovered),
+                "admins": len(report.recipients),
+            },
+        )
+
+
+def schedule_feed_health_job(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Check feed health every five minutes (the first check five minutes after start)."""
+    job_queue = application.job_queue
+    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    job_queue.run_repeating(
+        feed_health_job,
+        interval=FEED_HEALTH_INTERVAL_SECONDS,
+        first=FEED_HEALTH_INTERVAL_SECONDS,
+        name=FEED_HEALTH_JOB,
         job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
     )

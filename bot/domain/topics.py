@@ -187,11 +187,11 @@ def _rules(table: dict[str, Any], field: str) -> tuple[str, ...]:
         raise InvalidInputError(f"{field} must be a list of strings")
     rules = tuple(v.strip() for v in values)
     for rule in rules:
-        _check_rule(field, rule)
+        check_rule(field, rule)
     return rules
 
 
-def _check_rule(field: str, rule: str) -> None:
+def check_rule(field: str, rule: str) -> None:
     """Raise if one category, keyword or exclude could never match or would match too much."""
     if not 1 <= len(rule) <= RULE_MAX:
         raise InvalidInputError(f"each of {field} must be 1-{RULE_MAX} characters: {rule!r}")

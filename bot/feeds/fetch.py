@@ -167,7 +167,8 @@ def check_url_syntax(url: str, *, allow_private: bool = True) -> str:
     """Return `url` normalised, or refuse it without doing any I/O.
 
     Refuses schemes other than http/https, URLs without a host, URLs with a user name or
-    password and, when `allow_private` is false, hosts that are literal non-public addresses.
+    password and, when `allow_private` is false, hosts that are literal non-public addresses
+    or the loopback names `localhost` and `*.localhost`.
     The fragment is dropped; scheme and host are lower-cased (httpx's normalisation).
 
     Raises:
@@ -191,6 +192,9 @@ def check_url_syntax(url: str, *, allow_private: bool = True) -> str:
         kind = describe_address(address) if address is not None else None
         if kind is not None:
             raise FeedRefusedError(url, f"{address} is a {kind} address; {_ALLOW_HINT}")
+        host = parsed.host.rstrip(".")
+        if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
+            raise FeedRefusedError(url, f"{host} is a loopback name; {_ALLOW_HINT}")
     return str(parsed.copy_with(fragment=None))
 
 

@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import errors, members, supporters
+from bot.handlers import admins, errors, members, organisers, supporters
 from bot.render import callback_data as cb
 
 # Group -2 observes every update before anything else (guards of other audiences may use -1);
@@ -77,6 +77,22 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     )
 
     # Organiser and admin handlers go here, before the fallbacks below.
+    # The broadcast conversation first: while an organiser composes, their text is the draft.
+    application.add_handlers(organisers.organiser_handlers(), group=ANSWER_GROUP)
+    application.add_handlers(
+        [
+            CommandHandler(name, callback, filters=_NEW)
+            for name, callback in admins.COMMANDS.items()
+        ],
+        group=ANSWER_GROUP,
+    )
+    application.add_handlers(
+        [
+            CallbackQueryHandler(callback, pattern=admins.button_kind(kind))
+            for kind, callback in admins.BUTTONS.items()
+        ],
+        group=ANSWER_GROUP,
+    )
 
     application.add_handlers(
         [

@@ -85,3 +85,88 @@ def parse(data: str | None) -> Callback | None:
             return Callback(kind, topic_id=int(groups[0]), page=int(groups[1]))
         return Callback(kind)
     return None
+
+
+# -- organiser broadcasts (bot.handlers.organisers) ---------------------------------------------
+# Draft buttons carry the draft's token, so a button under an old preview cannot send a newer
+# draft; the cancel button of /broadcasts carries the broadcast id (its state is in the database).
+
+BROADCAST_SEND = "b:send"  # b:send:<token>  send the previewed draft now
+BROADCAST_SCHEDULE = "b:when"  # b:when:<token>  ask when to send it
+BROADCAST_DISCARD = "b:drop"  # b:drop:<token>  discard the draft
+BROADCAST_CANCEL = "b:stop"  # b:stop:<broadcast_id>  cancel a scheduled broadcast
+
+DRAFT_TOKEN_CHARS = 8
+# Anchored patterns for the CallbackQueryHandlers.
+BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop):[0-9a-f]{8}$"
+BROADCAST_CANCEL_PATTERN = rf"^b:stop:{_NUMBER}$"
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastCallback:
+    """A parsed broadcast button: its kind and the draft token or the broadcast id."""
+
+    kind: str
+    token: str = ""
+    broadcast_id: int = 0
+
+
+def broadcast_draft_button(kind: str, token: str) -> str:
+    """Data of a Send now / Schedule / Cancel button under a draft's preview."""
+    return _checked(f"{kind}:{token}")
+
+
+def broadcast_cancel(broadcast_id: int) -> str:
+    """Data of the "Cancel #N" button of /broadcasts."""
+    return _checked(f"{BROADCAST_CANCEL}:{broadcast_id}")
+
+
+def parse_broadcast(data: str | None) -> BroadcastCallback | None:
+    """Parse broadcast button data; None when it is not a broadcast button of ours."""
+    if not data or len(data.encode("utf-8")) > MAX_BYTES:
+        return None
+    if re.fullmatch(BROADCAST_DRAFT_PATTERN, data):
+        kind, _, token = data.rpartition(":")
+        return BroadcastCallback(kind, token=token)
+    if re.fullmatch(BROADCAST_CANCEL_PATTERN, data):
+        return BroadcastCallback(BROADCAST_CANCEL, broadcast_id=int(data.rpartition(":")[2]))
+    return None
+
+
+# -- admin buttons (bot.handlers.admins) ---------------------------------------------------------
+# Parsed by `parse_admin`, not `parse`: they carry a feed id rather than a topic id. The role is
+# checked again on every press (a replayed button of an admin is refused for anyone else).
+
+FEED_REMOVE = "a:rmf"  # a:rmf:<feed_id>  confirm removing a feed
+FEED_KEEP = "a:keep"  # a:keep  cancel removing a feed
+
+
+@dataclass(frozen=True, slots=True)
+class AdminCallback:
+    """A parsed admin button press."""
+
+    kind: str
+    feed_id: int = 0
+
+
+def feed_remove(feed_id: int) -> str:
+    """Data of the "Remove" button of /removefeed."""
+    return _checked(f"{FEED_REMOVE}:{feed_id}")
+
+
+_ADMIN_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"a:rmf:{_NUMBER}"), FEED_REMOVE),
+    (re.compile(r"a:keep"), FEED_KEEP),
+]
+
+
+def parse_admin(data: str | None) -> AdminCallback | None:
+    """Parse an admin button's data; None when it is not one (forged, stale or garbled)."""
+    if not data or len(data.encode("utf-8")) > MAX_BYTES:
+        return None
+    for pattern, kind in _ADMIN_PATTERNS:
+        match = pattern.fullmatch(data)
+        if match is None:
+            continue
+        return AdminCallback(kind, feed_id=int(match.group(1)) if match.groups() else 0)
+    return None

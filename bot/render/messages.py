@@ -235,6 +235,7 @@ SUPPORTER_HELP: tuple[tuple[str, str, str], ...] = (
     ("mysubs", "", "the topics you follow, with a button to unsubscribe from each"),
     ("latest", "[topic]", "the latest posts, five at a time"),
     ("forgetme", "", "delete everything the bot stores about you"),
+    ("whoami", "", "your Telegram id and your role with this bot"),
     ("start", "", "the welcome message and topic picker"),
     ("help", "", "this list"),
 )
@@ -471,4 +472,666 @@ def visible(text: str) -> bool:
         and char not in _BLANK_LOOKALIKES
         and unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
         for char in text
+    )
+
+
+# -- organiser broadcasts (bot.handlers.organisers) --------------------------------------------
+# The broadcast itself is rendered by `broadcast_message` above, for the preview and for every
+# delivery alike, so what the organiser previews is what supporters get.
+
+CAPTION_LIMIT = 1024
+INTRO_CHARS = 500
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastView:
+    """A broadcast with its delivery figures, as /broadcasts and progress messages show it.
+
+    `topics` are topic labels; empty with `everyone` for a broadcast to all subscribers.
+    `dropped` counts chats that blocked the bot or disappeared before their message went out.
+    """
+
+    id: int
+    status: str
+    topics: tuple[str, ...]
+    everyone: bool
+    created_at: datetime
+    scheduled_for: datetime | None = None
+    finished_at: datetime | None = None
+    total: int = 0
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+    summary: str = ""
+    push: bool = False
+
+
+def pushed_post_html(
+    intro: str | None, post: PostView, topic: TopicView | None, tz: tzinfo
+) -> str:
+    """The HTML of a re-announced post: the organiser's intro line, then the post.
+
+    The post is shown as a notification shows it; its link becomes the "Take action" button.
+    """
+    body = post_notification(post, topic, tz).text
+    if intro and visible(intro):
+        return f"{escape(shorten(intro, INTRO_CHARS))}\n\n{body}"
+    return body
+
+
+def text_limit_error(plain: str, *, caption: bool) -> str | None:
+    """Why a message is too long to broadcast (counted after parsing), or None if it fits."""
+    limit = CAPTION_LIMIT if caption else MessageLimit.MAX_TEXT_LENGTH
+    length = len(plain.strip())
+    if length <= limit:
+        return None
+    what = "A photo caption" if caption else "A message"
+    return (
+        f"{what} can be at most {limit} characters; yours has {length}. "
+        "Please send a shorter one, or /cancel."
+    )
+
+
+def _audience_label(topics: Sequence[str], everyone: bool) -> str:
+    if everyone:
+        return "<b>all subscribers</b>"
+    return ", ".join(f"<b>{escape(shorten(t, TOPIC_CHARS))}</b>" for t in topics) or "—"
+
+
+def _moment(moment: datetime | None, tz: tzinfo) -> str:
+    if moment is None:
+        return "—"
+    local = moment.astimezone(tz)
+    return f"{local:%a %-d %b %Y %H:%M} {local.tzname() or ''}".strip()
+
+
+def broadcast_usage_message() -> RenderedMessage:
+    """/broadcast without topics."""
+    return RenderedMessage(
+        "Usage: <code>/broadcast &lt;topic&gt; [&lt;topic&gt; …]</code> or "
+        "<code>/broadcast all</code>. /topics lists the topics."
+    )
+
+
+def push_usage_message() -> RenderedMessage:
+    """/push without a post URL and a topic."""
+    return RenderedMessage(
+        "Usage: <code>/push &lt;post URL&gt; &lt;topic&gt; [intro line]</code>, for a post "
+        "the bot has stored (see /latest)."
+    )
+
+
+def push_post_not_found_message(url: str) -> RenderedMessage:
+    """/push with a URL no stored post has."""
+    return RenderedMessage(
+        f"I have no post with the link {_quoted_key(url)}. "
+        "Use the link exactly as /latest shows it."
+    )
+
+
+def compose_prompt(topics: Sequence[str], everyone: bool, audience: int) -> RenderedMessage:
+    """After /broadcast <topics>: ask for the message."""
+    return RenderedMessage(
+        f"Broadcast to {_audience_label(topics, everyone)} ({_count(audience, 'chat')} now).\n\n"
+        "Send me the message: text with its formatting, or one photo with a caption. "
+        "/cancel stops."
+    )
+
+
+def compose_retry_message() -> RenderedMessage:
+    """Something other than text or a photo arrived while composing."""
+    return RenderedMessage("Please send text, or one photo with a caption. /cancel stops.")
+
+
+def link_prompt() -> RenderedMessage:
+    """Ask for the "Take action" link."""
+    return RenderedMessage(
+        "Send a link for the <b>Take action</b> button (http:// or https://), "
+        "or <code>skip</code> for no button. /cancel stops."
+    )
+
+
+def intro_prompt() -> RenderedMessage:
+    """/push without an intro line: ask for one."""
+    return RenderedMessage(
+        "Send one line to introduce the post, or <code>skip</code>. /cancel stops."
+    )
+
+
+def input_refused_message(reason: str) -> RenderedMessage:
+    """An answer the flow cannot use: say why (the reason is plain text)."""
+    return RenderedMessage(escape(reason))
+
+
+def preview_summary_message(
+    topics: Sequence[str], everyone: bool, audience: int, token: str
+) -> RenderedMessage:
+    """Below the preview: the audience and the Send now / Schedule / Cancel buttons."""
+    text = (
+        "👆 This preview is exactly what supporters will get.\n"
+        f"It will go to {_count(audience, 'chat')} following {_audience_label(topics, everyone)}. "
+        "Send it now, schedule it, or cancel."
+    )
+    rows = (
+        (
+            InlineKeyboardButton(
+                "Send now", callback_data=cb.broadcast_draft_button(cb.BROADCAST_SEND, token)
+            ),
+            InlineKeyboardButton(
+                "Schedule", callback_data=cb.broadcast_draft_button(cb.BROADCAST_SCHEDULE, token)
+            ),
+            InlineKeyboardButton(
+                "Cancel", callback_data=cb.broadcast_draft_button(cb.BROADCAST_DISCARD, token)
+            ),
+        ),
+    )
+    return RenderedMessage(text, rows)
+
+
+def preview_pending_message() -> RenderedMessage:
+    """Text while a preview waits for its buttons."""
+    return RenderedMessage("Use the buttons under the preview, or /cancel.")
+
+
+def when_prompt(tz_name: str) -> RenderedMessage:
+    """Schedule was pressed: ask for the time."""
+    return RenderedMessage(
+        "When should it go out? For example “in 2h”, “in 30m”, “18:30”, “tomorrow 09:00” or "
+        f"“2026-12-10 09:00” ({escape(tz_name)} time). /cancel stops."
+    )
+
+
+def scheduled_message(view: BroadcastView, tz: tzinfo) -> RenderedMessage:
+    """A draft was scheduled."""
+    return RenderedMessage(
+        f"🗓 Broadcast #{view.id} is scheduled for {escape(_moment(view.scheduled_for, tz))}. "
+        "/broadcasts shows it and can cancel it."
+    )
+
+
+def draft_cancelled_message() -> RenderedMessage:
+    """The draft was discarded (Cancel or /cancel)."""
+    return RenderedMessage("Cancelled. Nothing was sent.")
+
+
+def draft_stale_answer() -> str:
+    """A button under an old preview (plain text)."""
+    return _plain("This preview is no longer active. Start again with /broadcast.")
+
+
+def draft_expired_message() -> RenderedMessage:
+    """The conversation timed out."""
+    return RenderedMessage(
+        "Your broadcast draft expired; nothing was sent. /broadcast to start again."
+    )
+
+
+def nothing_to_cancel_message() -> RenderedMessage:
+    """/cancel outside a broadcast draft."""
+    return RenderedMessage("There is nothing to cancel.")
+
+
+def private_only_message() -> RenderedMessage:
+    """An organiser command in a group."""
+    return RenderedMessage("Please use this command in a private chat with me.")
+
+
+def progress_message(view: BroadcastView) -> RenderedMessage:
+    """The organiser's progress message, edited as the broadcast goes out."""
+    done = view.status == "done" or (view.status == "sending" and view.pending == 0)
+    head = "✅ Broadcast" if done else "📣 Sending broadcast"
+    lines = [
+        f"{head} #{view.id} to {_audience_label(view.topics, view.everyone)}",
+        f"Sent {view.sent} / {view.total}",
+        f"Blocked or gone: {view.dropped} · Failed: {view.failed}",
+    ]
+    if not done:
+        lines.append(f"Waiting: {view.pending}")
+    return RenderedMessage("\n".join(lines))
+
+
+def final_summary_message(view: BroadcastView) -> RenderedMessage:
+    """Sent when no delivery of the broadcast is pending any more."""
+    return RenderedMessage(
+        f"✅ Broadcast #{view.id} finished: {view.sent} of {_count(view.total, 'chat')} "
+        f"reached, {view.dropped} blocked or gone, {view.failed} failed."
+    )
+
+
+def _figures_line(view: BroadcastView) -> str:
+    if view.status == "scheduled":
+        return "waiting"
+    if view.status == "cancelled":
+        return "cancelled"
+    return f"sent {view.sent}/{view.total}, blocked {view.dropped}, failed {view.failed}" + (
+        f", waiting {view.pending}" if view.pending else ""
+    )
+
+
+def broadcasts_list_message(
+    recent: Sequence[BroadcastView], scheduled: Sequence[BroadcastView], tz: tzinfo
+) -> RenderedMessage:
+    """/broadcasts: scheduled broadcasts (each with a Cancel button) and the recent ones."""
+    lines = ["<b>Scheduled</b>"]
+    if not scheduled:
+        lines.append("None.")
+    for view in scheduled:
+        kind = "push" if view.push else "broadcast"
+        lines.append(
+            f"#{view.id} {kind} to {_audience_label(view.topics, view.everyone)} at "
+            f"{escape(_moment(view.scheduled_for, tz))}"
+            + (f" — {escape(shorten(view.summary, 60))}" if view.summary else "")
+        )
+    lines += ["", "<b>Recent</b>"]
+    if not recent:
+        lines.append("None yet.")
+    for view in recent:
+        when = view.finished_at or view.scheduled_for or view.created_at
+        lines.append(
+            f"#{view.id} {escape(view.status)} · {escape(_moment(when, tz))} · "
+            f"{_audience_label(view.topics, view.everyone)} · {_figures_line(view)}"
+            + (f" — {escape(shorten(view.summary, 60))}" if view.summary else "")
+        )
+    rows = tuple(
+        (InlineKeyboardButton(f"✖ Cancel #{view.id}", callback_data=cb.broadcast_cancel(view.id)),)
+        for view in scheduled[:90]
+    )
+    return RenderedMessage(_fit("\n".join(lines)), rows, True)
+
+
+def broadcast_cancelled_answer(broadcast_id: int, *, changed: bool) -> str:
+    """The answer to a "Cancel #N" press (plain text)."""
+    if changed:
+        return _plain(f"Broadcast #{broadcast_id} is cancelled.")
+    return _plain(f"Broadcast #{broadcast_id} is no longer scheduled; nothing to cancel.")
+
+
+# -- admin conversation (bot.handlers.admins) -----------------------------------------------------
+# Views are plain values the admin service fills in; every value an admin or a feed typed is
+# escaped and shortened here, so a 10,000-character argument still gives a short answer.
+
+ADMIN_ARG_CHARS = 80
+ERROR_CHARS = 300
+
+# (command, arguments, what it does) for /whoami's list of admin commands and the usage lines.
+ADMIN_USAGE: dict[str, str] = {
+    "grant": "/grant <user id or @username> organiser|admin",
+    "revoke": "/revoke <user id or @username>",
+    "addtopic": "/addtopic <slug> <Name>",
+    "edittopic": "/edittopic <slug> name|description|emoji <value>",
+    "topicrule": "/topicrule <slug> add|remove category|keyword|exclude <text>",
+    "archivetopic": "/archivetopic <slug>",
+    "topicinfo": "/topicinfo <slug>",
+    "addfeed": "/addfeed <url> [name]",
+    "pausefeed": "/pausefeed <feed id or url>",
+    "resumefeed": "/resumefeed <feed id or url>",
+    "removefeed": "/removefeed <feed id or url>",
+    "audit": "/audit [n]",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMemberView:
+    """An organiser or admin: id, @username if known, role and its source."""
+
+    user_id: int
+    username: str | None
+    role: str
+    source: str  # "ADMIN_IDS" or "granted"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDetailView:
+    """A topic with its rules and figures (/topicinfo and answers to topic changes)."""
+
+    id: int
+    slug: str
+    name: str
+    emoji: str
+    description: str
+    archived: bool
+    rules: tuple[tuple[str, str], ...]  # (kind, value)
+    subscribers: int
+    active_subscribers: int
+    posts_30_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealthView:
+    """A feed with its health, for /feeds and answers to feed changes."""
+
+    id: int
+    url: str
+    label: str
+    paused: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatsView:
+    """The figures of /stats; `topics` is (label, archived, subscribers)."""
+
+    chats_active: int
+    chats_inactive: int
+    topics: tuple[tuple[str, bool, int], ...]
+    posts_7_days: int
+    deliveries_7_days: dict[str, int]
+    failure_reasons: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """One audit row."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str
+
+
+def _arg(text: str) -> str:
+    """A value an admin typed, shortened and escaped, in quotes."""
+    return f"“{escape(shorten(text, ADMIN_ARG_CHARS))}”"
+
+
+def _when(moment: datetime | None, tz: tzinfo) -> str:
+    if moment is None:
+        return "never"
+    return moment.astimezone(tz).strftime("%-d %b %Y %H:%M")
+
+
+def _person(user_id: int, username: str | None) -> str:
+    name = f"@{escape(shorten(username, 40))} " if username else ""
+    return f"{name}<code>{user_id}</code>"
+
+
+def usage_message(command: str) -> RenderedMessage:
+    """How to write an admin command; nothing was changed."""
+    usage = ADMIN_USAGE.get(command, f"/{command}")
+    return RenderedMessage(f"Usage: <code>{escape(usage)}</code>\nNothing was changed.")
+
+
+def admin_error_message(problem: str) -> RenderedMessage:
+    """A refused admin change: the reason, and that nothing changed."""
+    return RenderedMessage(
+        f"Sorry, {escape(shorten(problem, ERROR_CHARS))}.\nNothing was changed."
+    )
+
+
+def whoami_message(user_id: int, role: str, source: str | None) -> RenderedMessage:
+    """/whoami: the numeric id (to give an admin) and the role."""
+    lines = [f"Your Telegram id is <code>{user_id}</code>.", f"Your role: <b>{escape(role)}</b>"]
+    if source == "ADMIN_IDS":
+        lines[-1] += " (from ADMIN_IDS, the bot's configuration)."
+    elif source:
+        lines[-1] += " (granted by an admin)."
+    else:
+        lines[-1] += ". An admin can give you a role with /grant and this id."
+    return RenderedMessage("\n".join(lines))
+
+
+def whoami_in_group_message() -> RenderedMessage:
+    """/whoami in a group: it concerns a person."""
+    return RenderedMessage("Send /whoami to me in a private chat.")
+
+
+def unknown_user_message(key: str) -> RenderedMessage:
+    """/grant or /revoke @username for someone the bot has not met."""
+    return RenderedMessage(
+        f"I don't know {_arg(key)}: I only know people who have talked to me. Ask them to "
+        "send /start to me (or /whoami, and use their numeric id).\nNothing was changed."
+    )
+
+
+def role_change_message(
+    user_id: int,
+    username: str | None,
+    role: str,
+    previous: str,
+    *,
+    changed: bool,
+    granted: bool,
+    admin_ids: bool = False,
+) -> RenderedMessage:
+    """After /grant or /revoke."""
+    who = _person(user_id, username)
+    if admin_ids:
+        return RenderedMessage(f"{who} is an admin through ADMIN_IDS already; nothing changed.")
+    if granted and not changed:
+        return RenderedMessage(f"{who} is already {_article(role)}; nothing changed.")
+    if not granted and not changed:
+        return RenderedMessage(f"{who} has no role to revoke; nothing changed.")
+    if granted:
+        return RenderedMessage(
+            f"✅ {who} is now {_article(role)} (was {escape(previous)}). "
+            "Their command menu was updated."
+        )
+    return RenderedMessage(
+        f"✅ {who} is a supporter again (was {escape(previous)}). Their command menu was updated."
+    )
+
+
+def _article(role: str) -> str:
+    return f"an <b>{escape(role)}</b>" if role[:1] in "aeiou" else f"a <b>{escape(role)}</b>"
+
+
+def team_message(members: Sequence[TeamMemberView]) -> RenderedMessage:
+    """/team: organisers and admins with ids, @usernames, role and source."""
+    if not members:
+        return RenderedMessage("There are no organisers or admins yet. Grant a role with /grant.")
+    lines = ["<b>Team</b>", ""]
+    for member in members:
+        source = "ADMIN_IDS" if member.source == "ADMIN_IDS" else "granted"
+        lines.append(
+            f"• {_person(member.user_id, member.username)} — {escape(member.role)} ({source})"
+        )
+    return RenderedMessage(_fit("\n".join(lines)))
+
+
+def topic_detail_message(topic: TopicDetailView, heading: str = "") -> RenderedMessage:
+    """/topicinfo, and the answer to each topic change: the topic as it is now."""
+    label = escape(shorten(f"{topic.emoji} {topic.name}".strip(), TOPIC_CHARS + 10))
+    lines = [heading] if heading else []
+    state = " (archived)" if topic.archived else ""
+    lines.append(f"<b>{label}</b> — <code>{escape(topic.slug)}</code>{state}")
+    if topic.description:
+        lines.append(escape(shorten(topic.description, 300)))
+    lines.append("")
+    for kind, title in (
+        ("category", "Categories"),
+        ("keyword", "Keywords"),
+        ("exclude", "Excluded"),
+    ):
+        values = [v for k, v in topic.rules if k == kind]
+        shown = ", ".join(escape(shorten(v, 100)) for v in values) if values else "none"
+        lines.append(f"{title}: {shown}")
+    lines += [
+        "",
+        f"Subscribers: {topic.subscribers} ({topic.active_subscribers} active)",
+        f"Posts matched in the last 30 days: {topic.posts_30_days}",
+    ]
+    return RenderedMessage(_fit("\n".join(lines)))
+
+
+def rule_change_heading(op: str, kind: str, value: str, *, changed: bool) -> str:
+    """The first line of the answer to /topicrule."""
+    rule = f"{escape(kind)} {_arg(value)}"
+    if op == "add":
+        return (
+            f"✅ Added the {rule}; it applies to new posts from now on."
+            if changed
+            else f"The topic has the {rule} already; nothing changed."
+        )
+    return (
+        f"✅ Removed the {rule}; new posts are matched without it."
+        if changed
+        else f"The topic has no {rule}; nothing changed."
+    )
+
+
+def archived_heading(notified: int, *, changed: bool) -> str:
+    """The first line of the answer to /archivetopic."""
+    if not changed:
+        return "That topic is archived already; nothing changed."
+    told = _count(notified, "subscribed chat")
+    return (
+        f"✅ Archived. It no longer appears in pickers or matches posts; nothing was deleted. "
+        f"{told} will be told."
+    )
+
+
+def feed_added_message(feed: FeedHealthView, title: str | None, entries: int) -> RenderedMessage:
+    """/addfeed after a successful check."""
+    name = escape(shorten(title or feed.label, 150))
+    return RenderedMessage(
+        f"✅ Added feed #{feed.id}: <b>{name}</b> with {_count(entries, 'entry', 'entries')}.\n"
+        f"{escape(shorten(feed.url, 300))}\n"
+        "Its current entries are recorded without being announced; new ones will be.",
+        disable_preview=True,
+    )
+
+
+def feed_check_failed_message(url: str, error: str) -> RenderedMessage:
+    """/addfeed when the feed cannot be read: the exact error; nothing was added."""
+    return RenderedMessage(
+        f"Could not read {_arg(url)}: {escape(shorten(error, ERROR_CHARS))}\nNothing was added.",
+        disable_preview=True,
+    )
+
+
+def feeds_message(feeds: Sequence[FeedHealthView], tz: tzinfo) -> RenderedMessage:
+    """/feeds: every feed with its health."""
+    if not feeds:
+        return RenderedMessage("There are no feeds yet. Add one with /addfeed <url>.")
+    lines = ["<b>Feeds</b>", ""]
+    for feed in feeds:
+        state = "⏸ paused" if feed.paused else ("⚠️ failing" if feed.last_error else "✅ ok")
+        lines.append(f"<b>#{feed.id} {escape(shorten(feed.label, 80))}</b> — {state}")
+        lines.append(escape(shorten(feed.url, 200)))
+        health = [f"last success: {_when(feed.last_success_at, tz)}"]
+        if not feed.paused:
+            health.append(f"next poll: {_when(feed.next_poll_at, tz)}")
+        if feed.consecutive_failures:
+            health.append(f"failures: {feed.consecutive_failures}")
+        lines.append("<i>" + escape(" · ".join(health)) + "</i>")
+        if feed.last_error:
+            lines.append(f"last error: {escape(shorten(feed.last_error, 200))}")
+        lines.append("")
+    return RenderedMessage(_fit("\n".join(lines).rstrip()), disable_preview=True)
+
+
+def feed_paused_message(feed: FeedHealthView, *, paused: bool, changed: bool) -> RenderedMessage:
+    """After /pausefeed or /resumefeed."""
+    name = f"#{feed.id} <b>{escape(shorten(feed.label, 80))}</b>"
+    if not changed:
+        state = "paused" if paused else "not paused"
+        return RenderedMessage(f"Feed {name} is {state} already; nothing changed.")
+    if paused:
+        return RenderedMessage(f"⏸ Paused feed {name}. /resumefeed {feed.id} to poll it again.")
+    return RenderedMessage(f"▶️ Resumed feed {name}; it is polled now.")
+
+
+def feed_remove_prompt(feed: FeedHealthView) -> RenderedMessage:
+    """/removefeed: what will be removed, with Remove and Cancel buttons."""
+    text = (
+        f"Remove feed #{feed.id} <b>{escape(shorten(feed.label, 80))}</b>?\n"
+        f"{escape(shorten(feed.url, 300))}\n"
+        "It will not be polled any more; its posts already sent stay."
+    )
+    rows = (
+        (
+            InlineKeyboardButton("Remove", callback_data=cb.feed_remove(feed.id)),
+            InlineKeyboardButton("Cancel", callback_data=cb.FEED_KEEP),
+        ),
+    )
+    return RenderedMessage(text, rows, disable_preview=True)
+
+
+def feed_removed_message(feed: FeedHealthView) -> RenderedMessage:
+    """After the Remove button of /removefeed."""
+    return RenderedMessage(
+        f"🗑 Removed feed #{feed.id} <b>{escape(shorten(feed.label, 80))}</b>.",
+        disable_preview=True,
+    )
+
+
+def feed_kept_message() -> RenderedMessage:
+    """After the Cancel button of /removefeed."""
+    return RenderedMessage("Nothing was removed.")
+
+
+def feed_not_found_message(key: str) -> RenderedMessage:
+    """A feed id or URL that matches no feed."""
+    return RenderedMessage(f"No feed {_arg(key)}. /feeds lists them with their ids.")
+
+
+def stats_message(stats: StatsView) -> RenderedMessage:
+    """/stats: chats, subscriptions per topic, the last 7 days, failures by reason."""
+    lines = [
+        "<b>Stats</b>",
+        "",
+        f"Chats: {stats.chats_active} active, {stats.chats_inactive} inactive",
+        "",
+        "<b>Subscriptions per topic</b>",
+    ]
+    for label, archived, subscribers in stats.topics:
+        mark = " (archived)" if archived else ""
+        lines.append(f"• {escape(shorten(label, TOPIC_CHARS + 10))}{mark}: {subscribers}")
+    if not stats.topics:
+        lines.append("• no topics")
+    deliveries = stats.deliveries_7_days
+    lines += [
+        "",
+        "<b>Last 7 days</b>",
+        f"Posts: {stats.posts_7_days}",
+        f"Deliveries: {sum(deliveries.values())} "
+        f"(sent {deliveries.get('sent', 0)}, pending {deliveries.get('pending', 0)}, "
+        f"failed {deliveries.get('failed', 0)}, dropped {deliveries.get('dropped', 0)})",
+    ]
+    if stats.failure_reasons:
+        lines += ["", "<b>Delivery failures by reason (7 days)</b>"]
+        lines += [
+            f"• {escape(shorten(reason or 'unknown', 120))}: {count}"
+            for reason, count in stats.failure_reasons
+        ]
+    return RenderedMessage(_fit("\n".join(lines)))
+
+
+def audit_message(rows: Sequence[AuditView], tz: tzinfo) -> RenderedMessage:
+    """/audit: the latest admin and organiser actions, newest first."""
+    if not rows:
+        return RenderedMessage("The audit log is empty.")
+    lines = [f"<b>Latest {_count(len(rows), 'action')}</b>", ""]
+    for row in rows:
+        target = f" {escape(shorten(row.target, 80))}" if row.target else ""
+        lines.append(
+            f"{_when(row.at, tz)} — {escape(shorten(row.actor, 60))}: "
+            f"<b>{escape(row.action)}</b>{target}"
+        )
+    return RenderedMessage(_fit("\n".join(lines)), disable_preview=True)
+
+
+def feed_failing_message(
+    label: str, url: str, error: str | None, since: datetime | None, tz: tzinfo
+) -> RenderedMessage:
+    """To admins: a feed has failed for a day."""
+    return RenderedMessage(
+        f"⚠️ The feed <b>{escape(shorten(label, 80))}</b> has failed since "
+        f"{_when(since, tz)}.\n{escape(shorten(url, 300))}\n"
+        f"Last error: {escape(shorten(error or 'unknown', ERROR_CHARS))}\n"
+        "I keep trying and will tell you when it works again. /feeds shows every feed.",
+        disable_preview=True,
+    )
+
+
+def feed_recovered_message(label: str, url: str) -> RenderedMessage:
+    """To admins: a feed reported as failing works again."""
+    return RenderedMessage(
+        f"✅ The feed <b>{escape(shorten(label, 80))}</b> works again.\n"
+        f"{escape(shorten(url, 300))}",
+        disable_preview=True,
     )

@@ -255,3 +255,28 @@ class CatalogService:
             if await TopicRepo(session).count() > 0:
                 return None
         return await self.import_topics(specs, actor="TOPICS_FILE")
+
+    # -- feeds, from chat (bot.services.admin) -----------------------------------------------
+
+    async def set_feed_paused(
+        self, key: str, paused: bool, *, actor: str = "cli", actor_id: int | None = None
+    ) -> tuple[FeedInfo, bool]:
+        """Pause or resume a feed by id or URL; a resumed feed is polled at once.
+
+        Returns:
+            The feed as it is now, and False when it was in that state already.
+
+        Raises:
+            FeedNotFoundError: none matches.
+        """
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feed = await self._find(FeedRepo(session), key)
+            changed = feed.paused != paused
+            if changed:
+                feed.paused = paused
+                if not paused:
+                    feed.next_poll_at = now
+                action = "feed.pause" if paused else "feed.resume"
+                await AuditRepo(session).record(now, actor, action, feed.url, actor_id=actor_id)
+            return _feed_info(feed), changed

@@ -1285,6 +1285,42 @@ class FakeBotApi:
         """A user writes in a group or supergroup; see `send_text`."""
         return self.send_text(user_id, text, chat_id, **kwargs)
 
+    def send_formatted(
+        self,
+        user_id: int,
+        text: str | None = None,
+        entities: list[JSONDict] | None = None,
+        *,
+        photo: bool = False,
+        caption: str | None = None,
+        caption_entities: list[JSONDict] | None = None,
+    ) -> JSONDict:
+        """A user sends, in their private chat, text with formatting entities, or a photo.
+
+        With `photo`, the message carries a photo (its file ids are known to the server, so
+        the bot may send it on) and the optional caption with its entities; otherwise `text`
+        with `entities` (offsets in UTF-16 code units, as Telegram gives them).
+        """
+        user = self._user(user_id)
+        chat = self._ensure_chat(user_id, "private")
+        chat.last_message_id += 1
+        stored = BotMessage(
+            chat_id=chat.id,
+            message_id=chat.last_message_id,
+            date=int(self.wall_clock()),
+            from_bot=False,
+            sender=user,
+        )
+        if photo:
+            stored.photo = self._photo_sizes(b"a photo the user took", {})
+            stored.caption = caption
+            stored.caption_entities = copy.deepcopy(caption_entities or [])
+        else:
+            stored.text = text or ""
+            stored.entities = copy.deepcopy(entities or [])
+        chat.messages[stored.message_id] = stored
+        return self.inject_update({"message": self._message_dict(chat, stored)})
+
     def press_button(
         self,
         user_id: int,

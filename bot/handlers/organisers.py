@@ -1,0 +1,706 @@
+"""Organiser commands and buttons: /broadcast, /push, /broadcasts, /cancel, and their jobs.
+
+Owns the broadcast conversation (drawn in organisers.mmd): /broadcast <topics>|all or
+/push <post URL> <topic> [intro] -> compose (text or one photo; for /push the intro line) ->
+"Take action" link -> preview (the very message supporters get, rendered by the renderer the
+delivery engine uses, then the audience and Send now / Schedule / Cancel) -> send, or ask
+when and schedule, or cancel. The draft lives in `user_data` until confirmed; only Send now
+and Schedule write rows (through `BroadcastService`). /cancel leaves at any step; a draft
+expires after CONVERSATION_TIMEOUT.
+
+Also owns the broadcast jobs: a one-second tick that starts due scheduled broadcasts (the
+database is the source of truth) and keeps each organiser's progress message up to date, at
+most one edit every PROGRESS_EDIT_SECONDS, then a final summary; plus a one-off timer per
+scheduled broadcast, set when it is scheduled and again for every scheduled row at start-up.
+
+Every command and every button checks the organiser role at the moment of use
+(`requires(Role.ORGANISER)`). Domain errors are mapped here, in this order:
+`TopicNotFoundError` -> "No topic called X. Did you mean …"; `NotFoundError` for a post ->
+"I have no post with the link …"; `InvalidInputError` -> its message, and the step repeats.
+Must not: import SQLAlchemy or `bot.db`, or keep state outside `user_data` and the runtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import warnings
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from telegram import (
+    Bot,
+    CallbackQuery,
+    Chat,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType, MessageEntityType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+from telegram.warnings import PTBUserWarning
+
+from bot.domain.types import Role
+from bot.domain.when import parse_when
+from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
+from bot.handlers.context import Context, runtime_of
+from bot.handlers.guards import requires
+from bot.render import callback_data as cb
+from bot.render import messages as render
+from bot.render.messages import RenderedMessage
+from bot.services.broadcasts import (
+    Audience,
+    BroadcastDraft,
+    BroadcastService,
+    ProgressThrottle,
+    PushPlan,
+    validate_action_url,
+)
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING = range(5)
+CONVERSATION_TIMEOUT = 15 * 60
+PROGRESS_EDIT_SECONDS = 3.0
+TICK_SECONDS = 1.0
+TICK_JOB = "broadcasts_tick"
+DRAFT = "broadcast_draft"
+SKIP = "skip"
+_SERVICE = "broadcasts"
+_THROTTLE = "broadcast_progress"
+
+_PRIVATE = filters.ChatType.PRIVATE
+# The chat of the throw-away Message that `safe_html` renders through.
+_CHAT = Chat(0, ChatType.PRIVATE)
+_NEW = filters.UpdateType.MESSAGE
+
+
+@dataclass(slots=True)
+class _Pending:
+    """A draft in the making, kept in `user_data` (never in the database)."""
+
+    token: str
+    audience: Audience
+    text_html: str = ""
+    photo: str | None = None
+    action_url: str | None = None
+    post_id: int | None = None
+    push: PushPlan | None = None
+
+    def draft(self) -> BroadcastDraft:
+        return BroadcastDraft(
+            audience=self.audience,
+            text_html=self.text_html,
+            photo=self.photo,
+            action_url=self.action_url,
+            post_id=self.post_id,
+        )
+
+
+# -- helpers (pure or thin) --------------------------------------------------------------------
+
+
+def safe_html(text: str, entities: Sequence[MessageEntity]) -> str:
+    """Telegram HTML for a text and its formatting entities, every part escaped.
+
+    PTB's `Message.text_html` does the conversion (nesting, UTF-16 offsets, escaping of the
+    text), but writes link targets and code languages as they are: a quote in a URL would end
+    the href. So the links are escaped first, and a `pre` language becomes `language-…`.
+    """
+    fixed = []
+    for entity in entities:
+        if entity.type == MessageEntityType.TEXT_LINK and entity.url:
+            entity = MessageEntity(
+                entity.type, entity.offset, entity.length, url=render.escape(entity.url)
+            )
+        elif entity.type == MessageEntityType.PRE and entity.language:
+            language = "".join(c for c in entity.language if c.isalnum() or c in "+-_#.")
+            entity = MessageEntity(
+                entity.type, entity.offset, entity.length, language=f"language-{language}"
+            )
+        fixed.append(entity)
+    carrier = Message(
+        0,
+        datetime.fromtimestamp(0, UTC),
+        _CHAT,
+        text=text,
+        entities=tuple(fixed),
+    )
+    return carrier.text_html
+
+
+def command_words(text: str | None) -> list[str]:
+    """The words after the command word."""
+    return (text or "").split()[1:]
+
+
+def actor_name(update: Update) -> tuple[int, str]:
+    """Who acts, as the audit log names them: "@username (id)" or the id."""
+    user = update.effective_user
+    if user is None:
+        raise ValueError("update without a user")
+    return user.id, f"@{user.username} ({user.id})" if user.username else str(user.id)
+
+
+def broadcasts_of(runtime: Runtime) -> BroadcastService:
+    """The organiser use-cases, created on first use and kept on the runtime."""
+    service = runtime.extras.get(_SERVICE)
+    if not isinstance(service, BroadcastService):
+        service = BroadcastService(runtime.sessionmaker, runtime.clock, runtime.settings.timezone)
+        runtime.extras[_SERVICE] = service
+    return service
+
+
+def throttle_of(runtime: Runtime) -> ProgressThrottle:
+    """The progress-edit rate limit, on the runtime's (injectable) clock."""
+    throttle = runtime.extras.get(_THROTTLE)
+    if not isinstance(throttle, ProgressThrottle):
+        throttle = ProgressThrottle(runtime.clock, PROGRESS_EDIT_SECONDS)
+        runtime.extras[_THROTTLE] = throttle
+    return throttle
+
+
+def _message(update: Update) -> Message:
+    message = update.effective_message
+    if message is None:
+        raise ValueError("update without a message")
+    return message
+
+
+def _query(update: Update) -> CallbackQuery:
+    query = update.callback_query
+    if query is None:
+        raise ValueError("update without a callback query")
+    return query
+
+
+async def _reply(update: Update, message: RenderedMessage) -> Message:
+    return await _message(update).reply_text(
+        message.text,
+        reply_markup=message.reply_markup,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
+
+
+async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+    try:
+        await query.answer(text)
+    except BadRequest as error:
+        log.info("callback query not answered", extra={"error": error.message})
+
+
+async def _edit(bot: Bot, chat_id: int, message_id: int, message: RenderedMessage) -> bool:
+    """Edit a message; "not modified" and a vanished message are not errors."""
+    try:
+        await bot.edit_message_text(
+            message.text,
+            chat_id=chat_id,
+            message_id=message_id,
+            reply_markup=message.reply_markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            log.warning("message not edited", extra={"chat_id": chat_id, "error": error.message})
+            return False
+    except TelegramError as error:
+        log.warning("message not edited", extra={"chat_id": chat_id, "error": str(error)})
+        return False
+    return True
+
+
+def _pending(context: Context) -> _Pending | None:
+    pending = context.user_data.get(DRAFT) if context.user_data is not None else None
+    return pending if isinstance(pending, _Pending) else None
+
+
+def _drop(context: Context) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+
+
+def _start(context: Context, pending: _Pending) -> None:
+    if context.user_data is None:  # pragma: no cover - private chats always have user data
+        raise ValueError("no user_data")
+    context.user_data[DRAFT] = pending
+
+
+async def _show_preview(update: Update, context: Context, pending: _Pending) -> int:
+    """Send the exact message supporters get, then the audience and the buttons."""
+    draft = pending.draft()
+    preview = BroadcastService.preview(draft)
+    chat_id = _message(update).chat_id
+    # The same calls as bot.sender.TelegramSender.send, so the preview matches the delivery.
+    if draft.photo:
+        await context.bot.send_photo(
+            chat_id, draft.photo, caption=preview.text, reply_markup=preview.reply_markup
+        )
+    else:
+        await context.bot.send_message(
+            chat_id,
+            preview.text,
+            reply_markup=preview.reply_markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=preview.disable_preview),
+        )
+    audience = pending.audience
+    summary = render.preview_summary_message(
+        audience.labels, audience.everyone, audience.chats, pending.token
+    )
+    await context.bot.send_message(chat_id, summary.text, reply_markup=summary.reply_markup)
+    return PREVIEWING
+
+
+def set_fire_timer(
+    application: Application[Any, Any, Any, Any, Any, Any] | Context,
+    broadcast_id: int,
+    when: datetime,
+    now: datetime,
+) -> None:
+    """A one-off JobQueue timer that starts the broadcast at `when` (measured on `now`)."""
+    job_queue = application.job_queue
+    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
+        return
+    delay = max(0.0, (when - now).total_seconds())
+    job_queue.run_once(fire_scheduled_job, when=delay, name=f"broadcast-{broadcast_id}")
+
+
+# -- entry points ------------------------------------------------------------------------------
+
+
+@requires(Role.ORGANISER)
+async def broadcast_command(update: Update, context: Context) -> int:
+    """/broadcast <topic> [<topic> …] | all: start a draft and ask for the message."""
+    words = command_words(_message(update).text)
+    service = broadcasts_of(runtime_of(context))
+    try:
+        audience = await service.audience(words)
+    except TopicNotFoundError as error:
+        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        return ConversationHandler.END
+    except InvalidInputError:
+        await _reply(update, render.broadcast_usage_message())
+        return ConversationHandler.END
+    _start(context, _Pending(secrets.token_hex(4), audience))
+    await _reply(update, render.compose_prompt(audience.labels, audience.everyone, audience.chats))
+    return COMPOSING
+
+
+@requires(Role.ORGANISER)
+async def push_command(update: Update, context: Context) -> int:
+    """/push <post URL> <topic> [intro]: re-announce a stored post to a topic."""
+    words = command_words(_message(update).text)
+    if len(words) < 2:
+        await _reply(update, render.push_usage_message())
+        return ConversationHandler.END
+    service = broadcasts_of(runtime_of(context))
+    try:
+        plan = await service.plan_push(words[0], words[1:])
+    except TopicNotFoundError as error:
+        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        return ConversationHandler.END
+    except NotFoundError:
+        await _reply(update, render.push_post_not_found_message(words[0]))
+        return ConversationHandler.END
+    except InvalidInputError:
+        await _reply(update, render.push_usage_message())
+        return ConversationHandler.END
+    pending = _Pending(secrets.token_hex(4), plan.audience, push=plan)
+    _start(context, pending)
+    if plan.intro is None:
+        await _reply(update, render.intro_prompt())
+        return INTRO
+    return await _use_push(update, context, pending, plan.intro)
+
+
+async def _use_push(update: Update, context: Context, pending: _Pending, intro: str | None) -> int:
+    if pending.push is None:  # pragma: no cover - only push drafts get here
+        raise ValueError("not a push draft")
+    draft = broadcasts_of(runtime_of(context)).push_draft(pending.push, intro)
+    pending.text_html = draft.text_html
+    pending.action_url = draft.action_url
+    pending.post_id = draft.post_id
+    return await _show_preview(update, context, pending)
+
+
+# -- conversation steps ------------------------------------------------------------------------
+
+
+async def compose_text(update: Update, context: Context) -> int | None:
+    """The message, as text: keep its formatting as safe HTML; then ask for the link."""
+    pending = _pending(context)
+    message = _message(update)
+    if pending is None or message.text is None:
+        return ConversationHandler.END
+    refusal = render.text_limit_error(message.text, caption=False)
+    if refusal is not None:
+        await _reply(update, render.input_refused_message(refusal))
+        return None
+    pending.text_html = safe_html(message.text, message.entities)
+    pending.photo = None
+    await _reply(update, render.link_prompt())
+    return LINKING
+
+
+async def compose_photo(update: Update, context: Context) -> int | None:
+    """The message, as one photo with an optional caption; then ask for the link."""
+    pending = _pending(context)
+    message = _message(update)
+    if pending is None or not message.photo:
+        return ConversationHandler.END
+    caption = message.caption or ""
+    refusal = render.text_limit_error(caption, caption=True)
+    if refusal is not None:
+        await _reply(update, render.input_refused_message(refusal))
+        return None
+    pending.text_html = safe_html(caption, message.caption_entities) if caption else ""
+    pending.photo = message.photo[-1].file_id
+    await _reply(update, render.link_prompt())
+    return LINKING
+
+
+async def compose_other(update: Update, context: Context) -> None:
+    """Anything else while composing: ask again."""
+    await _reply(update, render.compose_retry_message())
+
+
+async def link_text(update: Update, context: Context) -> int | None:
+    """The "Take action" link, or "skip"; then the preview."""
+    pending = _pending(context)
+    if pending is None:
+        return ConversationHandler.END
+    try:
+        pending.action_url = validate_action_url(_message(update).text or "")
+    except InvalidInputError as error:
+        await _reply(update, render.input_refused_message(str(error)))
+        return None
+    return await _show_preview(update, context, pending)
+
+
+async def intro_text(update: Update, context: Context) -> int:
+    """The intro line of a /push, or "skip"; then the preview."""
+    pending = _pending(context)
+    if pending is None:
+        return ConversationHandler.END
+    text = (_message(update).text or "").strip()
+    return await _use_push(update, context, pending, None if text.lower() == SKIP else text)
+
+
+async def preview_text(update: Update, context: Context) -> None:
+    """Text while the preview waits for a button."""
+    await _reply(update, render.preview_pending_message())
+
+
+async def _pressed_draft(update: Update, context: Context) -> _Pending | None:
+    """The draft a Send now / Schedule / Cancel press belongs to, or None (stale button)."""
+    query = _query(update)
+    parsed = cb.parse_broadcast(query.data)
+    pending = _pending(context)
+    if parsed is None or pending is None or parsed.token != pending.token:
+        await _answer(query, render.draft_stale_answer())
+        return None
+    return pending
+
+
+@requires(Role.ORGANISER)
+async def send_button(update: Update, context: Context) -> int | None:
+    """Send now: record the broadcast and its deliveries; the summary becomes the progress."""
+    pending = await _pressed_draft(update, context)
+    if pending is None:
+        return None
+    query = _query(update)
+    message = query.message
+    runtime = runtime_of(context)
+    actor_id, actor = actor_name(update)
+    view = await broadcasts_of(runtime).send_now(
+        pending.draft(),
+        actor_id=actor_id,
+        actor=actor,
+        progress_chat_id=message.chat.id if message else None,
+        progress_message_id=message.message_id if message else None,
+    )
+    _drop(context)
+    if runtime.delivery is not None:
+        runtime.delivery.wake()
+    await _answer(query, "Sending.")
+    progress = render.progress_message(view)
+    throttle_of(runtime).edited(view.id, progress.text)
+    if message is not None:
+        await _edit(context.bot, message.chat.id, message.message_id, progress)
+    return ConversationHandler.END
+
+
+@requires(Role.ORGANISER)
+async def schedule_button(update: Update, context: Context) -> int | None:
+    """Schedule: ask when."""
+    if await _pressed_draft(update, context) is None:
+        return None
+    await _answer(_query(update))
+    tz = runtime_of(context).settings.timezone
+    await _reply(update, render.when_prompt(str(tz)))
+    return SCHEDULING
+
+
+@requires(Role.ORGANISER)
+async def discard_button(update: Update, context: Context) -> int | None:
+    """Cancel under the preview: drop the draft."""
+    if await _pressed_draft(update, context) is None:
+        return None
+    query = _query(update)
+    _drop(context)
+    await _answer(query)
+    if isinstance(query.message, Message):
+        await _edit(
+            context.bot,
+            query.message.chat.id,
+            query.message.message_id,
+            render.draft_cancelled_message(),
+        )
+    return ConversationHandler.END
+
+
+async def when_text(update: Update, context: Context) -> int | None:
+    """The time to send at: parse it in BOT_TIMEZONE, record the scheduled broadcast."""
+    pending = _pending(context)
+    if pending is None:
+        return ConversationHandler.END
+    runtime = runtime_of(context)
+    service = broadcasts_of(runtime)
+    tz = runtime.settings.timezone
+    try:
+        when = parse_when(_message(update).text or "", service.now(), tz)
+        actor_id, actor = actor_name(update)
+        view = await service.schedule(pending.draft(), when, actor_id=actor_id, actor=actor)
+    except InvalidInputError as error:
+        await _reply(update, render.input_refused_message(str(error)))
+        return None
+    _drop(context)
+    set_fire_timer(context, view.id, when, service.now())
+    await _reply(update, render.scheduled_message(view, tz))
+    return ConversationHandler.END
+
+
+@requires(Role.ORGANISER)
+async def cancel_command(update: Update, context: Context) -> int:
+    """/cancel inside the flow: drop the draft, nothing is written."""
+    _drop(context)
+    await _reply(update, render.draft_cancelled_message())
+    return ConversationHandler.END
+
+
+async def timeout_step(update: Update, context: Context) -> None:
+    """The draft expired: say so."""
+    _drop(context)
+    chat = update.effective_chat
+    if chat is not None:
+        await context.bot.send_message(chat.id, render.draft_expired_message().text)
+
+
+# -- outside the conversation ------------------------------------------------------------------
+
+
+@requires(Role.ORGANISER)
+async def cancel_idle_command(update: Update, context: Context) -> None:
+    """/cancel with no draft."""
+    await _reply(update, render.nothing_to_cancel_message())
+
+
+@requires(Role.ORGANISER)
+async def stale_draft_button(update: Update, context: Context) -> None:
+    """A Send now / Schedule / Cancel button of a preview that is no longer active."""
+    await _answer(_query(update), render.draft_stale_answer())
+
+
+@requires(Role.ORGANISER)
+async def private_only_command(update: Update, context: Context) -> None:
+    """An organiser command in a group."""
+    await _reply(update, render.private_only_message())
+
+
+@requires(Role.ORGANISER)
+async def broadcasts_command(update: Update, context: Context) -> None:
+    """/broadcasts: the scheduled broadcasts (with Cancel buttons) and the recent ones."""
+    runtime = runtime_of(context)
+    recent, scheduled = await broadcasts_of(runtime).overview()
+    await _reply(
+        update, render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone)
+    )
+
+
+@requires(Role.ORGANISER)
+async def cancel_scheduled_button(update: Update, context: Context) -> None:
+    """The "Cancel #N" button of /broadcasts: cancel that broadcast, refresh the list."""
+    query = _query(update)
+    parsed = cb.parse_broadcast(query.data)
+    if parsed is None:
+        await _answer(query, render.INVALID_BUTTON)
+        return
+    runtime = runtime_of(context)
+    service = broadcasts_of(runtime)
+    actor_id, actor = actor_name(update)
+    try:
+        changed = await service.cancel(parsed.broadcast_id, actor_id=actor_id, actor=actor)
+    except NotFoundError:
+        await _answer(query, render.INVALID_BUTTON)
+        return
+    await _answer(query, render.broadcast_cancelled_answer(parsed.broadcast_id, changed=changed))
+    if isinstance(query.message, Message):
+        recent, scheduled = await service.overview()
+        await _edit(
+            context.bot,
+            query.message.chat.id,
+            query.message.message_id,
+            render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone),
+        )
+
+
+# -- jobs --------------------------------------------------------------------------------------
+
+
+async def fire_scheduled_job(context: Context) -> None:
+    """Start the scheduled broadcasts whose time has come (a timer or the tick)."""
+    runtime: Runtime | None = context.bot_data.get("runtime")
+    if runtime is None:
+        return
+    started = await broadcasts_of(runtime).fire_due()
+    if started:
+        log.info("scheduled broadcasts started", extra={"broadcasts": started})
+        if runtime.delivery is not None:
+            runtime.delivery.wake()
+
+
+async def broadcast_tick_job(context: Context) -> None:
+    """Start due broadcasts; edit each progress message (rate-limited); finish and summarise."""
+    runtime: Runtime | None = context.bot_data.get("runtime")
+    if runtime is None:
+        return
+    await fire_scheduled_job(context)
+    service = broadcasts_of(runtime)
+    throttle = throttle_of(runtime)
+    for view, chat_id, message_id in await service.sending():
+        finished = await service.finish_if_done(view.id) if view.pending == 0 else None
+        if chat_id is None:
+            continue
+        shown = render.progress_message(finished or view)
+        if message_id is None:
+            try:
+                sent = await context.bot.send_message(chat_id, shown.text)
+            except TelegramError as error:
+                log.warning("progress not sent", extra={"chat_id": chat_id, "error": str(error)})
+            else:
+                await service.set_progress_message(view.id, chat_id, sent.message_id)
+                throttle.edited(view.id, shown.text)
+        elif throttle.should_edit(view.id, shown.text, final=finished is not None):
+            await _edit(context.bot, chat_id, message_id, shown)
+            throttle.edited(view.id, shown.text)
+        if finished is not None:
+            throttle.forget(view.id)
+            try:
+                await context.bot.send_message(
+                    chat_id, render.final_summary_message(finished).text
+                )
+            except TelegramError as error:
+                log.warning("summary not sent", extra={"chat_id": chat_id, "error": str(error)})
+
+
+async def start_broadcast_jobs(
+    application: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime
+) -> None:
+    """Add the broadcast tick and restore a timer for every scheduled broadcast in the database.
+
+    The tick alone would start every due broadcast (the rows are the truth); the timers make
+    a broadcast start on time, and racing them is harmless (`BroadcastService.fire_due`).
+    """
+    job_queue = application.job_queue
+    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    job_queue.run_repeating(
+        broadcast_tick_job,
+        interval=TICK_SECONDS,
+        first=TICK_SECONDS,
+        name=TICK_JOB,
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
+    service = broadcasts_of(runtime)
+    now = service.now()
+    for broadcast_id, when in await service.scheduled_times():
+        set_fire_timer(application, broadcast_id, when, now)
+
+
+# -- registration ------------------------------------------------------------------------------
+
+_Coroutine = Callable[[Update, Context], Coroutine[Any, Any, Any]]
+
+
+def _cb(callback: Callable[[Update, Context], Any]) -> _Coroutine:
+    """A guarded callback as PTB's handlers type it (`requires` keeps the coroutine)."""
+    return cast(_Coroutine, callback)
+
+
+def conversation() -> ConversationHandler[Any]:
+    """The /broadcast and /push conversation (see organisers.mmd)."""
+    buttons = [
+        CallbackQueryHandler(_cb(send_button), pattern=rf"^{cb.BROADCAST_SEND}:[0-9a-f]{{8}}$"),
+        CallbackQueryHandler(
+            _cb(schedule_button), pattern=rf"^{cb.BROADCAST_SCHEDULE}:[0-9a-f]{{8}}$"
+        ),
+        CallbackQueryHandler(
+            _cb(discard_button), pattern=rf"^{cb.BROADCAST_DISCARD}:[0-9a-f]{{8}}$"
+        ),
+    ]
+    text = filters.TEXT & ~filters.COMMAND & _NEW
+    with warnings.catch_warnings():
+        # One conversation per organiser and chat is what we want; the buttons carry the
+        # draft's token, so a button under an older preview cannot act on a newer draft.
+        warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
+        return ConversationHandler(
+            entry_points=[
+                CommandHandler("broadcast", _cb(broadcast_command), filters=_PRIVATE & _NEW),
+                CommandHandler("push", _cb(push_command), filters=_PRIVATE & _NEW),
+            ],
+            states={
+                COMPOSING: [
+                    MessageHandler(text, compose_text),
+                    MessageHandler(filters.PHOTO & _NEW, compose_photo),
+                    MessageHandler(~filters.COMMAND & _NEW, compose_other),
+                ],
+                LINKING: [MessageHandler(text, link_text)],
+                INTRO: [MessageHandler(text, intro_text)],
+                PREVIEWING: [*buttons, MessageHandler(text, preview_text)],
+                SCHEDULING: [*buttons, MessageHandler(text, when_text)],
+                ConversationHandler.TIMEOUT: [TypeHandler(Update, timeout_step)],
+            },
+            fallbacks=[CommandHandler("cancel", _cb(cancel_command), filters=_NEW)],
+            allow_reentry=True,
+            conversation_timeout=CONVERSATION_TIMEOUT,
+            name="broadcast",
+        )
+
+
+def organiser_handlers() -> list[Any]:
+    """Every organiser handler, in order, for `register_handlers` (before the fallbacks)."""
+    groups = filters.ChatType.GROUPS & _NEW
+    return [
+        conversation(),
+        CommandHandler("broadcasts", _cb(broadcasts_command), filters=_PRIVATE & _NEW),
+        CommandHandler("cancel", _cb(cancel_idle_command), filters=_NEW),
+        CommandHandler(
+            ["broadcast", "push", "broadcasts"], _cb(private_only_command), filters=groups
+        ),
+        CallbackQueryHandler(_cb(stale_draft_button), pattern=cb.BROADCAST_DRAFT_PATTERN),
+        CallbackQueryHandler(_cb(cancel_scheduled_button), pattern=cb.BROADCAST_CANCEL_PATTERN),
+    ]

@@ -1,0 +1,45 @@
+"""Helpers for the fault suite: bulk seeding of subscribed chats and one fanned-out post."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Chat, Subscription
+from bot.db.repos import DeliveryRepo, PostRepo, TopicRepo
+from bot.domain.types import ParsedEntry, TopicSpec
+
+FIRST_CHAT = 100_000
+
+
+async def seed_fan_out(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    chats: int,
+    *,
+    title: str = "A post for everyone",
+    summary: str = "Act now.",
+) -> int:
+    """`chats` private chats follow a topic and one post is fanned out to them; returns its id."""
+    now = datetime.now(UTC)
+    async with sessionmaker.begin() as session:
+        topic = await TopicRepo(session).add(
+            TopicSpec(slug="faults", name="Faults", keywords=("faults",)), now
+        )
+        ids = range(FIRST_CHAT, FIRST_CHAT + chats)
+        rows = [
+            {"id": i, "type": "private", "active": True, "created_at": now, "updated_at": now}
+            for i in ids
+        ]
+        await session.execute(insert(Chat), rows)
+        await session.execute(
+            insert(Subscription),
+            [{"chat_id": i, "topic_id": topic.id, "created_at": now} for i in ids],
+        )
+        entry = ParsedEntry(
+            identity="fault-1", url="https://news.example.org/fault", title=title, summary=summary
+        )
+        inserted = await PostRepo(session).insert_new(None, [entry], now, announced=True)  # type: ignore[arg-type]
+        await DeliveryRepo(session).fan_out_post(inserted["fault-1"], [topic.id], now)
+        return inserted["fault-1"]

@@ -1,0 +1,97 @@
+"""SSRF at the service level (tests/feeds/test_fetch.py covers the fetcher itself): the catalog
+refuses private feed URLs unless ALLOW_PRIVATE_FEED_URLS, and a poll whose feed redirects (or
+resolves) to a private address records a readable refusal instead of fetching it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Feed
+from bot.domain.clock import SystemClock
+from bot.errors import FeedRefusedError
+from bot.feeds.fetch import HttpxFetcher
+from bot.services.catalog import CatalogService
+from bot.services.ingest import IngestService
+
+PRIVATE = [
+    "http://127.0.0.1/feed.xml",
+    "http://localhost:8080/feed.xml",
+    "http://10.1.2.3/rss",
+    "http://192.168.0.1/rss",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/feed",
+    "http://[fd00::1]/feed",
+]
+
+
+@pytest.mark.parametrize("url", PRIVATE)
+async def test_catalog_refuses_private_feed_urls(
+    sessionmaker: async_sessionmaker[AsyncSession], url: str
+) -> None:
+    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=False)
+    with pytest.raises(FeedRefusedError):
+        await catalog.add_feed(url)
+
+
+async def test_catalog_accepts_private_urls_when_allowed(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=True)
+    info = await catalog.add_feed("http://127.0.0.1:9/feed.xml")
+    assert info.url.startswith("http://127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    "location", ["http://127.0.0.1:9/x", "http://169.254.169.254/latest/", "http://[::1]/x"]
+)
+async def test_poll_refuses_a_redirect_to_a_private_address(
+    sessionmaker: async_sessionmaker[AsyncSession], location: str
+) -> None:
+    """A public-looking feed answers 302 to a private address: refused, recorded, not fetched."""
+    requested: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requested.append(str(request.url))
+        return httpx.Response(302, headers={"Location": location})
+
+    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=False)
+    await catalog.add_feed("http://feeds.example.org/rss")
+    fetcher = HttpxFetcher(
+        allow_private=False,
+        transport=httpx.MockTransport(handler),
+        resolve=_public_resolver,
+    )
+    async with fetcher:
+        ingest = IngestService(sessionmaker, fetcher, SystemClock(), interval_seconds=300)
+        summary = await ingest.poll_due()
+    async with sessionmaker() as session:
+        feed = (await session.scalars(select(Feed))).one()
+    assert [o.status for o in summary.outcomes] == ["error"]
+    assert requested == ["http://feeds.example.org/rss"]
+    assert 0 < len(feed.last_error or "") < 500
+
+
+async def test_poll_refuses_a_name_that_resolves_to_loopback(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """DNS rebinding shape: the name looks public, its address is loopback."""
+    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=False)
+    await catalog.add_feed("http://rebind.example.org/rss")
+    async with sessionmaker.begin() as session:
+        await session.execute(update(Feed).values(primed=True))
+    async with HttpxFetcher(allow_private=False, resolve=_loopback_resolver, timeout=2) as fetcher:
+        ingest = IngestService(sessionmaker, fetcher, SystemClock(), interval_seconds=300)
+        summary = await ingest.poll_due()
+    assert [o.status for o in summary.outcomes] == ["error"]
+    assert summary.outcomes[0].error is not None
+
+
+async def _public_resolver(host: str, port: int) -> list[str]:
+    return ["93.184.216.34"]
+
+
+async def _loopback_resolver(host: str, port: int) -> list[str]:
+    return ["127.0.0.1"]

@@ -1,0 +1,125 @@
+"""The health endpoint over real HTTP: /healthz, /metrics moving with deliveries, 503 reasons."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.app import make_application, running
+from bot.config import Settings
+from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
+from bot.db.session import make_engine, make_sessionmaker
+from bot.domain.types import ParsedEntry, TopicSpec
+from bot.health import HealthServer, Metrics
+from tests.fakes.botapi import FakeBotApi
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _queue_post(engine: AsyncEngine, chats: int) -> None:
+    sessionmaker = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    async with sessionmaker.begin() as session:
+        topic = await TopicRepo(session).add(
+            TopicSpec(slug="health", name="Health", keywords=("health",)), now
+        )
+        chat_repo = ChatRepo(session)
+        for chat_id in range(7000, 7000 + chats):
+            await chat_repo.ensure(chat_id, "private", now)
+            await chat_repo.subscribe(chat_id, topic.id, now)
+        entry = ParsedEntry(identity="h-1", url="https://e.example.org/h", title="H", summary="")
+        inserted = await PostRepo(session).insert_new(None, [entry], now, announced=True)  # type: ignore[arg-type]
+        await DeliveryRepo(session).fan_out_post(inserted["h-1"], [topic.id], now)
+
+
+def _sample(metrics: str, name: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.fixture
+async def api() -> Any:
+    async with FakeBotApi(limits=False) as server:
+        yield server
+
+
+async def test_health_endpoint_answers_and_metrics_move_after_deliveries(
+    api: FakeBotApi, database_url: str, engine: AsyncEngine
+) -> None:
+    port = _free_port()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_bot_token=api.token,
+        telegram_api_url=api.base_url,
+        database_url=database_url,
+        poll_interval_seconds=60,
+        send_rate_per_second=200,
+        health_port=port,
+    )
+    application = make_application(settings)
+    async with running(application), httpx.AsyncClient(trust_env=False) as client:
+        health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        before = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+        await _queue_post(engine, 5)
+        application.bot_data["runtime"].delivery.wake()
+        await api.wait_for_sent(5, timeout=20)
+        await api.wait_until(
+            lambda: application.bot_data["runtime"].delivery.stats.sent >= 5, timeout=10
+        )
+        after = await client.get(f"http://127.0.0.1:{port}/metrics")
+        missing = await client.get(f"http://127.0.0.1:{port}/nothing")
+    assert (health.status_code, health.json()["status"], health.json()["checks"]["database"]) == (
+        200,
+        "ok",
+        "ok",
+    )
+    assert after.headers["content-type"].startswith("text/plain")
+    assert (
+        _sample(before, 'campaignbot_deliveries_total{outcome="sent"}'),
+        _sample(after.text, 'campaignbot_deliveries_total{outcome="sent"}'),
+        _sample(after.text, "campaignbot_send_seconds_count"),
+        _sample(after.text, "campaignbot_delivery_queue_depth"),
+        missing.status_code,
+    ) == (0.0, 5.0, 5.0, 0.0, 404)
+
+
+async def test_healthz_is_503_with_reasons_when_the_database_is_unreachable() -> None:
+    dead = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/nowhere")
+    runtime = SimpleNamespace(
+        engine=dead,
+        sessionmaker=make_sessionmaker(dead),
+        settings=SimpleNamespace(poll_interval_seconds=60),
+        ingest=SimpleNamespace(last_cycle_at=None),
+        delivery=None,
+        extras={},
+    )
+    server = HealthServer(runtime, Metrics())  # type: ignore[arg-type]
+    await server.start(0, "127.0.0.1")
+    try:
+        async with httpx.AsyncClient(trust_env=False) as client:
+            answer = await client.get(f"http://127.0.0.1:{server.port}/healthz")
+            metrics = await client.get(f"http://127.0.0.1:{server.port}/metrics")
+    finally:
+        await server.stop()
+        await dead.dispose()
+    body = answer.json()
+    assert (answer.status_code, body["status"], body["checks"]["database"]) == (
+        503,
+        "unhealthy",
+        "error",
+    )
+    assert any(r.startswith("database:") for r in body["reasons"])
+    assert any(r.startswith("delivery:") for r in body["reasons"])
+    assert metrics.status_code == 200
