@@ -41,6 +41,8 @@ async def _pending(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
 async def test_chaos_sending_loses_nothing_and_duplicates_only_lost_answers(
     api: FakeBotApi, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
+    """10,000 deliveries through 5xx, timeouts and 429 bursts: none lost, duplicates only
+    where a send's answer was lost and the send was retried."""
     await seed_fan_out(sessionmaker, CHATS)
     api.chaos(
         rate_5xx=0.05,
@@ -85,8 +87,10 @@ async def test_chaos_sending_loses_nothing_and_duplicates_only_lost_answers(
         )
     lost = sum(1 for c in range(FIRST_CHAT, FIRST_CHAT + CHATS) if counts.get(c, 0) == 0)
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
-    # A duplicate can only come from an answer lost after Telegram delivered (a held request).
+    # A duplicate can only come from a send whose answer was lost after Telegram delivered it
+    # (a held request, or on a loaded machine a slow answer past the client's 0.3 s timeout),
+    # which the engine then retried: each duplicate needs one such retry.
     assert (lost, sent, pending, failed) == (0, CHATS, 0, 0)
-    assert duplicates <= stats.timeouts
+    assert duplicates <= engine.stats.retried
     faults_seen = (stats.server_errors, stats.timeouts, stats.too_many_requests)
     assert min(*faults_seen, engine.stats.flood_waits) > 0, faults_seen
