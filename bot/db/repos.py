@@ -43,6 +43,58 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return sqlite.insert(table)
 
 
+def _audience(topic_ids: Sequence[int] | None) -> Any:
+    """Active chats subscribed to any of the topics (any topic if None), one row per chat.
+
+    Each comes with the lowest of those topic ids: the topic its message names.
+    """
+    stmt = (
+        select(
+            Subscription.chat_id.label("chat_id"),
+            func.min(Subscription.topic_id).label("topic_id"),
+        )
+        .join(Chat, Chat.id == Subscription.chat_id)
+        .where(Chat.active.is_(True))
+        .group_by(Subscription.chat_id)
+    )
+    if topic_ids is not None:
+        stmt = stmt.where(Subscription.topic_id.in_(list(topic_ids)))
+    return stmt.subquery()
+
+
+async def _fan_out(
+    session: AsyncSession, key: str, key_value: int, audience: Any, now: datetime
+) -> int:
+    """Queue one pending delivery per audience row in one INSERT … SELECT.
+
+    `key` is "post_id" or "broadcast_id"; the unique key (chat_id, key) with ON CONFLICT DO
+    NOTHING makes it idempotent. Returns how many deliveries were created.
+    """
+    source = select(
+        audience.c.chat_id,
+        literal(key_value),
+        audience.c.topic_id,
+        literal(DeliveryStatus.PENDING.value),
+        literal(0),
+        literal(0),
+        literal(now, Delivery.next_attempt_at.type),
+        literal(now, Delivery.created_at.type),
+    ).where(and_(True))
+    columns = [
+        "chat_id",
+        key,
+        "topic_id",
+        "status",
+        "priority",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    stmt = _insert(session, Delivery).from_select(columns, source).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
 def url_hash(url: str | None) -> str | None:
     """The dedup key of a canonical URL."""
     if not url:
@@ -374,44 +426,7 @@ class DeliveryRepo:
         """
         if not topic_ids:
             return 0
-        chosen = (
-            select(
-                Subscription.chat_id,
-                func.min(Subscription.topic_id).label("topic_id"),
-            )
-            .join(Chat, Chat.id == Subscription.chat_id)
-            .where(Subscription.topic_id.in_(list(topic_ids)), Chat.active.is_(True))
-            .group_by(Subscription.chat_id)
-        ).subquery()
-        source = select(
-            chosen.c.chat_id,
-            literal(post_id),
-            chosen.c.topic_id,
-            literal(DeliveryStatus.PENDING.value),
-            literal(0),
-            literal(0),
-            literal(now, Delivery.next_attempt_at.type),
-            literal(now, Delivery.created_at.type),
-        ).where(and_(True))
-        stmt = (
-            _insert(self.session, Delivery)
-            .from_select(
-                [
-                    "chat_id",
-                    "post_id",
-                    "topic_id",
-                    "status",
-                    "priority",
-                    "attempts",
-                    "next_attempt_at",
-                    "created_at",
-                ],
-                source,
-            )
-            .on_conflict_do_nothing()
-        )
-        result = await self.session.execute(stmt)
-        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+        return await _fan_out(self.session, "post_id", post_id, _audience(topic_ids), now)
 
     async def claim_due(
         self, now: datetime, limit: int, exclude: Iterable[int] = ()
@@ -1026,22 +1041,8 @@ class BroadcastRepo:
         self.session = session
 
     def _audience(self, topic_ids: Sequence[int] | None) -> Any:
-        """Active chats subscribed to any of the topics (any topic if None).
-
-        Each comes with the lowest of those topic ids: the topic its message names.
-        """
-        stmt = (
-            select(
-                Subscription.chat_id.label("chat_id"),
-                func.min(Subscription.topic_id).label("topic_id"),
-            )
-            .join(Chat, Chat.id == Subscription.chat_id)
-            .where(Chat.active.is_(True))
-            .group_by(Subscription.chat_id)
-        )
-        if topic_ids is not None:
-            stmt = stmt.where(Subscription.topic_id.in_(list(topic_ids)))
-        return stmt.subquery()
+        """Active chats subscribed to any of the topics (any topic if None); see `_audience`."""
+        return _audience(topic_ids)
 
     async def audience(self, topic_ids: Sequence[int] | None) -> tuple[int, int | None]:
         """How many distinct active chats a broadcast would reach, and through which topic.
@@ -1081,36 +1082,9 @@ class BroadcastRepo:
         """
         if topic_ids is not None and not topic_ids:
             return 0
-        chosen = self._audience(topic_ids)
-        source = select(
-            chosen.c.chat_id,
-            literal(broadcast_id),
-            chosen.c.topic_id,
-            literal(DeliveryStatus.PENDING.value),
-            literal(0),
-            literal(0),
-            literal(now, Delivery.next_attempt_at.type),
-            literal(now, Delivery.created_at.type),
-        ).where(and_(True))
-        stmt = (
-            _insert(self.session, Delivery)
-            .from_select(
-                [
-                    "chat_id",
-                    "broadcast_id",
-                    "topic_id",
-                    "status",
-                    "priority",
-                    "attempts",
-                    "next_attempt_at",
-                    "created_at",
-                ],
-                source,
-            )
-            .on_conflict_do_nothing()
+        return await _fan_out(
+            self.session, "broadcast_id", broadcast_id, _audience(topic_ids), now
         )
-        result = await self.session.execute(stmt)
-        return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
     async def transition(
         self,
