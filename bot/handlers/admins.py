@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from telegram import Bot, CallbackQuery, LinkPreviewOptions, Message, Update
+from telegram import Bot, CallbackQuery, LinkPreviewOptions, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
@@ -36,6 +36,8 @@ from bot.errors import (
     TopicNotFoundError,
 )
 from bot.handlers.context import Context, runtime_of, timezone_of
+from bot.handlers.context import message_of as _message
+from bot.handlers.context import query_of as _query
 from bot.handlers.guards import requires
 from bot.handlers.menus import install_staff_menus, refresh_menu
 from bot.render import callback_data as cb
@@ -76,20 +78,6 @@ async def install_team_menus(bot: Bot, runtime: Runtime) -> None:
 
 def _service(context: Context) -> AdminService:
     return admin_service(runtime_of(context))
-
-
-def _message(update: Update) -> Message:
-    message = update.effective_message
-    if message is None:
-        raise ValueError("update without a message")
-    return message
-
-
-def _query(update: Update) -> CallbackQuery:
-    query = update.callback_query
-    if query is None:
-        raise ValueError("update without a callback query")
-    return query
 
 
 def _actor(update: Update) -> Actor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
+from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import CallbackContext
 
 from bot.services.members import RoleService
@@ -60,3 +61,27 @@ def roles_of(context: Context) -> RoleService:
 def timezone_of(context: Context) -> tzinfo:
     """The time zone dates are shown in (BOT_TIMEZONE)."""
     return runtime_of(context).settings.timezone
+
+
+def chat_of(update: Update) -> Chat:
+    """The update's chat (handlers are registered only for updates that have one)."""
+    chat = update.effective_chat
+    if chat is None:
+        raise ValueError("update without a chat")
+    return chat
+
+
+def message_of(update: Update) -> Message:
+    """The update's message."""
+    message = update.effective_message
+    if message is None:
+        raise ValueError("update without a message")
+    return message
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The update's callback query (button handlers only)."""
+    query = update.callback_query
+    if query is None:
+        raise ValueError("update without a callback query")
+    return query

@@ -56,6 +56,8 @@ from bot.domain.types import Role
 from bot.domain.when import parse_when
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.handlers.context import Context, runtime_of
+from bot.handlers.context import message_of as _message
+from bot.handlers.context import query_of as _query
 from bot.handlers.guards import requires
 from bot.render import callback_data as cb
 from bot.render import messages as render
@@ -173,20 +175,6 @@ def throttle_of(runtime: Runtime) -> ProgressThrottle:
         throttle = ProgressThrottle(runtime.clock, PROGRESS_EDIT_SECONDS)
         runtime.extras[_THROTTLE] = throttle
     return throttle
-
-
-def _message(update: Update) -> Message:
-    message = update.effective_message
-    if message is None:
-        raise ValueError("update without a message")
-    return message
-
-
-def _query(update: Update) -> CallbackQuery:
-    query = update.callback_query
-    if query is None:
-        raise ValueError("update without a callback query")
-    return query
 
 
 async def _reply(update: Update, message: RenderedMessage) -> Message:

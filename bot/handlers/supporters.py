@@ -34,6 +34,9 @@ from telegram.error import BadRequest
 
 from bot.errors import TopicNotFoundError
 from bot.handlers.context import Context, subscriptions_of, timezone_of
+from bot.handlers.context import chat_of as _chat
+from bot.handlers.context import message_of as _message
+from bot.handlers.context import query_of as _query
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
@@ -84,27 +87,6 @@ def button_on_message(query: CallbackQuery) -> bool:
         for row in message.reply_markup.inline_keyboard
         for button in row
     )
-
-
-def _chat(update: Update) -> Chat:
-    chat = update.effective_chat
-    if chat is None:
-        raise ValueError("update without a chat")
-    return chat
-
-
-def _message(update: Update) -> Message:
-    message = update.effective_message
-    if message is None:
-        raise ValueError("update without a message")
-    return message
-
-
-def _query(update: Update) -> CallbackQuery:
-    query = update.callback_query
-    if query is None:
-        raise ValueError("update without a callback query")
-    return query
 
 
 def _preview(message: RenderedMessage) -> LinkPreviewOptions | None:
