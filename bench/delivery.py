@@ -63,10 +63,10 @@ async def client_ceiling(sends: int, concurrency: int = 8) -> float:
     """python-telegram-bot alone (no database, no engine) sending as fast as it can."""
     from telegram import Bot
 
-    from bot.app import _sender_bot
+    from bot.runtime import make_sender_bot
 
     async with fake_api(limits=False) as api:
-        bot: Bot = _sender_bot(bot_settings(api, "sqlite:///unused.sqlite3"))
+        bot: Bot = make_sender_bot(bot_settings(api, "sqlite:///unused.sqlite3"))
         async with bot:
             slots = asyncio.Semaphore(concurrency)
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 
 from bench.common import Ctx, Row, feed_server, fresh_database, median
-from bot.app import open_runtime
 from bot.config import Settings
 from bot.db.models import Feed
+from bot.runtime import open_runtime
 
 FEED_TIMEOUT = 5.0
 

@@ -13,12 +13,15 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot import __version__
 from bot.config import Settings, load_settings
 from bot.errors import AlreadyExistsError, BotError, ConfigError, FeedError, NotFoundError
 from bot.log import configure_logging
+
+if TYPE_CHECKING:  # imported lazily at run time: `campaignbot --help` stays fast
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +116,7 @@ def _run(settings: Settings) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    from bot.app import open_runtime
+    from bot.runtime import open_runtime
 
     handlers: dict[tuple[str, str | None], Callable[..., Awaitable[int]]] = {
         ("db", "upgrade"): _db_upgrade,
@@ -131,12 +134,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -
         return await handler(runtime, args, out)
 
 
-async def _db_upgrade(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _db_upgrade(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     print("database is up to date", file=out)
     return EXIT_OK
 
 
-async def _poll_once(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _poll_once(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     await runtime.catalog.ensure_feeds(runtime.settings.feed_urls)
     summary = await runtime.ingest.poll_due()
     for o in sorted(summary.outcomes, key=lambda o: o.feed_id):
@@ -158,7 +161,7 @@ async def _poll_once(runtime: Any, args: argparse.Namespace, out: TextIO) -> int
     return EXIT_OK
 
 
-async def _feeds_add(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _feeds_add(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     try:
         info = await runtime.catalog.add_feed(args.url, args.name)
     except AlreadyExistsError as error:
@@ -171,7 +174,7 @@ def _when(moment: datetime | None) -> str:
     return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-async def _feeds_list(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _feeds_list(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     feeds = await runtime.catalog.list_feeds()
     if not feeds:
         print("no feeds yet: add one with `campaignbot feeds add URL`", file=out)
@@ -190,7 +193,7 @@ async def _feeds_list(runtime: Any, args: argparse.Namespace, out: TextIO) -> in
     return EXIT_OK
 
 
-async def _feeds_remove(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _feeds_remove(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     try:
         info = await runtime.catalog.remove_feed(args.feed)
     except NotFoundError as error:
@@ -199,7 +202,7 @@ async def _feeds_remove(runtime: Any, args: argparse.Namespace, out: TextIO) -> 
     return EXIT_OK
 
 
-async def _feeds_check(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _feeds_check(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     try:
         check = await runtime.ingest.check_feed(args.url)
     except FeedError as error:
@@ -217,7 +220,7 @@ async def _feeds_check(runtime: Any, args: argparse.Namespace, out: TextIO) -> i
     return EXIT_OK
 
 
-async def _topics_list(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _topics_list(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     for t in await runtime.catalog.list_topics():
         archived = " (archived)" if t.archived else ""
         print(
@@ -228,7 +231,7 @@ async def _topics_list(runtime: Any, args: argparse.Namespace, out: TextIO) -> i
     return EXIT_OK
 
 
-async def _topics_import(runtime: Any, args: argparse.Namespace, out: TextIO) -> int:
+async def _topics_import(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     from bot.domain.topics import parse_topics_toml
 
     path: Path = args.file

@@ -2,9 +2,9 @@
 
 Served when HEALTH_PORT is set, by a minimal HTTP/1.1 responder on `asyncio.start_server` (one
 request per connection, GET/HEAD only), so the bot needs no web framework at run time. Metrics
-live in a registry of their own per process (never the global one), fed by two hooks:
-`DeliveryEngine.on_outcome` (each send's outcome and latency) and `IngestService.on_poll_outcome`
-(each feed poll). Queue depth is counted in the database when /metrics is scraped.
+live in a registry of their own per process (never the global one), fed by two hooks that the
+composition root passes to the delivery engine (each send's outcome and latency) and the poller
+(each feed poll). Queue depth is counted (through `StatusService`) when /metrics is scraped.
 
 /healthz is healthy when the database answers `SELECT 1` within 2 s, the last poll cycle
 finished within 3 × max(poll tick, POLL_INTERVAL_SECONDS) (counted from start-up until the first
@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -29,14 +29,10 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from sqlalchemy import text
 
-from bot.db.repos import DeliveryRepo
 from bot.domain.schedule import poll_tick_seconds
-from bot.domain.types import DeliveryStatus, OutcomeKind, PollOutcome
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
+from bot.domain.types import OutcomeKind, PollOutcome
+from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +107,7 @@ class HealthServer:
         self._server: asyncio.Server | None = None
         self.port: int | None = None
 
-    async def start(self, port: int, host: str) -> None:
+    async def start(self, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - probes come from outside the container
         """Listen on host:port (port 0 picks a free one; `self.port` tells which)."""
         self._server = await asyncio.start_server(self._handle, host, port)
         self.port = int(self._server.sockets[0].getsockname()[1])
@@ -132,8 +128,7 @@ class HealthServer:
         report = HealthReport(healthy=True)
         try:
             async with asyncio.timeout(DB_TIMEOUT_SECONDS):
-                async with self.runtime.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+                await self.runtime.status.ping_database()
             report.checks["database"] = "ok"
         except Exception as error:  # any failure means "not healthy", with the reason
             report.checks["database"] = "error"
@@ -148,8 +143,7 @@ class HealthServer:
             report.reasons.append(f"poll: no finished poll cycle for {age:.0f} s (> {bound:g} s)")
 
         engine = self.runtime.delivery
-        task = self.runtime.extras.get("delivery_task")
-        if engine is None or task is None or task.done():
+        if engine is None or not self.runtime.delivery_running:
             report.reasons.append("delivery: the delivery engine is not running")
             report.checks["delivery"] = "stopped"
         else:
@@ -164,8 +158,7 @@ class HealthServer:
         """Prometheus text; the queue depth is counted now (left as is if the database fails)."""
         try:
             async with asyncio.timeout(DB_TIMEOUT_SECONDS):
-                async with self.runtime.sessionmaker() as session:
-                    depth = await DeliveryRepo(session).count(DeliveryStatus.PENDING)
+                depth = await self.runtime.status.pending_deliveries()
             self.metrics.queue_depth.set(depth)
         except Exception:
             log.warning("metrics: could not count pending deliveries")
@@ -215,14 +208,3 @@ class HealthServer:
         if path == "/metrics":
             return "200 OK", CONTENT_TYPE_LATEST, await self.render_metrics()
         return "404 Not Found", "text/plain; charset=utf-8", b"try /healthz or /metrics\n"
-
-
-async def start_health(runtime: Runtime, port: int, host: str = "0.0.0.0") -> HealthServer:  # noqa: S104 - probes come from outside the container
-    """Hook the metrics into the engine and the poller, and serve /healthz and /metrics."""
-    metrics = Metrics()
-    if runtime.delivery is not None:
-        runtime.delivery.on_outcome = metrics.record_delivery
-    runtime.ingest.on_poll_outcome = metrics.record_poll
-    server = HealthServer(runtime, metrics)
-    await server.start(port, host)
-    return server

@@ -7,18 +7,16 @@ due feeds, with `max_instances=1` and `coalesce=True` so a slow poll never overl
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import LinkPreviewOptions
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.domain.schedule import poll_tick_seconds
+from bot.handlers.context import runtime_of
 from bot.render import messages as render
-from bot.services.admin import AdminService
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
+from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +25,7 @@ POLL_JOB = "poll_feeds"
 
 async def poll_feeds_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Poll every due feed once."""
-    runtime: Runtime = context.bot_data["runtime"]
-    summary = await runtime.ingest.poll_due()
+    summary = await runtime_of(context).ingest.poll_due()
     if summary.feeds_polled:
         log.info(
             "poll cycle",
@@ -66,18 +63,8 @@ FEED_HEALTH_INTERVAL_SECONDS = 300
 
 async def feed_health_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Tell the admins, once, about feeds failing for 24 hours and about their recovery."""
-    runtime: Runtime = context.bot_data["runtime"]
-    service = runtime.extras.get("admin")
-    if not isinstance(service, AdminService):
-        service = AdminService(
-            runtime.sessionmaker,
-            runtime.clock,
-            runtime.settings.admin_ids,
-            catalog=runtime.catalog,
-            ingest=runtime.ingest,
-        )
-        runtime.extras["admin"] = service
-    report = await service.feed_health_report()
+    runtime = runtime_of(context)
+    report = await runtime.admin.feed_health_report()
     tz = runtime.settings.timezone
     messages = [
         render.feed_failing_message(f.label, f.url, f.last_error, f.failing_since, tz)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
 from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import ParsedEntry, TopicSpec
 from bot.health import HealthServer, Metrics
+from bot.runtime import open_runtime
 from tests.fakes.botapi import FakeBotApi
 
 
@@ -95,25 +95,21 @@ async def test_health_endpoint_answers_and_metrics_move_after_deliveries(
     ) == (0.0, 5.0, 5.0, 0.0, 404)
 
 
-async def test_healthz_is_503_with_reasons_when_the_database_is_unreachable() -> None:
+async def test_healthz_is_503_with_reasons_when_the_database_is_unreachable(
+    settings_factory: Any,
+) -> None:
+    """A runtime whose database does not answer (and with no delivery engine) is unhealthy."""
     dead = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/nowhere")
-    runtime = SimpleNamespace(
-        engine=dead,
-        sessionmaker=make_sessionmaker(dead),
-        settings=SimpleNamespace(poll_interval_seconds=60),
-        ingest=SimpleNamespace(last_cycle_at=None),
-        delivery=None,
-        extras={},
-    )
-    server = HealthServer(runtime, Metrics())  # type: ignore[arg-type]
-    await server.start(0, "127.0.0.1")
-    try:
-        async with httpx.AsyncClient(trust_env=False) as client:
-            answer = await client.get(f"http://127.0.0.1:{server.port}/healthz")
-            metrics = await client.get(f"http://127.0.0.1:{server.port}/metrics")
-    finally:
-        await server.stop()
-        await dead.dispose()
+    settings = settings_factory(poll_interval_seconds=60)
+    async with open_runtime(settings, engine=dead, upgrade=False, seed_topics=False) as runtime:
+        server = HealthServer(runtime, Metrics())
+        await server.start(0, "127.0.0.1")
+        try:
+            async with httpx.AsyncClient(trust_env=False) as client:
+                answer = await client.get(f"http://127.0.0.1:{server.port}/healthz")
+                metrics = await client.get(f"http://127.0.0.1:{server.port}/metrics")
+        finally:
+            await server.stop()
     body = answer.json()
     assert (answer.status_code, body["status"], body["checks"]["database"]) == (
         503,

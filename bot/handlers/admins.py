@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import Bot, CallbackQuery, LinkPreviewOptions, Update
 from telegram.constants import ChatType
@@ -43,41 +43,22 @@ from bot.handlers.menus import install_staff_menus, refresh_menu
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
+from bot.runtime import Runtime
 from bot.services.admin import Actor, AdminService, parse_audit_limit
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
-
 log = logging.getLogger(__name__)
-
-ADMIN_SERVICE = "admin"
-
-
-def admin_service(runtime: Runtime) -> AdminService:
-    """The admin use-cases, created on first use and kept on the runtime."""
-    service = runtime.extras.get(ADMIN_SERVICE)
-    if not isinstance(service, AdminService):
-        service = AdminService(
-            runtime.sessionmaker,
-            runtime.clock,
-            runtime.settings.admin_ids,
-            catalog=runtime.catalog,
-            ingest=runtime.ingest,
-        )
-        runtime.extras[ADMIN_SERVICE] = service
-    return service
 
 
 async def install_team_menus(bot: Bot, runtime: Runtime) -> None:
     """At start: scoped command menus for ADMIN_IDS admins and granted organisers/admins."""
-    await install_staff_menus(bot, await admin_service(runtime).staff_roles())
+    await install_staff_menus(bot, await runtime.admin.staff_roles())
 
 
 # -- helpers ------------------------------------------------------------------------------------
 
 
 def _service(context: Context) -> AdminService:
-    return admin_service(runtime_of(context))
+    return runtime_of(context).admin
 
 
 def _actor(update: Update) -> Actor:
@@ -280,9 +261,7 @@ async def archivetopic_command(update: Update, context: Context) -> None:
     async def call() -> RenderedMessage:
         result = await _service(context).archive_topic(_actor(update), args[0])
         if result.notified:
-            delivery = runtime_of(context).delivery
-            if delivery is not None:
-                delivery.wake()
+            runtime_of(context).wake_delivery()
         heading = render.archived_heading(result.notified, changed=result.changed)
         return render.topic_detail_message(result.topic, heading)
 

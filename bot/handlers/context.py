@@ -1,29 +1,24 @@
 """Typed accessors from a handler's context to the runtime and its services.
 
-Owns how handlers reach `context.bot_data["runtime"]` (built by `bot.app` in post_init) and
-the lazily created `SubscriptionService`, kept in `runtime.extras["subscriptions"]` so that
-`bot.app` needs no change. Must not: hold state of its own, touch the database, or import
-`bot.app` at run time (only for type checking: the app is a higher layer).
+Owns how handlers and jobs reach `context.bot_data["runtime"]` (the `bot.runtime.Runtime` that
+`bot.app` builds in post_init, every service a typed field of it). Must not: hold state of its
+own, touch the database, or import `bot.app` (a higher layer).
 """
 
 from __future__ import annotations
 
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import CallbackContext
 
+from bot.runtime import Runtime
 from bot.services.members import RoleService
 from bot.services.subscriptions import SubscriptionService
 
-if TYPE_CHECKING:
-    from bot.app import Runtime
-
 # The context every handler receives (the application uses PTB's default context types).
 Context = CallbackContext[Any, Any, Any, Any]
-
-SUBSCRIPTIONS = "subscriptions"
 
 
 def runtime_of(context: Context) -> Runtime:
@@ -39,23 +34,13 @@ def runtime_of(context: Context) -> Runtime:
 
 
 def subscriptions_of(context: Context) -> SubscriptionService:
-    """The supporter use-cases, created on first use and kept on the runtime."""
-    runtime = runtime_of(context)
-    service = runtime.extras.get(SUBSCRIPTIONS)
-    if not isinstance(service, SubscriptionService):
-        service = SubscriptionService(runtime.sessionmaker, runtime.clock)
-        runtime.extras[SUBSCRIPTIONS] = service
-    return service
+    """The supporter use-cases."""
+    return runtime_of(context).subscriptions
 
 
 def roles_of(context: Context) -> RoleService:
-    """Role look-ups (ADMIN_IDS and grants), created on first use and kept on the runtime."""
-    runtime = runtime_of(context)
-    service = runtime.extras.get("roles")
-    if not isinstance(service, RoleService):
-        service = RoleService(runtime.sessionmaker, runtime.clock, runtime.settings.admin_ids)
-        runtime.extras["roles"] = service
-    return service
+    """Role look-ups (ADMIN_IDS and grants)."""
+    return runtime_of(context).roles
 
 
 def timezone_of(context: Context) -> tzinfo:

@@ -28,7 +28,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from telegram import (
     Bot,
@@ -62,29 +62,23 @@ from bot.handlers.guards import requires
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
+from bot.runtime import Runtime
 from bot.services.broadcasts import (
     Audience,
     BroadcastDraft,
     BroadcastService,
-    ProgressThrottle,
     PushPlan,
     validate_action_url,
 )
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 log = logging.getLogger(__name__)
 
 COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING = range(5)
 CONVERSATION_TIMEOUT = 15 * 60
-PROGRESS_EDIT_SECONDS = 3.0
 TICK_SECONDS = 1.0
 TICK_JOB = "broadcasts_tick"
 DRAFT = "broadcast_draft"
 SKIP = "skip"
-_SERVICE = "broadcasts"
-_THROTTLE = "broadcast_progress"
 
 _PRIVATE = filters.ChatType.PRIVATE
 # The chat of the throw-away Message that `safe_html` renders through.
@@ -157,24 +151,6 @@ def actor_name(update: Update) -> tuple[int, str]:
     if user is None:
         raise ValueError("update without a user")
     return user.id, f"@{user.username} ({user.id})" if user.username else str(user.id)
-
-
-def broadcasts_of(runtime: Runtime) -> BroadcastService:
-    """The organiser use-cases, created on first use and kept on the runtime."""
-    service = runtime.extras.get(_SERVICE)
-    if not isinstance(service, BroadcastService):
-        service = BroadcastService(runtime.sessionmaker, runtime.clock, runtime.settings.timezone)
-        runtime.extras[_SERVICE] = service
-    return service
-
-
-def throttle_of(runtime: Runtime) -> ProgressThrottle:
-    """The progress-edit rate limit, on the runtime's (injectable) clock."""
-    throttle = runtime.extras.get(_THROTTLE)
-    if not isinstance(throttle, ProgressThrottle):
-        throttle = ProgressThrottle(runtime.clock, PROGRESS_EDIT_SECONDS)
-        runtime.extras[_THROTTLE] = throttle
-    return throttle
 
 
 async def _reply(update: Update, message: RenderedMessage) -> Message:
@@ -274,7 +250,7 @@ def set_fire_timer(
 async def broadcast_command(update: Update, context: Context) -> int:
     """/broadcast <topic> [<topic> …] | all: start a draft and ask for the message."""
     words = command_words(_message(update).text)
-    service = broadcasts_of(runtime_of(context))
+    service = runtime_of(context).broadcasts
     try:
         audience = await service.audience(words)
     except TopicNotFoundError as error:
@@ -295,7 +271,7 @@ async def push_command(update: Update, context: Context) -> int:
     if len(words) < 2:
         await _reply(update, render.push_usage_message())
         return ConversationHandler.END
-    service = broadcasts_of(runtime_of(context))
+    service = runtime_of(context).broadcasts
     try:
         plan = await service.plan_push(words[0], words[1:])
     except TopicNotFoundError as error:
@@ -318,7 +294,7 @@ async def push_command(update: Update, context: Context) -> int:
 async def _use_push(update: Update, context: Context, pending: _Pending, intro: str | None) -> int:
     if pending.push is None:  # pragma: no cover - only push drafts get here
         raise ValueError("not a push draft")
-    draft = broadcasts_of(runtime_of(context)).push_draft(pending.push, intro)
+    draft = runtime_of(context).broadcasts.push_draft(pending.push, intro)
     pending.text_html = draft.text_html
     pending.action_url = draft.action_url
     pending.post_id = draft.post_id
@@ -414,7 +390,7 @@ async def send_button(update: Update, context: Context) -> int | None:
     message = query.message
     runtime = runtime_of(context)
     actor_id, actor = actor_name(update)
-    view = await broadcasts_of(runtime).send_now(
+    view = await runtime.broadcasts.send_now(
         pending.draft(),
         actor_id=actor_id,
         actor=actor,
@@ -422,11 +398,10 @@ async def send_button(update: Update, context: Context) -> int | None:
         progress_message_id=message.message_id if message else None,
     )
     _drop(context)
-    if runtime.delivery is not None:
-        runtime.delivery.wake()
+    runtime.wake_delivery()
     await _answer(query, "Sending.")
     progress = render.progress_message(view)
-    throttle_of(runtime).edited(view.id, progress.text)
+    runtime.progress.edited(view.id, progress.text)
     if message is not None:
         await _edit(context.bot, message.chat.id, message.message_id, progress)
     return ConversationHandler.END
@@ -467,7 +442,7 @@ async def when_text(update: Update, context: Context) -> int | None:
     if pending is None:
         return ConversationHandler.END
     runtime = runtime_of(context)
-    service = broadcasts_of(runtime)
+    service = runtime.broadcasts
     tz = runtime.settings.timezone
     try:
         when = parse_when(_message(update).text or "", service.now(), tz)
@@ -523,7 +498,7 @@ async def private_only_command(update: Update, context: Context) -> None:
 async def broadcasts_command(update: Update, context: Context) -> None:
     """/broadcasts: the scheduled broadcasts (with Cancel buttons) and the recent ones."""
     runtime = runtime_of(context)
-    recent, scheduled = await broadcasts_of(runtime).overview()
+    recent, scheduled = await runtime.broadcasts.overview()
     await _reply(
         update, render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone)
     )
@@ -538,7 +513,7 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
         await _answer(query, render.INVALID_BUTTON)
         return
     runtime = runtime_of(context)
-    service = broadcasts_of(runtime)
+    service = runtime.broadcasts
     actor_id, actor = actor_name(update)
     try:
         changed = await service.cancel(parsed.broadcast_id, actor_id=actor_id, actor=actor)
@@ -564,11 +539,10 @@ async def fire_scheduled_job(context: Context) -> None:
     runtime: Runtime | None = context.bot_data.get("runtime")
     if runtime is None:
         return
-    started = await broadcasts_of(runtime).fire_due()
+    started = await runtime.broadcasts.fire_due()
     if started:
         log.info("scheduled broadcasts started", extra={"broadcasts": started})
-        if runtime.delivery is not None:
-            runtime.delivery.wake()
+        runtime.wake_delivery()
 
 
 async def broadcast_tick_job(context: Context) -> None:
@@ -577,8 +551,8 @@ async def broadcast_tick_job(context: Context) -> None:
     if runtime is None:
         return
     await fire_scheduled_job(context)
-    service = broadcasts_of(runtime)
-    throttle = throttle_of(runtime)
+    service = runtime.broadcasts
+    throttle = runtime.progress
     for view, chat_id, message_id in await service.sending():
         finished = await service.finish_if_done(view.id) if view.pending == 0 else None
         if chat_id is None:
@@ -623,7 +597,7 @@ async def start_broadcast_jobs(
         name=TICK_JOB,
         job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
     )
-    service = broadcasts_of(runtime)
+    service = runtime.broadcasts
     now = service.now()
     for broadcast_id, when in await service.scheduled_times():
         set_fire_timer(application, broadcast_id, when, now)

@@ -154,6 +154,8 @@ class DeliveryEngine:
         rng: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        yield_to: Callable[[], bool] | None = None,
+        on_outcome: Callable[[OutcomeKind, float], None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._sender = sender
@@ -180,14 +182,14 @@ class DeliveryEngine:
         self._unflushed: dict[int, tuple[int | None, datetime]] = {}
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
-        # Hooks for metrics (bot.health): outcome of each send with its latency in seconds.
-        self.on_outcome: Callable[[OutcomeKind, float], None] | None = None
+        # Hook for metrics (bot.health): outcome of each send with its latency in seconds.
+        self._on_outcome = on_outcome
         self.last_loop_at = time.monotonic()  # heartbeat of run(), for /healthz
         # People first: while this says updates from people are being handled, no new bulk
         # send starts (for up to YIELD_MAX_SECONDS each, so bulk always progresses), and a
-        # CPU-bound fan-out leaves the event loop and the database to the replies. Set by the
-        # composition root from the Application's update processor.
-        self.yield_to: Callable[[], bool] | None = None
+        # CPU-bound fan-out leaves the event loop and the database to the replies. Given by the
+        # runtime from the Application's update processor.
+        self._yield_to = yield_to
 
     @property
     def crash_bound(self) -> int:
@@ -284,7 +286,7 @@ class DeliveryEngine:
             if self.pacer.chat_ready_in(job.chat_id) > 0:
                 continue
             held = 0.0
-            while self.yield_to is not None and held < YIELD_MAX_SECONDS and self.yield_to():
+            while self._yield_to is not None and held < YIELD_MAX_SECONDS and self._yield_to():
                 await asyncio.sleep(0.002)
                 held += 0.002
             await self._slots.acquire()
@@ -322,8 +324,8 @@ class DeliveryEngine:
             except Exception as error:  # a sender bug must not lose the delivery
                 log.exception("sender raised", extra={"delivery_id": job.delivery_id})
                 outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
-            if self.on_outcome is not None:
-                self.on_outcome(outcome.kind, time.monotonic() - started)
+            if self._on_outcome is not None:
+                self._on_outcome(outcome.kind, time.monotonic() - started)
             await self._apply(job, outcome)
         except Exception:
             log.exception(

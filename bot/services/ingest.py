@@ -54,6 +54,8 @@ class IngestService:
         interval_seconds: float,
         concurrency: int = 16,
         rng: Callable[[], float] = random.random,
+        on_new_deliveries: Callable[[], None] | None = None,
+        on_poll_outcome: Callable[[PollOutcome], None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
@@ -61,8 +63,8 @@ class IngestService:
         self._interval = interval_seconds
         self._concurrency = concurrency
         self._rng = rng
-        self.on_new_deliveries: Callable[[], None] | None = None
-        self.on_poll_outcome: Callable[[PollOutcome], None] | None = None  # metrics hook
+        self._on_new_deliveries = on_new_deliveries  # wakes the delivery engine
+        self._on_poll_outcome = on_poll_outcome  # metrics hook
         self.last_cycle_at: float | None = None  # time.monotonic() of the last finished cycle
 
     async def poll_due(self) -> PollSummary:
@@ -84,8 +86,8 @@ class IngestService:
             async with semaphore:
                 outcome = await self._poll_one(feed_id, url, etag, modified, matcher, unchanged)
             summary.outcomes.append(outcome)
-            if self.on_poll_outcome is not None:
-                self.on_poll_outcome(outcome)
+            if self._on_poll_outcome is not None:
+                self._on_poll_outcome(outcome)
 
         async with asyncio.TaskGroup() as group:
             for feed in feeds:
@@ -237,8 +239,8 @@ class IngestService:
                 feed.site_url = parsed.site_url[:2048]
             if final_url != feed.url and await feeds.by_url(final_url) is None:
                 feed.url = final_url  # discovered through an HTML page or a permanent move
-        if deliveries and self.on_new_deliveries is not None:
-            self.on_new_deliveries()
+        if deliveries and self._on_new_deliveries is not None:
+            self._on_new_deliveries()
         log.info(
             "feed polled",
             extra={

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from bot.app import AnyApplication, Runtime, make_application, running
+from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
+from bot.runtime import Runtime
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.feedserver import FeedServer
 

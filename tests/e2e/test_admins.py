@@ -17,7 +17,6 @@ from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
 from bot.db.models import AuditEntry, Broadcast, Chat, Delivery, Feed, Topic, TopicRule, User
 from bot.domain.types import Role
-from bot.handlers.admins import admin_service
 from bot.handlers.guards import REFUSAL
 from bot.handlers.menus import ADMIN_COMMANDS, ORGANISER_COMMANDS, SUPPORTER_COMMANDS
 from bot.jobs import FEED_HEALTH_JOB
@@ -42,7 +41,7 @@ async def admin_app(
     """The whole bot with ADMIN in ADMIN_IDS and ORGANISER granted the organiser role."""
     application = make_application(bot_settings(admin_ids=[ADMIN]))
     async with running(application):
-        await admin_service(runtime_of(application)).grant(
+        await runtime_of(application).admin.grant(
             Actor(None, "test"), str(ORGANISER), "organiser"
         )
         yield application
@@ -105,7 +104,7 @@ async def add_feed(app: AnyApplication, feeds: FeedServer, path: str = "/feed.xm
 
 async def last_audit(app: AnyApplication) -> tuple[str, str, int | None]:
     """(action, target, actor_id) of the newest audit row."""
-    rows = await admin_service(runtime_of(app)).audit(1)
+    rows = await runtime_of(app).admin.audit(1)
     async with runtime_of(app).sessionmaker() as session:
         actor_id = (
             (await session.execute(select(AuditEntry.actor_id).order_by(AuditEntry.id.desc())))

@@ -91,8 +91,7 @@ async def test_bot_survives_terminated_backends(
                     if pending == 0:
                         break
                     await asyncio.sleep(0.2)
-            engine_task = runtime.extras["delivery_task"]
-            alive = not engine_task.done()
+            alive = runtime.delivery_running
     counts = api.sent_per_chat()
     lost = sum(1 for c in range(FIRST_CHAT, FIRST_CHAT + CHATS) if counts.get(c, 0) == 0)
     duplicates = sum(n - 1 for n in counts.values() if n > 1)

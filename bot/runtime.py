@@ -1,0 +1,285 @@
+"""The runtime: every service of the bot, built once from `Settings` and closed in one place.
+
+Owns the order in which the pieces are made (database engine and migrations, the topics file on
+first start, the feed fetcher, the services, and, for a running bot, the bulk-sending `Bot` and
+the delivery engine with its task) and how they are closed. Hooks (metrics, waking the delivery
+engine, yielding to people) are passed to constructors here, never assigned afterwards.
+
+Sits below the Telegram handlers, jobs and the web server, which take a `Runtime` and call its
+services; above the services, which know nothing of it. Must not: import `telegram.ext` or the
+handlers, or open anything at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Bot
+from telegram.request import HTTPXRequest
+
+from bot.config import Settings
+from bot.db import migrate
+from bot.db.session import make_engine, make_sessionmaker
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.topics import default_topics_text, parse_topics_toml
+from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
+from bot.errors import ConfigError, InvalidInputError
+from bot.feeds.fetch import HttpxFetcher
+from bot.sender import TelegramSender
+from bot.services.admin import AdminService
+from bot.services.broadcasts import BroadcastService, ProgressThrottle
+from bot.services.catalog import CatalogService
+from bot.services.delivery import DeliveryEngine
+from bot.services.ingest import IngestService
+from bot.services.members import RoleService
+from bot.services.status import StatusService
+from bot.services.subscriptions import SubscriptionService
+
+log = logging.getLogger(__name__)
+
+# Progress messages of a running broadcast are edited at most this often.
+PROGRESS_EDIT_SECONDS = 3.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeliveryWiring:
+    """What a running bot adds to its runtime: the delivery engine's hooks and options.
+
+    Attributes:
+        yield_to: Says whether people's updates are being handled (bulk sends then wait).
+        on_outcome: Called with each send's outcome and latency (metrics).
+        on_poll_outcome: Called with each feed poll's outcome (metrics).
+        options: Keyword arguments for `DeliveryEngine` (tests and benchmarks tune them).
+    """
+
+    yield_to: Callable[[], bool] | None = None
+    on_outcome: Callable[[OutcomeKind, float], None] | None = None
+    on_poll_outcome: Callable[[PollOutcome], None] | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Runtime:
+    """Everything the bot's use-cases need, built once per process by `build_runtime`.
+
+    `delivery` and `sender_bot` exist only in a running bot (`build_runtime(..., wiring=...)`);
+    command-line runtimes send nothing to Telegram.
+    """
+
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    clock: Clock
+    fetcher: HttpxFetcher
+    catalog: CatalogService
+    ingest: IngestService
+    subscriptions: SubscriptionService
+    roles: RoleService
+    admin: AdminService
+    broadcasts: BroadcastService
+    progress: ProgressThrottle
+    status: StatusService
+    delivery: DeliveryEngine | None = None
+    sender_bot: Bot | None = None
+    _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    def wake_delivery(self) -> None:
+        """Tell the delivery engine (if this runtime has one) that deliveries are waiting."""
+        if self.delivery is not None:
+            self.delivery.wake()
+
+    @property
+    def delivery_running(self) -> bool:
+        """Whether the delivery engine's task is alive."""
+        task = self._delivery_task
+        return self.delivery is not None and task is not None and not task.done()
+
+    @property
+    def delivery_task(self) -> asyncio.Task[None] | None:
+        """The delivery engine's task, once started."""
+        return self._delivery_task
+
+    def start_delivery(self) -> None:
+        """Start the delivery engine's task (a running bot only)."""
+        if self.delivery is None:
+            raise RuntimeError("this runtime has no delivery engine")
+        if self._delivery_task is None:
+            self._delivery_task = asyncio.create_task(self.delivery.run(), name="delivery")
+
+    async def stop_delivery(self) -> None:
+        """Stop the engine after the sends in flight finish, and wait for its task."""
+        if self.delivery is not None:
+            await self.delivery.stop()
+        task, self._delivery_task = self._delivery_task, None
+        if task is not None:
+            await task
+
+    async def aclose(self) -> None:
+        """Cancel the delivery task if it still runs, then close Telegram, HTTP and database."""
+        task, self._delivery_task = self._delivery_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            if self.sender_bot is not None:
+                await self.sender_bot.shutdown()
+            await self.fetcher.aclose()
+        finally:
+            await self.engine.dispose()
+
+
+def load_topic_specs(settings: Settings) -> list[TopicSpec]:
+    """The topics file: TOPICS_FILE if set, else the bundled default.
+
+    Raises:
+        ConfigError: TOPICS_FILE cannot be read or is invalid.
+    """
+    if settings.topics_file is None:
+        return parse_topics_toml(default_topics_text(), source="bundled topics")
+    path = Path(settings.topics_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError("TOPICS_FILE", f"cannot read {path}: {error.strerror}") from None
+    try:
+        return parse_topics_toml(text, source=str(path))
+    except InvalidInputError as error:
+        raise ConfigError("TOPICS_FILE", str(error)) from None
+
+
+def skip_sniffio_probe() -> None:
+    """Make httpcore's per-request `import sniffio` cheap when sniffio is not installed.
+
+    httpcore imports sniffio on every request to learn the async library; when it is absent
+    (anyio 4 no longer needs it) each failed import scans sys.path, about a third of the CPU
+    of a bulk send (docs/PERFORMANCE.md). Marking the missing module as absent in sys.modules
+    fails that import at once; nothing changes when sniffio is installed.
+    """
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+def make_sender_bot(settings: Settings) -> Bot:
+    """A Bot for bulk sends: no PTB rate limiter (the engine paces), its own connection pool."""
+    skip_sniffio_probe()
+    request = HTTPXRequest(
+        connection_pool_size=64,
+        read_timeout=15.0,
+        write_timeout=15.0,
+        connect_timeout=10.0,
+        pool_timeout=10.0,
+        httpx_kwargs={"trust_env": False},
+    )
+    return Bot(settings.require_token(), base_url=settings.telegram_api_url, request=request)
+
+
+async def build_runtime(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    fetcher: HttpxFetcher | None = None,
+    upgrade: bool = True,
+    seed_topics: bool = True,
+    wiring: DeliveryWiring | None = None,
+) -> Runtime:
+    """Create the engine, migrate, seed the topics on first start and make every service.
+
+    With `wiring` (a running bot) the bulk-sending `Bot` is initialised and the delivery
+    engine built with those hooks; its task starts with `Runtime.start_delivery()`.
+    Whatever was opened is closed again if a later step fails.
+
+    Raises:
+        ConfigError: TOPICS_FILE cannot be read or is invalid.
+    """
+    skip_sniffio_probe()
+    specs = load_topic_specs(settings) if seed_topics else []
+    engine = engine or make_engine(settings.async_database_url)
+    clock = clock or SystemClock()
+    fetcher = fetcher or HttpxFetcher(
+        allow_private=settings.allow_private_feed_urls,
+        max_bytes=settings.feed_max_bytes,
+        timeout=settings.feed_timeout_seconds,
+    )
+    sender_bot: Bot | None = None
+    try:
+        if upgrade:
+            await migrate.upgrade(engine)
+        sessionmaker = make_sessionmaker(engine)
+        catalog = CatalogService(
+            sessionmaker, clock, allow_private_urls=settings.allow_private_feed_urls
+        )
+        if seed_topics:
+            result = await catalog.seed_topics_once(specs)
+            if result is not None:
+                log.info("topics loaded", extra={"topics_created": len(result.created)})
+        delivery: DeliveryEngine | None = None
+        if wiring is not None:
+            sender_bot = make_sender_bot(settings)
+            await sender_bot.initialize()
+            delivery = DeliveryEngine(
+                sessionmaker,
+                TelegramSender(sender_bot),
+                clock,
+                rate=settings.send_rate_per_second,
+                tz=settings.timezone,
+                yield_to=wiring.yield_to,
+                on_outcome=wiring.on_outcome,
+                **wiring.options,
+            )
+        ingest = IngestService(
+            sessionmaker,
+            fetcher,
+            clock,
+            interval_seconds=settings.poll_interval_seconds,
+            concurrency=settings.feed_concurrency,
+            on_new_deliveries=delivery.wake if delivery is not None else None,
+            on_poll_outcome=wiring.on_poll_outcome if wiring is not None else None,
+        )
+        admin_ids = settings.admin_ids
+        return Runtime(
+            settings=settings,
+            engine=engine,
+            sessionmaker=sessionmaker,
+            clock=clock,
+            fetcher=fetcher,
+            catalog=catalog,
+            ingest=ingest,
+            subscriptions=SubscriptionService(sessionmaker, clock),
+            roles=RoleService(sessionmaker, clock, admin_ids),
+            admin=AdminService(sessionmaker, clock, admin_ids, catalog=catalog, ingest=ingest),
+            broadcasts=BroadcastService(sessionmaker, clock, settings.timezone),
+            progress=ProgressThrottle(clock, PROGRESS_EDIT_SECONDS),
+            status=StatusService(sessionmaker),
+            delivery=delivery,
+            sender_bot=sender_bot,
+        )
+    except BaseException:
+        try:
+            if sender_bot is not None:
+                await sender_bot.shutdown()
+            await fetcher.aclose()
+        finally:
+            await engine.dispose()
+        raise
+
+
+@asynccontextmanager
+async def open_runtime(settings: Settings, **kwargs: Any) -> AsyncIterator[Runtime]:
+    """`build_runtime` as an async context manager that closes what it opened."""
+    runtime = await build_runtime(settings, **kwargs)
+    try:
+        yield runtime
+    finally:
+        await runtime.aclose()
