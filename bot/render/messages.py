@@ -162,6 +162,14 @@ def broadcast_message(
     return RenderedMessage(text_html, tuple(rows))
 
 
+def archive_notice(topic: TopicView) -> str:
+    """The notice a topic's followers get when it is archived (HTML, sent as a notice)."""
+    return (
+        f"The topic <b>{escape(_label(topic))}</b> has been archived: you will get no more "
+        "posts about it. Send /topics to choose other topics."
+    )
+
+
 def topic_picker(
     topics: Sequence[TopicView], intro: str, view: str = cb.VIEW_PICKER
 ) -> RenderedMessage:

@@ -347,6 +347,15 @@ def test_forget_prompt_offers_confirm_and_cancel() -> None:
     assert data == [cb.FORGET_CONFIRM, cb.FORGET_CANCEL]
 
 
+def test_archive_notice_names_the_topic_escaped() -> None:
+    """The archive notice names the topic (escaped) and points to /topics."""
+    topic = TopicView(3, "a-b", "Rights <& wrongs>", "✋")
+    assert render.archive_notice(topic) == (
+        "The topic <b>✋ Rights &lt;&amp; wrongs&gt;</b> has been archived: you will get no "
+        "more posts about it. Send /topics to choose other topics."
+    )
+
+
 # Locales whose month and day names are not English; the first one installed is used.
 NON_ENGLISH_LOCALES = (
     "fr_FR.UTF-8",
