@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlsplit
 
 from bot import __version__
-from bot.config import Settings, load_settings
+from bot.config import REFUSED_HINT, Settings, load_settings
 from bot.errors import AlreadyExistsError, BotError, ConfigError, FeedError, NotFoundError
 from bot.log import configure_logging
 
@@ -28,6 +31,9 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+# Waiting for Telegram at start: 1 s, doubling, at most a minute between attempts.
+CONNECT_FIRST_DELAY = 1.0
+CONNECT_MAX_DELAY = 60.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,9 +116,103 @@ def _fail(message: str) -> int:
 def _run(settings: Settings) -> int:
     from bot.app import run_forever
 
-    settings.require_token()
+    token = settings.require_token()
+    if not asyncio.run(wait_for_telegram(settings.telegram_api_url, token)):
+        return EXIT_OK  # stopped by SIGTERM/SIGINT before Telegram answered
     run_forever(settings)
     return EXIT_OK
+
+
+async def wait_for_telegram(
+    api_url: str,
+    token: str,
+    *,
+    first_delay: float = CONNECT_FIRST_DELAY,
+    max_delay: float = CONNECT_MAX_DELAY,
+) -> bool:
+    """Wait until the Bot API answers getMe; False if SIGTERM or SIGINT came first.
+
+    A supervised service must not crash-loop on a network blip: while Telegram cannot be
+    reached, each failed attempt is one log line (host and cause, never the token) and the
+    next comes after a delay doubling from `first_delay` up to `max_delay`.
+
+    Raises:
+        ConfigError: Telegram refused the token.
+    """
+    from telegram import Bot
+    from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter
+
+    from bot.sender import retry_seconds
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+            loop.add_signal_handler(signum, stop.set)
+            handled.append(signum)
+    host = _api_host(api_url)
+    delay = first_delay
+    failed = False
+    bot = Bot(token, base_url=api_url)
+    try:
+        while True:
+            attempt = await _unless_stopped(stop, bot.initialize())  # initialize() calls getMe
+            if attempt is None:
+                break
+            try:
+                attempt.result()
+            except InvalidToken:
+                raise ConfigError("TELEGRAM_BOT_TOKEN", REFUSED_HINT) from None
+            except RetryAfter as error:
+                wait = retry_seconds(error.retry_after)
+                log.warning("Telegram at %s asks to wait; retrying in %g s", host, wait)
+            except NetworkError as error:
+                if isinstance(error, BadRequest):
+                    raise
+                wait, delay = delay, min(delay * 2, max_delay)
+                cause = " ".join(str(error).split())[:200] or type(error).__name__
+                log.warning(
+                    "cannot reach Telegram at %s (%s); retrying in %g s", host, cause, wait
+                )
+            else:
+                if failed:
+                    log.info("reached Telegram at %s", host)
+                return True
+            failed = True
+            if await _unless_stopped(stop, asyncio.sleep(wait)) is None:
+                break
+    finally:
+        await bot.shutdown()
+        for signum in handled:
+            loop.remove_signal_handler(signum)
+    log.info("stopped while waiting for Telegram")
+    return False
+
+
+async def _unless_stopped(
+    stop: asyncio.Event, work: Awaitable[object]
+) -> asyncio.Future[object] | None:
+    """Run `work` until it finishes (its finished future) or `stop` is set first (None)."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, waiter), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not stop.is_set():
+        return task
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+    return None
+
+
+def _api_host(api_url: str) -> str:
+    """host[:port] of the Bot API URL, without any credentials or path."""
+    parts = urlsplit(api_url)
+    host = parts.hostname or api_url
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:

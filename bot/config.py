@@ -19,11 +19,22 @@ from bot.errors import ConfigError
 DEFAULT_DATABASE_URL = "sqlite:///./data/campaignbot.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 
-BOTFATHER_HINT = (
-    "TELEGRAM_BOT_TOKEN is not set. Talk to @BotFather in Telegram (/newbot) to get a token, "
+_BOTFATHER_STEPS = (
+    "Talk to @BotFather in Telegram (/newbot) to get a token, "
     "then put TELEGRAM_BOT_TOKEN=<token> in the .env file next to README.md "
     "(or export it in the environment)."
 )
+BOTFATHER_HINT = f"TELEGRAM_BOT_TOKEN is not set. {_BOTFATHER_STEPS}"
+PLACEHOLDER_HINT = (
+    f"TELEGRAM_BOT_TOKEN is still the placeholder from .env.example. {_BOTFATHER_STEPS}"
+)
+REFUSED_HINT = (
+    "Telegram refused the token in TELEGRAM_BOT_TOKEN. Check it with @BotFather (/mybots, "
+    "API Token) and put it in the .env file next to README.md; if you changed "
+    "TELEGRAM_API_URL, check that too."
+)
+# The token .env.example ships with; anything marked REPLACE-ME is a placeholder too.
+PLACEHOLDER_TOKEN = "123456789:REPLACE-ME-with-the-token-from-BotFather"  # noqa: S105 - a placeholder
 
 
 def _split_csv(value: object) -> object:
@@ -116,10 +127,19 @@ class Settings(BaseSettings):
         return zoneinfo.ZoneInfo(self.bot_timezone)
 
     def require_token(self) -> str:
-        """Return the bot token, or raise ConfigError explaining how to get one."""
-        if self.telegram_bot_token is None or not self.telegram_bot_token.get_secret_value():
+        """Return the bot token, or raise ConfigError explaining how to get one.
+
+        The placeholder of `.env.example` counts as no token: a new user who copied the
+        example gets the same hint as one who set nothing.
+        """
+        token = (
+            "" if self.telegram_bot_token is None else self.telegram_bot_token.get_secret_value()
+        )
+        if not token.strip():
             raise ConfigError("TELEGRAM_BOT_TOKEN", BOTFATHER_HINT)
-        return self.telegram_bot_token.get_secret_value()
+        if token == PLACEHOLDER_TOKEN or "REPLACE-ME" in token.upper():
+            raise ConfigError("TELEGRAM_BOT_TOKEN", PLACEHOLDER_HINT)
+        return token
 
 
 def async_database_url(url: str) -> str:

@@ -1,7 +1,9 @@
 """Logging set-up: one line per event, text or JSON, and never the bot token.
 
 stdlib logging with key-value context passed in `extra=`; httpx and apscheduler are quieted
-(httpx logs request URLs, which contain the token). Contains no business logic.
+(httpx logs request URLs, which contain the token). Every field of a record is redacted, the
+message and each `extra=` value alike: token-shaped strings, `/bot<token>` paths, URL
+credentials and the secrets given to `configure_logging`. Contains no business logic.
 """
 
 from __future__ import annotations
@@ -14,16 +16,38 @@ from datetime import UTC, datetime
 from typing import Any
 
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+_REDACTED = "[redacted]"
 # Anything shaped like a Telegram token (digits:secret), wherever it appears.
 _TOKEN_RE = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{20,}\b")
+# A Bot API path, `/bot<token>/<method>`, whatever the token looks like (test tokens are short).
+_BOT_PATH_RE = re.compile(r"/bot\d+:[^/\s?#\"']+")
+# The user-info part of a URL, `scheme://user:password@host`.
+_URL_CREDENTIALS_RE = re.compile(r"(\b[A-Za-z][A-Za-z0-9+.-]*://)[^\s/@]+@")
+# Values logged as they are; anything else is logged as its (redacted) text.
+_PLAIN = (int, float, bool, type(None))
 
 
 def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """Replace bot tokens (and any given secret) in text."""
+    """Replace bot tokens, Bot API paths, URL credentials (and any given secret) in text."""
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "[redacted]")
-    return _TOKEN_RE.sub("[redacted]", text)
+            text = text.replace(secret, _REDACTED)
+    text = _BOT_PATH_RE.sub(f"/bot{_REDACTED}", text)
+    text = _URL_CREDENTIALS_RE.sub(rf"\1{_REDACTED}@", text)
+    return _TOKEN_RE.sub(_REDACTED, text)
+
+
+def _scrub(value: object, secrets: tuple[str, ...]) -> object:
+    """A logged value with secrets removed: strings redacted, containers walked."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _scrub(v, secrets) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_scrub(v, secrets) for v in value]
+    return redact(str(value), secrets)
 
 
 def _context(record: logging.LogRecord) -> dict[str, Any]:
@@ -31,21 +55,25 @@ def _context(record: logging.LogRecord) -> dict[str, Any]:
 
 
 class RedactingFilter(logging.Filter):
-    """Render the message once, with secrets removed, so no handler can leak them."""
+    """Render the message once and scrub every `extra=` field, so no format can leak a secret."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message and exception text."""
+        """Rewrite the record's message, context fields, exception and stack text."""
         record.msg = redact(record.getMessage(), self.secrets)
         record.args = None
+        for key, value in _context(record).items():
+            setattr(record, key, _scrub(value, self.secrets))
         if record.exc_info:
-            record.exc_text = redact(
-                logging.Formatter().formatException(record.exc_info), self.secrets
-            )
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
         return True
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,6 +20,7 @@ from bot.db.models import Feed
 from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
 from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import DeliveryStatus
+from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi
 from tests.fakes.feedserver import FeedServer, rss
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +81,114 @@ async def test_run_without_token_says_how_to_get_one(env: dict[str, str]) -> Non
     status, _, err = await campaignbot(env, "run")
     lines = err.strip().splitlines()
     assert (status, len(lines), "@BotFather" in err, "Traceback" in err) == (2, 1, True, False)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (free a moment ago)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _start_run(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """Start `python -m bot run` with exactly this environment."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env={"PATH": os.environ.get("PATH", ""), **env},
+        cwd=env["CWD"],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _stderr_until(process: asyncio.subprocess.Process, text: str) -> list[str]:
+    """Read stderr lines until one contains `text` (or the process closes it)."""
+    assert process.stderr is not None
+    lines: list[str] = []
+    async with asyncio.timeout(30):
+        while not lines or text not in lines[-1]:
+            line = await process.stderr.readline()
+            if not line:
+                break
+            lines.append(line.decode().rstrip("\n"))
+    return lines
+
+
+async def test_run_with_env_example_token_says_how_to_get_one(env: dict[str, str]) -> None:
+    """`run` with .env copied from .env.example refuses its placeholder token in one line."""
+    shutil.copy(REPO_ROOT / ".env.example", Path(env["CWD"]) / ".env")
+    env = {**env, "TELEGRAM_API_URL": f"http://127.0.0.1:{_closed_port()}/bot"}
+    status, _, err = await campaignbot(env, "run")
+    lines = err.strip().splitlines()
+    assert (status, len(lines), "@BotFather" in err, "Traceback" in err) == (2, 1, True, False)
+
+
+async def test_run_refused_token_exits_2_in_one_line(env: dict[str, str]) -> None:
+    """A token the Bot API refuses stops `run` with exit 2 and one line, never the token."""
+    async with FakeBotApi() as api:
+        token = "987654:WRONG-token-for-this-bot"  # noqa: S105 - the fake accepts another
+        env = {**env, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_URL": api.base_url}
+        status, _, err = await campaignbot(env, "run")
+    lines = err.strip().splitlines()
+    assert (status, len(lines), "@BotFather" in err, "WRONG" in err) == (2, 1, True, False)
+
+
+async def test_run_waits_for_telegram_then_starts(env: dict[str, str]) -> None:
+    """Telegram unreachable at start: one line naming host and cause, retries, then runs."""
+    port = _closed_port()
+    process = await _start_run(
+        {
+            **env,
+            "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+            "TELEGRAM_API_URL": f"http://127.0.0.1:{port}/bot",
+        }
+    )
+    try:
+        lines = await _stderr_until(process, "cannot reach Telegram")
+        async with FakeBotApi(port=port) as api:
+            await api.wait_for_poller(timeout=30)
+            process.send_signal(signal.SIGTERM)
+            _, rest = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    err = "\n".join(lines) + rest.decode()
+    message = lines[-1].split(": ", 1)[-1]
+    assert (
+        process.returncode,
+        message.startswith(f"cannot reach Telegram at 127.0.0.1:{port} ("),
+        message.endswith("); retrying in 1 s"),
+        "Traceback" in err,
+        DEFAULT_TOKEN.split(":")[1] in err,
+    ) == (0, True, True, False, False)
+
+
+async def test_run_stops_cleanly_on_sigterm_while_waiting_for_telegram(
+    env: dict[str, str],
+) -> None:
+    """SIGTERM while waiting for an unreachable Telegram exits 0 at once, no traceback."""
+    env = {
+        **env,
+        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+        "TELEGRAM_API_URL": f"http://127.0.0.1:{_closed_port()}/bot",
+    }
+    process = await _start_run(env)
+    try:
+        lines = await _stderr_until(process, "cannot reach Telegram")
+        process.send_signal(signal.SIGTERM)
+        _, rest = await asyncio.wait_for(process.communicate(), 10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+    err = "\n".join(lines) + rest.decode()
+    assert (process.returncode, "cannot reach Telegram" in err, "Traceback" in err) == (
+        0,
+        True,
+        False,
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,22 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def test_env_example_parses_into_settings() -> None:
     """Every variable in .env.example is valid, so the example cannot drift from the code."""
     settings = Settings(_env_file=REPO_ROOT / ".env.example")  # type: ignore[call-arg]
-    assert settings.poll_interval_seconds == 300
-    assert settings.feed_urls == ["https://campaigns.example.org/feed/"]
+    assert (settings.poll_interval_seconds, settings.feed_urls) == (300, [])
+
+
+def test_env_example_token_is_refused_like_a_missing_one() -> None:
+    """The placeholder token of .env.example is refused with the missing token's hint."""
+    example = Settings(_env_file=REPO_ROOT / ".env.example")  # type: ignore[call-arg]
+    missing = Settings(_env_file=None)  # type: ignore[call-arg]
+    with pytest.raises(ConfigError) as refused:
+        example.require_token()
+    with pytest.raises(ConfigError) as unset:
+        missing.require_token()
+    hint = str(unset.value).split(" is not set. ", 1)[1]
+    assert (refused.value.variable, str(refused.value).endswith(hint)) == (
+        "TELEGRAM_BOT_TOKEN",
+        True,
+    )
 
 
 def test_env_example_documents_every_setting() -> None:

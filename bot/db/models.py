@@ -173,15 +173,29 @@ class Subscription(Base):
     created_at: Mapped[datetime]
 
 
+# Broadcast kinds: an organiser's broadcast, or a notice from the bot itself.
+BROADCAST = "broadcast"
+NOTICE = "notice"
+
+
 class Broadcast(Base):
-    """An organiser's call to action (or a re-announced post) to one or more topics."""
+    """An organiser's call to action (or a re-announced post) to one or more topics.
+
+    `kind` "notice" is a message from the bot itself to a topic's followers (the archive
+    notice): it travels through the outbox like a broadcast but is no organiser's, so
+    /broadcasts leaves it out.
+    """
 
     __tablename__ = "broadcasts"
     __table_args__ = (
         CheckConstraint("status IN ('scheduled', 'sending', 'done', 'cancelled')", name="status"),
+        CheckConstraint(f"kind IN ('{BROADCAST}', '{NOTICE}')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(
+        String(16), default=BROADCAST, server_default=text(f"'{BROADCAST}'")
+    )
     created_by: Mapped[int] = mapped_column(BigInteger)
     # Topic ids, or None for every active chat with a subscription ("all").
     topic_ids: Mapped[list[int] | None] = mapped_column(JSON)

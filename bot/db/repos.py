@@ -19,6 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
+    BROADCAST,
+    NOTICE,
     AuditEntry,
     BotState,
     Broadcast,
@@ -906,13 +908,15 @@ class AdminRepo:
     ) -> int:
         """Queue a one-off message to every active chat subscribed to a topic, via the outbox.
 
-        The message is a finished `Broadcast` row (status "done", so no scheduler picks it up)
-        and one pending delivery per chat, without a topic (no "Unsubscribe" button).
+        The message is a finished `Broadcast` row of kind "notice" (status "done", so no
+        scheduler picks it up, and left out of the organisers' lists) and one pending delivery
+        per chat, without a topic (no "Unsubscribe" button).
 
         Returns:
             How many deliveries were queued.
         """
         broadcast = Broadcast(
+            kind=NOTICE,
             created_by=created_by,
             topic_ids=[topic_id],
             text_html=text_html,
@@ -1120,20 +1124,20 @@ class BroadcastRepo:
         return [int(i) for i in result.scalars()]
 
     async def with_status(self, status: str, limit: int = 100) -> Sequence[Broadcast]:
-        """Broadcasts in one status, oldest (or soonest scheduled) first."""
+        """Organisers' broadcasts in one status, oldest (or soonest scheduled) first."""
         result = await self.session.execute(
             select(Broadcast)
-            .where(Broadcast.status == status)
+            .where(Broadcast.kind == BROADCAST, Broadcast.status == status)
             .order_by(Broadcast.scheduled_for, Broadcast.id)
             .limit(limit)
         )
         return result.scalars().all()
 
     async def recent(self, limit: int = 10) -> Sequence[Broadcast]:
-        """The newest broadcasts that are not waiting for their time, newest first."""
+        """The newest organisers' broadcasts not waiting for their time, newest first."""
         result = await self.session.execute(
             select(Broadcast)
-            .where(Broadcast.status != "scheduled")
+            .where(Broadcast.kind == BROADCAST, Broadcast.status != "scheduled")
             .order_by(Broadcast.created_at.desc(), Broadcast.id.desc())
             .limit(limit)
         )

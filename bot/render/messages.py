@@ -87,10 +87,30 @@ def _label(topic: TopicView) -> str:
     return f"{topic.emoji} {name}".strip()
 
 
+# Fixed English names: strftime's %b and %a follow the process locale (LC_TIME), and its
+# unpadded day %-d is a glibc extension (Windows and others reject it).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_date(moment: datetime, tz: tzinfo, *, weekday: bool = False, time: bool = False) -> str:
+    """A moment as a date in `tz`: "5 Mar 2026", "Thu 5 Mar 2026", "5 Mar 2026 14:30".
+
+    The one place dates are worded, the same on every platform and under every locale.
+    """
+    local = moment.astimezone(tz)
+    text = f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+    if weekday:
+        text = f"{_WEEKDAYS[local.weekday()]} {text}"
+    if time:
+        text = f"{text} {local.hour:02d}:{local.minute:02d}"
+    return text
+
+
 def _date(moment: datetime | None, tz: tzinfo) -> str | None:
     if moment is None:
         return None
-    return moment.astimezone(tz).strftime("%-d %b %Y")
+    return format_date(moment, tz)
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -140,6 +160,14 @@ def broadcast_message(
         text = shorten(f"Unsubscribe from {topic.name}", BUTTON_TEXT_CHARS)
         rows.append((InlineKeyboardButton(text, callback_data=cb.topic_off(topic.id)),))
     return RenderedMessage(text_html, tuple(rows))
+
+
+def archive_notice(topic: TopicView) -> str:
+    """The notice a topic's followers get when it is archived (HTML, sent as a notice)."""
+    return (
+        f"The topic <b>{escape(_label(topic))}</b> has been archived: you will get no more "
+        "posts about it. Send /topics to choose other topics."
+    )
 
 
 def topic_picker(
@@ -542,8 +570,8 @@ def _audience_label(topics: Sequence[str], everyone: bool) -> str:
 def _moment(moment: datetime | None, tz: tzinfo) -> str:
     if moment is None:
         return "—"
-    local = moment.astimezone(tz)
-    return f"{local:%a %-d %b %Y %H:%M} {local.tzname() or ''}".strip()
+    zone = moment.astimezone(tz).tzname() or ""
+    return f"{format_date(moment, tz, weekday=True, time=True)} {zone}".strip()
 
 
 def broadcast_usage_message() -> RenderedMessage:
@@ -841,7 +869,7 @@ def _arg(text: str) -> str:
 def _when(moment: datetime | None, tz: tzinfo) -> str:
     if moment is None:
         return "never"
-    return moment.astimezone(tz).strftime("%-d %b %Y %H:%M")
+    return format_date(moment, tz, time=True)
 
 
 def _person(user_id: int, username: str | None) -> str:

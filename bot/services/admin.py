@@ -44,7 +44,8 @@ from bot.render.messages import (
     StatsView,
     TeamMemberView,
     TopicDetailView,
-    escape,
+    TopicView,
+    archive_notice,
 )
 from bot.services.catalog import CatalogService, FeedInfo
 from bot.services.ingest import IngestService
@@ -429,7 +430,8 @@ class AdminService:
     async def archive_topic(self, actor: Actor, key: str) -> ArchiveResult:
         """Archive a topic: hidden from pickers and matching, nothing deleted; subscribers told.
 
-        The notice to each active subscribed chat goes through the delivery outbox.
+        The notice (worded by `bot.render`) goes to each active subscribed chat through the
+        delivery outbox, as a broadcast of kind "notice" that /broadcasts does not list.
 
         Raises:
             TopicNotFoundError: no topic matches `key`.
@@ -441,11 +443,7 @@ class AdminService:
                 return ArchiveResult(await self._detail(session, topic), 0, False)
             topic.archived = True
             await session.flush()
-            label = escape(f"{topic.emoji} {topic.name}".strip())
-            notice = (
-                f"The topic <b>{label}</b> has been archived: you will get no more posts about "
-                "it. Send /topics to choose other topics."
-            )
+            notice = archive_notice(TopicView(topic.id, topic.slug, topic.name, topic.emoji))
             notified = await AdminRepo(session).queue_notice(
                 actor.user_id or 0, notice, topic.id, now
             )

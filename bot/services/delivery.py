@@ -174,9 +174,8 @@ class DeliveryEngine:
         self._in_flight: set[int] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._render_cache: dict[
-            tuple[str, int, int | None], tuple[RenderedMessage, str | None]
-        ] = {}
+        # Rendered messages keyed by what they show (see `_render`), so an edit renders afresh.
+        self._render_cache: dict[tuple[object, ...], tuple[RenderedMessage, str | None]] = {}
         self._mark_batch = mark_batch
         self._mark_flush_seconds = mark_flush_seconds
         self._unflushed: dict[int, tuple[int | None, datetime]] = {}
@@ -386,18 +385,18 @@ class DeliveryEngine:
         post_ids = {r.post_id for r in rows if r.post_id is not None}
         broadcast_ids = {r.broadcast_id for r in rows if r.broadcast_id is not None}
         topic_ids = {r.topic_id for r in rows if r.topic_id is not None}
-        posts: dict[int, tuple[Post, str | None]] = {}
+        posts: dict[int, PostView] = {}
         if post_ids:
             result = await session.execute(
                 select(Post, Feed.name, Feed.title)
                 .outerjoin(Feed, Feed.id == Post.feed_id)
                 .where(Post.id.in_(post_ids))
             )
-            posts = {p.id: (p, name or title) for p, name, title in result.all()}
-        topics: dict[int, Topic] = {}
+            posts = {p.id: _post_view(p, name or title) for p, name, title in result.all()}
+        topics: dict[int, TopicView] = {}
         if topic_ids:
             result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
-            topics = {t.id: t for t in result_t.scalars()}
+            topics = {t.id: TopicView(t.id, t.slug, t.name, t.emoji) for t in result_t.scalars()}
         broadcasts: dict[int, Broadcast] = {}
         if broadcast_ids:
             result_b = await session.execute(
@@ -416,35 +415,43 @@ class DeliveryEngine:
     def _render(
         self,
         row: Delivery,
-        posts: dict[int, tuple[Post, str | None]],
-        topics: dict[int, Topic],
+        posts: dict[int, PostView],
+        topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
     ) -> tuple[RenderedMessage, str | None] | None:
+        """The message of one delivery, rendered once per version of what it shows.
+
+        The cache key is the rendered values themselves (the post's and the topic's views,
+        the broadcast's content), read fresh with every claimed batch: a renamed topic or
+        an edited post is a new key, so it is rendered afresh, at the cost of one hash.
+        """
         topic = topics.get(row.topic_id) if row.topic_id is not None else None
-        topic_view = (
-            TopicView(topic.id, topic.slug, topic.name, topic.emoji) if topic is not None else None
-        )
+        key: tuple[object, ...]
+        rendered: tuple[RenderedMessage, str | None]
         if row.post_id is not None:
-            key = ("p", row.post_id, row.topic_id)
-            if key not in self._render_cache:
-                if row.post_id not in posts:
-                    return None
-                post, source = posts[row.post_id]
-                view = _post_view(post, source)
-                self._render_cache[key] = (post_notification(view, topic_view, self._tz), None)
+            post = posts.get(row.post_id)
+            if post is None:
+                return None
+            key = ("p", post, topic)
+            cached = self._render_cache.get(key)
+            if cached is not None:
+                return cached
+            rendered = (post_notification(post, topic, self._tz), None)
         else:
-            key = ("b", row.broadcast_id or 0, row.topic_id)
-            if key not in self._render_cache:
-                broadcast = broadcasts.get(row.broadcast_id or 0)
-                if broadcast is None:
-                    return None
-                self._render_cache[key] = (
-                    broadcast_message(broadcast.text_html, broadcast.action_url, topic_view),
-                    broadcast.photo,
-                )
-        if len(self._render_cache) > 5000:
+            broadcast = broadcasts.get(row.broadcast_id or 0)
+            if broadcast is None:
+                return None
+            content = (broadcast.id, broadcast.text_html, broadcast.action_url, broadcast.photo)
+            key = ("b", content, topic)
+            cached = self._render_cache.get(key)
+            if cached is not None:
+                return cached
+            message = broadcast_message(broadcast.text_html, broadcast.action_url, topic)
+            rendered = (message, broadcast.photo)
+        if len(self._render_cache) >= 5000:
             self._render_cache.clear()
-        return self._render_cache.get(key)
+        self._render_cache[key] = rendered
+        return rendered
 
 
 def _post_view(post: Post, source: str | None) -> PostView:

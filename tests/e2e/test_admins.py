@@ -41,9 +41,7 @@ async def admin_app(
     """The whole bot with ADMIN in ADMIN_IDS and ORGANISER granted the organiser role."""
     application = make_application(bot_settings(admin_ids=[ADMIN]))
     async with running(application):
-        await runtime_of(application).admin.grant(
-            Actor(None, "test"), str(ORGANISER), "organiser"
-        )
+        await runtime_of(application).admin.grant(Actor(None, "test"), str(ORGANISER), "organiser")
         yield application
 
 

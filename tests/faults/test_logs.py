@@ -1,22 +1,26 @@
 """With LOG_FORMAT=json every line `campaignbot run` writes is one JSON object, and no line
-holds the bot token, error paths included (a failing feed, a 500 from the Bot API)."""
+holds the bot token, error paths included (a failing feed, a 500 from the Bot API). Redaction
+covers every field of a record, its `extra=` context too, in both formats."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from bot.log import configure_logging
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.feedserver import FeedServer
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
+TOKEN = "123456789:AAHfakeFAKEfake_fake-FAKEfakefake12"  # noqa: S105 - shaped like a real one
+SHORT_TOKEN = "123456:TEST-fake-token"  # noqa: S105 - too short for the token pattern
 
 
 @pytest.fixture
@@ -25,6 +29,8 @@ async def api() -> AsyncIterator[FakeBotApi]:
         yield server
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(120)
 async def test_json_logs_are_one_object_per_line_and_never_hold_the_token(
     api: FakeBotApi, database_url: str, engine: object, tmp_path: Path
 ) -> None:
@@ -70,3 +76,72 @@ async def test_json_logs_are_one_object_per_line_and_never_hold_the_token(
     assert [line for line in lines if secret in line or api.token in line] == []
     assert all(isinstance(r, dict) and {"time", "level", "event"} <= r.keys() for r in records)
     assert any(r["event"] == "feed poll failed" for r in records)
+
+
+@pytest.fixture
+def configured_logging() -> Iterator[None]:
+    """Restore the root logger (pytest's capture handlers) after `configure_logging`."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+# (what goes into `extra=`, what the log must show instead)
+LEAKS = [
+    pytest.param(
+        f"Bot API said no for token {TOKEN}",
+        "Bot API said no for token [redacted]",
+        id="token",
+    ),
+    pytest.param(
+        "GET https://reader:s3cret@feeds.example.org/rss failed: 401",
+        "GET https://[redacted]@feeds.example.org/rss failed: 401",
+        id="url-credentials",
+    ),
+    pytest.param(
+        f"POST http://127.0.0.1:8081/bot{SHORT_TOKEN}/sendMessage timed out",
+        "POST http://127.0.0.1:8081/bot[redacted]/sendMessage timed out",
+        id="bot-path",
+    ),
+]
+
+
+@pytest.mark.parametrize(("leak", "shown"), LEAKS)
+def test_text_log_redacts_extra_fields(
+    configured_logging: None, capsys: pytest.CaptureFixture[str], leak: str, shown: str
+) -> None:
+    """A secret in an `extra=` field is redacted in a text log line."""
+    configure_logging("INFO", "text")
+    logging.getLogger("bot.test").warning("feed poll failed", extra={"error": leak})
+    line = capsys.readouterr().err.strip()
+    assert line.split(": ", 1)[1] == f"feed poll failed error={shown}"
+
+
+@pytest.mark.parametrize(("leak", "shown"), LEAKS)
+def test_json_log_redacts_extra_fields(
+    configured_logging: None, capsys: pytest.CaptureFixture[str], leak: str, shown: str
+) -> None:
+    """A secret in an `extra=` field, nested or not, is redacted in a JSON log line."""
+    configure_logging("INFO", "json")
+    logging.getLogger("bot.test").warning(
+        "feed poll failed", extra={"error": leak, "context": {"attempts": [leak, 3]}}
+    )
+    record = json.loads(capsys.readouterr().err)
+    assert (record["error"], record["context"]) == (shown, {"attempts": [shown, 3]})
+
+
+def test_log_redacts_the_configured_secret_in_extra_fields(
+    configured_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The secrets given to `configure_logging` are redacted from `extra=` fields too."""
+    configure_logging("INFO", "json", secrets=("hunter2-database-password",))
+    logging.getLogger("bot.test").error(
+        "database down", extra={"error": "login refused: hunter2-database-password"}
+    )
+    record = json.loads(capsys.readouterr().err)
+    assert record["error"] == "login refused: [redacted]"

@@ -6,7 +6,12 @@ the same code that answers the bot's sendMessage in the end-to-end tests.
 
 from __future__ import annotations
 
+import locale
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -340,3 +345,87 @@ def test_forget_prompt_offers_confirm_and_cancel() -> None:
     rendered = render.forget_prompt()
     data = [b.callback_data for row in rendered.buttons for b in row]
     assert data == [cb.FORGET_CONFIRM, cb.FORGET_CANCEL]
+
+
+def test_archive_notice_names_the_topic_escaped() -> None:
+    """The archive notice names the topic (escaped) and points to /topics."""
+    topic = TopicView(3, "a-b", "Rights <& wrongs>", "✋")
+    assert render.archive_notice(topic) == (
+        "The topic <b>✋ Rights &lt;&amp; wrongs&gt;</b> has been archived: you will get no "
+        "more posts about it. Send /topics to choose other topics."
+    )
+
+
+# Locales whose month and day names are not English; the first one installed is used.
+NON_ENGLISH_LOCALES = (
+    "fr_FR.UTF-8",
+    "fr_FR.utf8",
+    "de_DE.UTF-8",
+    "de_DE.utf8",
+    "es_ES.UTF-8",
+    "ru_RU.UTF-8",
+    "French_France.1252",
+)
+
+
+@pytest.fixture
+def non_english_time() -> Iterator[str]:
+    """LC_TIME set to an installed non-English locale (left as it is when none is installed)."""
+    saved = locale.setlocale(locale.LC_TIME)
+    chosen = saved
+    for name in NON_ENGLISH_LOCALES:
+        try:
+            chosen = locale.setlocale(locale.LC_TIME, name)
+        except locale.Error:
+            continue
+        break
+    yield chosen
+    locale.setlocale(locale.LC_TIME, saved)
+
+
+@pytest.mark.parametrize(
+    ("moment", "options", "expected"),
+    [
+        (datetime(2026, 3, 5, 9, 7, tzinfo=UTC), {}, "5 Mar 2026"),
+        (datetime(2026, 12, 31, 23, 59, tzinfo=UTC), {"time": True}, "31 Dec 2026 23:59"),
+        (datetime(2026, 1, 4, 0, 0, tzinfo=UTC), {"weekday": True}, "Sun 4 Jan 2026"),
+        (
+            datetime(2026, 5, 1, 8, 30, tzinfo=UTC),
+            {"weekday": True, "time": True},
+            "Fri 1 May 2026 08:30",
+        ),
+    ],
+)
+def test_format_date_is_explicit_english(
+    non_english_time: str, moment: datetime, options: dict[str, bool], expected: str
+) -> None:
+    """Dates read in English with the day unpadded, whatever LC_TIME says."""
+    assert render.format_date(moment, UTC, **options) == expected
+
+
+def test_format_date_uses_the_bot_time_zone() -> None:
+    """The date is the one in the given time zone (a UTC evening is the next day in Tokyo)."""
+    moment = datetime(2026, 9, 30, 20, 0, tzinfo=UTC)
+    assert render.format_date(moment, ZoneInfo("Asia/Tokyo"), time=True) == "1 Oct 2026 05:00"
+
+
+def test_post_date_is_english_under_any_locale(non_english_time: str) -> None:
+    """A notification's date line is the same English text under a non-English LC_TIME."""
+    post = PostView(1, "Title", None, published=datetime(2026, 2, 9, tzinfo=UTC), source="Feed")
+    text = render.post_notification(post, None, UTC).text
+    assert text.splitlines()[-1] == "<i>9 Feb 2026 · Feed</i>"
+
+
+def test_no_locale_dependent_or_unportable_strftime_in_bot() -> None:
+    """No code formats dates with locale names (%a %A %b %B %c %p %x %X) or glibc's %-d."""
+    bad = re.compile(r"%-[a-zA-Z]|%[aAbBcpxX]")
+    root = Path(render.__file__).resolve().parents[1]
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in sorted(root.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if not line.lstrip().startswith("#")
+        and ("strftime" in line or ":%" in line)  # a call, or an f-string date format
+        and bad.search(line)
+    ]
+    assert found == []
