@@ -7,9 +7,14 @@ disposable: its tables are dropped and recreated by the migrations, then truncat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import AsyncIterator
+import site
+import sys
+import sysconfig
+import tempfile
+from collections.abc import AsyncIterator, Generator
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +148,100 @@ def settings_factory(tmp_path: Path) -> Any:
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
     return make
+
+
+# -- nothing outside the checkout -----------------------------------------------------------
+# The suite must run from a bare clone: test data lives in tests/data, never beside the
+# repository. An audit hook notes every file opened while a test module is collected or a
+# test runs; a file outside the places below fails that collection or test phase.
+
+
+def _allowed_roots() -> tuple[str, ...]:
+    """Folders and files a test may open: the checkout, temporary files, Python, the system."""
+    home = Path.home()
+    roots = [
+        REPO_ROOT,
+        Path(tempfile.gettempdir()),
+        # Hypothesis keeps its example database in the working directory.
+        Path(os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY", ".hypothesis")),
+        # Client settings that asyncpg and aiohttp read when they exist.
+        Path(os.environ.get("PGPASSFILE", home / ".pgpass")),
+        home / ".postgresql",
+        Path(os.environ.get("NETRC", home / ".netrc")),
+        *(Path(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)),
+        *(Path(p) for p in sysconfig.get_paths().values()),
+        Path(site.getusersitepackages()),
+        *(Path(p) for p in ("/usr", "/etc", "/proc", "/sys", "/dev", "/lib", "/lib64", "/run")),
+    ]
+    forms = {form for root in roots for form in (os.path.abspath(root), os.path.realpath(root))}
+    return tuple(sorted(forms - {os.sep}))
+
+
+_ALLOWED = _allowed_roots()
+_OPENED_OUTSIDE: list[str] = []
+
+
+def _allowed(path: str) -> bool:
+    return any(path == root or path.startswith(root + os.sep) for root in _ALLOWED)
+
+
+def _note_open(event: str, args: tuple[Any, ...]) -> None:
+    """Audit hook: remember a file opened outside the allowed folders (it never raises)."""
+    if event != "open" or isinstance(args[0], int):
+        return
+    with contextlib.suppress(Exception):  # the hook must not break the open it watches
+        path = os.path.abspath(os.fsdecode(args[0]))
+        if not _allowed(path) and not _allowed(os.path.realpath(path)):
+            _OPENED_OUTSIDE.append(path)
+
+
+sys.addaudithook(_note_open)
+
+
+def _outside_since(mark: int) -> str | None:
+    """Describe the files opened outside the checkout since `mark`, if any."""
+    paths = sorted(set(_OPENED_OUTSIDE[mark:]))
+    if not paths:
+        return None
+    return "opened outside the checkout (keep test data in tests/data): " + ", ".join(paths)
+
+
+def _guard() -> Generator[None, Any, Any]:
+    mark = len(_OPENED_OUTSIDE)
+    result = yield
+    if message := _outside_since(mark):
+        pytest.fail(message, pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Fail a test whose setup opened a file outside the checkout."""
+    return (yield from _guard())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, Any]:
+    """Fail a test that opened a file outside the checkout."""
+    return (yield from _guard())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(
+    item: pytest.Item, nextitem: pytest.Item | None
+) -> Generator[None, Any, Any]:
+    """Fail a test whose teardown opened a file outside the checkout."""
+    return (yield from _guard())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    """Turn the collection of a module that opened a file outside the checkout into an error."""
+    mark = len(_OPENED_OUTSIDE)
+    report = yield
+    if message := _outside_since(mark):
+        report.outcome = "failed"
+        report.longrepr = message
+    return report

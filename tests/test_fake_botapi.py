@@ -58,7 +58,7 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 def _request(**kwargs: Any) -> HTTPXRequest:
-    # trust_env off: proxy variables must not capture loopback traffic (FACTS.md section 4).
+    # trust_env off: httpx would send loopback traffic through HTTP(S)_PROXY/ALL_PROXY too.
     # One shared SSL context: building one per client costs ~35 ms (we only speak http://).
     return HTTPXRequest(httpx_kwargs={"trust_env": False, "verify": _ssl_context()}, **kwargs)
 
@@ -204,15 +204,29 @@ async def test_unknown_parameter_is_rejected(api: FakeBotApi, http: aiohttp.Clie
     assert body["description"] == 'Bad Request: unknown parameter "txet"'
 
 
-async def test_without_spec_unknown_parameters_pass(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, http: aiohttp.ClientSession
-) -> None:
-    """When SHARED_DIR has no api.min.json, parameter names are not checked."""
-    monkeypatch.setenv("SHARED_DIR", str(tmp_path))
-    async with FakeBotApi() as server:
+async def test_unknown_parameter_is_ignored_when_not_strict(http: aiohttp.ClientSession) -> None:
+    """With strict_params off, an unknown parameter is ignored, as the real server does."""
+    async with FakeBotApi(strict_params=False) as server:
         url = f"{server.base_url}{server.token}/sendMessage"
-        status, _, _ = await _raw(http, url, data={"chat_id": "5", "text": "x", "txet": "y"})
-    assert status == 200
+        status, body, _ = await _raw(http, url, data={"chat_id": "5", "text": "x", "txet": "y"})
+    assert (status, body["result"]["text"]) == (200, "x")
+
+
+def test_missing_spec_file_is_an_error(tmp_path: Path) -> None:
+    """A spec file that is not there stops the fake at once: it never runs unchecked."""
+    with pytest.raises(FileNotFoundError):
+        FakeBotApi(spec_path=tmp_path / "api.min.json")
+
+
+async def test_spec_method_without_handler_is_named_as_the_spec_spells_it(
+    api: FakeBotApi, http: aiohttp.ClientSession
+) -> None:
+    """A method the spec knows but the fake lacks gets a 400 naming it in its real spelling."""
+    status, body, _ = await _raw(http, f"{api.base_url}{api.token}/senddice", data={"chat_id": 5})
+    assert (status, body["description"]) == (
+        400,
+        'Bad Request: method "sendDice" is not implemented by the fake Bot API',
+    )
 
 
 async def test_429_carries_retry_after_parameter_and_header(

@@ -381,7 +381,7 @@ def _categories(tags: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     """Return tag terms (or labels), stripped, without empties or case-insensitive repeats.
 
     A tag that contains commas is kept whole. Amnesty's `amn:` taxonomy is not read: feedparser
-    flattens it beyond use (see the corpus README).
+    flattens it beyond use (see tests/data/corpus/README.md).
     """
     seen: set[str] = set()
     categories: list[str] = []

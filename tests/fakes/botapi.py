@@ -3,13 +3,14 @@
 The real python-telegram-bot `Bot`/`Application` talks to it over HTTP through `base_url`
 (our TELEGRAM_API_URL), so request encoding and PTB's error mapping are exercised for real.
 
-What it reproduces (see /work/shared/telegram/FACTS.md for the sources):
+What it reproduces (from the official server's source, tdlib/telegram-bot-api at Bot API 10.0,
+its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 22.8):
 - routing `/bot<token>/<method>` (GET or POST, case-insensitive method names), the 401/404
   answers for bad tokens and unknown methods, query string, form-urlencoded, JSON and
   multipart bodies, and the `{"ok": ..., "result"/"error_code"/"description"/"parameters"}`
   envelope with HTTP status = error_code and a `Retry-After` header on 429;
 - parameter names and required parameters checked against the Bot API 10.0 spec
-  (`shared/telegram/api.min.json`, when present);
+  (`tests/data/telegram/api.min.json`, see the README there);
 - getMe, (set|delete)Webhook, getWebhookInfo, getUpdates (offset confirmation, clamps, real
   long polling, 409 conflicts), (set|get|delete)MyCommands, sendMessage, sendPhoto,
   editMessageText/Caption/ReplyMarkup, deleteMessage, answerCallbackQuery, sendChatAction,
@@ -30,8 +31,9 @@ and answer rate limits, the server's own throttles (getUpdates 3-second rules, d
 310 queued messages per chat, upload pacing), most methods beyond those listed (a spec-known
 but unimplemented method answers a 400 that says so). Where the real server would ignore an
 unknown parameter, this one rejects it (`strict_params=True`) so that typos fail tests; the
-description `unknown parameter "x"` is the fake's own. Descriptions not on record in FACTS.md
-(e.g. `there is no caption in the message to edit`, `BOT_COMMANDS_TOO_MUCH`) are best guesses.
+description `unknown parameter "x"` is the fake's own. Descriptions not found in the official
+server's source (e.g. `there is no caption in the message to edit`, `BOT_COMMANDS_TOO_MUCH`)
+are best guesses.
 
 Tests drive it in-process (`async with FakeBotApi() as api:`, plain methods to inject updates
 and failures, async `wait_for_*` helpers that wake on events, no sleeping); benchmarks run
@@ -47,7 +49,6 @@ import copy
 import inspect
 import json
 import math
-import os
 import random
 import re
 import signal
@@ -172,31 +173,6 @@ _MISSING_PARAMETER = {
     "photo": "there is no photo in the request",
     "user_id": "invalid user_id specified",
     "message_id": "message identifier is not specified",
-}
-# Types of common parameters, used when the spec file is absent.
-_FALLBACK_TYPES: dict[str, tuple[str, ...]] = {
-    "chat_id": ("Integer", "String"),
-    "message_id": ("Integer",),
-    "user_id": ("Integer",),
-    "offset": ("Integer",),
-    "limit": ("Integer",),
-    "timeout": ("Integer",),
-    "cache_time": ("Integer",),
-    "allow_paid_broadcast": ("Boolean",),
-    "show_alert": ("Boolean",),
-    "drop_pending_updates": ("Boolean",),
-    "disable_notification": ("Boolean",),
-    "protect_content": ("Boolean",),
-    "has_spoiler": ("Boolean",),
-    "reply_markup": ("InlineKeyboardMarkup",),
-    "entities": ("Array of MessageEntity",),
-    "caption_entities": ("Array of MessageEntity",),
-    "commands": ("Array of BotCommand",),
-    "scope": ("BotCommandScope",),
-    "allowed_updates": ("Array of String",),
-    "link_preview_options": ("LinkPreviewOptions",),
-    "reply_parameters": ("ReplyParameters",),
-    "photo": ("InputFile", "String"),
 }
 _JSON_PARSE_ERRORS = {
     "reply_markup": "can't parse reply keyboard markup JSON object",
@@ -429,20 +405,14 @@ class _Param:
     required: bool
 
 
-def spec_file() -> Path:
-    """Return where the Bot API spec is looked for (env SHARED_DIR overrides the default)."""
-    shared = os.environ.get("SHARED_DIR")
-    base = Path(shared) if shared else Path(__file__).resolve().parents[3] / "shared"
-    return base / "telegram" / "api.min.json"
+# The Bot API 10.0 spec, kept in the repository (its README names the source and licence).
+SPEC_PATH = Path(__file__).resolve().parents[1] / "data" / "telegram" / "api.min.json"
 
 
 @cache
-def _load_spec(path: Path) -> dict[str, tuple[str, dict[str, _Param]]] | None:
-    """Map lower-cased method name -> (real name, parameters), or None without a spec."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
+def _load_spec(path: Path) -> dict[str, tuple[str, dict[str, _Param]]]:
+    """Map lower-cased method name -> (real name, parameters); a missing file is an error."""
+    data = json.loads(path.read_text(encoding="utf-8"))
     methods: dict[str, tuple[str, dict[str, _Param]]] = {}
     for name, method in data.get("methods", {}).items():
         params = {
@@ -583,7 +553,7 @@ class FakeBotApi:
             wall_clock: Unix time for message dates.
             accept_unknown_chats: Treat never-seen chat ids as existing (see `forget`).
             strict_params: Reject parameter names the Bot API does not define.
-            spec_path: The api.min.json to validate against (default: `spec_file()`).
+            spec_path: The api.min.json to validate against (default: `SPEC_PATH`).
             bot_first_name: The bot's first name in getMe.
             bot_username: The bot's username in getMe.
             callback_query_ttl: Seconds after which an unanswered callback query expires.
@@ -606,7 +576,7 @@ class FakeBotApi:
         self.accept_unknown_chats = accept_unknown_chats
         self.strict_params = strict_params
         self.callback_query_ttl = callback_query_ttl
-        self._spec = _load_spec(spec_path or spec_file())
+        self._spec = _load_spec(spec_path or SPEC_PATH)
         self._handlers: dict[str, Callable[[JSONDict], Any]] = {
             "getMe": self._get_me,
             "logOut": self._true,
@@ -636,8 +606,7 @@ class FakeBotApi:
             "getChatMember": self._get_chat_member,
         }
         self._names = {name.lower(): name for name in self._handlers}
-        if self._spec is not None:
-            self._names.update({lower: spec[0] for lower, spec in self._spec.items()})
+        self._names.update({lower: spec[0] for lower, spec in self._spec.items()})
         self._runner: web.AppRunner | None = None
         self._closing = asyncio.Event()
         self._change = asyncio.Event()
@@ -775,24 +744,17 @@ class FakeBotApi:
             params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
         return params
 
-    def _method_params(self, method: str) -> dict[str, _Param] | None:
-        if self._spec is None:
-            return None
-        spec = self._spec.get(method.lower())
-        return spec[1] if spec else None
-
     def _prepare_params(self, method: str, params: JSONDict) -> JSONDict:
         """Coerce types and check names and required parameters against the spec."""
-        spec = self._method_params(method)
+        _, spec = self._spec.get(method.lower(), (method, {}))
         result: JSONDict = {}
         for name, value in params.items():
             if name == "method":
                 continue
-            if spec is not None and name not in spec and self.strict_params:
+            if name not in spec and self.strict_params:
                 raise _bad_request(f'unknown parameter "{name}"')
-            types = spec[name].types if spec is not None and name in spec else None
-            result[name] = _coerce(name, value, types or _FALLBACK_TYPES.get(name, ()))
-        for name, param in (spec or {}).items():
+            result[name] = _coerce(name, value, spec[name].types if name in spec else ())
+        for name, param in spec.items():
             if param.required and result.get(name) is None:
                 raise _bad_request(_MISSING_PARAMETER.get(name, f'parameter "{name}" is required'))
         return result

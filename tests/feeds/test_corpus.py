@@ -1,17 +1,15 @@
-"""Sweep the shared feed corpus (../shared/corpus) through parse_feed.
+"""Sweep the feed corpus (tests/data/corpus) through parse_feed.
 
 Every file must give a ParsedFeed with well-formed entries or raise FeedParseError, nothing
 else; then targeted checks on the files the corpus README picks out (sanitisation, entities,
-encodings, dedupe keys, dates) and the real feeds' entry counts.
-The corpus lives outside the repository: set SHARED_DIR to the shared dir if it is not at
-../shared next to the checkout; without it these tests are skipped.
+encodings, dedupe keys, dates) and the real feeds' entry counts. The corpus README, LICENSE
+and SOURCES.md files say where each document comes from and under which licence.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,15 +21,9 @@ from bot.domain.types import ParsedEntry, ParsedFeed
 from bot.errors import FeedParseError
 from bot.feeds.parse import parse_feed
 
-SHARED_DIR = Path(os.environ.get("SHARED_DIR") or Path(__file__).resolve().parents[3] / "shared")
-CORPUS = SHARED_DIR / "corpus"
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 FEEDPARSER_TESTS = CORPUS / "feedparser-tests"
 REAL_FEEDS = CORPUS / "real-feeds"
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(),
-    reason=f"feed corpus not found at {CORPUS}; set SHARED_DIR to the shared dir holding corpus/",
-)
 
 # Later than every date in the corpus (the newest is 2026-07-17), so none is "in the future".
 NOW = datetime(2026, 8, 1, tzinfo=UTC)
@@ -48,18 +40,14 @@ def _is_data(path: Path) -> bool:
 
 
 def _corpus_files() -> list[Path]:
-    """Return every feed document of the corpus, sorted; none if the corpus is missing."""
+    """Return every feed document of the corpus, sorted."""
     roots = (FEEDPARSER_TESTS / "tests", REAL_FEEDS)
-    return sorted(
-        path for root in roots if root.is_dir() for path in root.rglob("*") if _is_data(path)
-    )
+    return sorted(path for root in roots for path in root.rglob("*") if _is_data(path))
 
 
 def _manifest() -> dict[str, dict[str, Any]]:
     """Return MANIFEST.json's records by path (relative to feedparser-tests/)."""
     path = FEEDPARSER_TESTS / "MANIFEST.json"
-    if not path.is_file():
-        return {}
     return {record["path"]: record for record in json.loads(path.read_text(encoding="utf-8"))}
 
 

@@ -1,13 +1,13 @@
-"""Every file of the shared corpus goes through the real poller, served over HTTP, in one cycle.
+"""The real poller takes every file of the feed corpus (tests/data/corpus) in one cycle.
 
-Nothing may escape the cycle: each feed ends healthy or with a readable error recorded.
+Each file is served over HTTP by the local feed server. Nothing may escape the cycle: each feed
+ends healthy or with a readable error recorded.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,11 +18,6 @@ from bot.services.ingest import IngestService
 from tests.fakes.clock import FakeClock
 from tests.fakes.feedserver import FeedServer
 from tests.feeds.test_corpus import CORPUS, _corpus_files
-
-pytestmark = pytest.mark.skipif(
-    not CORPUS.is_dir(),
-    reason=f"feed corpus not found at {CORPUS}; set SHARED_DIR to the shared dir holding corpus/",
-)
 
 _TYPES = {".xml": "application/xml", ".rdf": "application/rdf+xml", ".json": "application/json"}
 
