@@ -140,11 +140,16 @@ class IngestService:
         return retrieved
 
     async def _parse_or_discover(self, retrieved: Retrieved) -> tuple[ParsedFeed, str]:
+        """Parse the body, following an HTML page's alternate link once.
+
+        Returns the feed and the URL to keep for it: moved only by permanent redirects
+        (`Retrieved.permanent_url`) or by autodiscovery, never by a temporary redirect.
+        """
         parsed = await asyncio.to_thread(
             parse_feed, retrieved.content, url=retrieved.url, content_type=retrieved.content_type
         )
         if parsed.entries or not parsed.alternate_urls:
-            return parsed, retrieved.url
+            return parsed, retrieved.permanent_url
         # An HTML page that links to its feed: follow the first alternate link once.
         alternate = parsed.alternate_urls[0]
         found = await self._fetch_fresh(alternate)
@@ -153,7 +158,7 @@ class IngestService:
         )
         if feed.alternate_urls and not feed.entries:
             raise FeedParseError(alternate, "the linked feed is another HTML page")
-        return feed, found.url
+        return feed, found.permanent_url
 
     async def _poll_one(
         self,
@@ -236,7 +241,7 @@ class IngestService:
             if parsed.site_url and not feed.site_url:
                 feed.site_url = parsed.site_url[:2048]
             if final_url != feed.url and await feeds.by_url(final_url) is None:
-                feed.url = final_url  # discovered through an HTML page or a permanent move
+                feed.url = final_url  # discovered through an HTML page or moved by 301/308
         if deliveries and self.on_new_deliveries is not None:
             self.on_new_deliveries()
         log.info(

@@ -439,3 +439,92 @@ async def test_rule_added_changes_matching_of_next_post(
     feeds.add("/feed.xml", rss([post]), etag='"v2"')
     await ingest.poll_due()
     assert await _deliveries(sessionmaker) == [(1001, "post-300")]
+
+
+async def _stored_url(sessionmaker: async_sessionmaker[AsyncSession], feed_id: int) -> str:
+    async with sessionmaker() as session:
+        feed = await session.get(Feed, feed_id)
+        assert feed is not None
+        return feed.url
+
+
+@pytest.mark.parametrize("status", [301, 308])
+async def test_permanent_redirect_updates_the_feed_url(
+    status: int,
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A feed that moved permanently (301, 308) is stored under its new URL."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/old.xml")
+    feeds.add("/new.xml", rss([OLD_POST]))
+    feeds.redirect("/old.xml", "/new.xml", status=status)
+    await ingest.poll_due()
+    assert await _stored_url(sessionmaker, feed_id) == feeds.url("/new.xml")
+
+
+@pytest.mark.parametrize("status", [302, 303, 307])
+async def test_temporary_redirect_keeps_the_feed_url(
+    status: int,
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A temporary redirect (302, 303, 307) is followed but the feed keeps its URL."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/feed.xml")
+    feeds.add("/elsewhere.xml", rss([OLD_POST]))
+    feeds.redirect("/feed.xml", "/elsewhere.xml", status=status)
+    summary = await ingest.poll_due()
+    assert (summary.outcomes[0].status, await _stored_url(sessionmaker, feed_id)) == (
+        "new",
+        feeds.url("/feed.xml"),
+    )
+
+
+async def test_redirect_chain_moves_the_url_only_along_permanent_hops(
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """301 then 302: the feed is stored under the 301's target, not the temporary one."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/old.xml")
+    feeds.redirect("/old.xml", "/moved.xml", status=301)
+    feeds.redirect("/moved.xml", "/today.xml", status=302)
+    feeds.add("/today.xml", rss([OLD_POST]))
+    await ingest.poll_due()
+    assert await _stored_url(sessionmaker, feed_id) == feeds.url("/moved.xml")
+
+
+async def test_permanent_hop_after_a_temporary_one_keeps_the_feed_url(
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """302 then 301: the feed's own address only redirects for now, so it is kept."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/feed.xml")
+    feeds.redirect("/feed.xml", "/campaign.xml", status=302)
+    feeds.redirect("/campaign.xml", "/archive.xml", status=301)
+    feeds.add("/archive.xml", rss([OLD_POST]))
+    await ingest.poll_due()
+    assert await _stored_url(sessionmaker, feed_id) == feeds.url("/feed.xml")
+
+
+async def test_adding_a_temporarily_redirected_url_stores_it_as_given(
+    feeds: FeedServer,
+    ingest: IngestService,
+    catalog: CatalogService,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """check_feed reports the URL as given when it only redirects temporarily."""
+    feeds.redirect("/feed.xml", "/today.xml", status=302)
+    feeds.add("/today.xml", rss([OLD_POST]))
+    check = await ingest.check_feed(feeds.url("/feed.xml"))
+    assert check.url == feeds.url("/feed.xml")
