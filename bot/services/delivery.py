@@ -15,6 +15,8 @@ Guarantees (DESIGN.md "Delivery guarantees"):
   (those go through the Application's own bot, not through this engine);
 - blocked, deactivated, kicked or missing chats become inactive and their pending deliveries are
   dropped; a migrated group moves to its new id and the delivery is retried there;
+- a group that refuses photos (but not text) gets the same message as text, at the chat's next
+  free slot; if that fails too, only this delivery fails;
 - timeouts, network errors and 5xx are retried with exponential backoff and jitter, up to
   `max_attempts`, then recorded as failed with the error.
 """
@@ -316,14 +318,16 @@ class DeliveryEngine:
 
     async def _send(self, job: _Job) -> None:
         try:
-            started = time.monotonic()
-            try:
-                outcome = await self._sender.send(job.chat_id, job.message, job.photo)
-            except Exception as error:  # a sender bug must not lose the delivery
-                log.exception("sender raised", extra={"delivery_id": job.delivery_id})
-                outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
-            if self.on_outcome is not None:
-                self.on_outcome(outcome.kind, time.monotonic() - started)
+            outcome = await self._send_one(job, job.photo)
+            if outcome.kind is OutcomeKind.MEDIA_REFUSED and job.photo is not None:
+                log.info(
+                    "chat refuses photos; sending the text alone",
+                    extra={"delivery_id": job.delivery_id, "chat_id": job.chat_id},
+                )
+                wait = self.pacer.reserve(job.chat_id)
+                if wait > 0:
+                    await self._sleep(wait)
+                outcome = await self._send_one(job, None)
             await self._apply(job, outcome)
         except Exception:
             log.exception(
@@ -333,6 +337,18 @@ class DeliveryEngine:
             if job.delivery_id not in self._unflushed:  # else it leaves with its flush
                 self._in_flight.discard(job.delivery_id)
             self._slots.release()
+
+    async def _send_one(self, job: _Job, photo: str | None) -> DeliveryOutcome:
+        """One request to Telegram for `job`, with or without its photo; never raises."""
+        started = time.monotonic()
+        try:
+            outcome = await self._sender.send(job.chat_id, job.message, photo)
+        except Exception as error:  # a sender bug must not lose the delivery
+            log.exception("sender raised", extra={"delivery_id": job.delivery_id})
+            outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
+        if self.on_outcome is not None:
+            self.on_outcome(outcome.kind, time.monotonic() - started)
+        return outcome
 
     async def _apply(self, job: _Job, outcome: DeliveryOutcome) -> None:
         if outcome.kind is OutcomeKind.SENT:
