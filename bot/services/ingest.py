@@ -184,7 +184,10 @@ class IngestService:
         except Exception as error:  # a feed must never break the cycle
             log.exception("unexpected error polling feed", extra={"feed_id": feed_id})
             message = f"unexpected error: {type(error).__name__}"
-        await self._record_failure(feed_id, message)
+        try:
+            await self._record_failure(feed_id, message)
+        except Exception:  # the database failing too must not reach the other feeds' polls
+            log.exception("could not record a feed failure", extra={"feed_id": feed_id})
         log.warning(
             "feed poll failed", extra={"feed_id": feed_id, "feed_url": url, "error": message}
         )
@@ -303,6 +306,10 @@ class IngestService:
             log.exception("could not record unchanged feeds", extra={"feeds": len(unchanged)})
 
     async def _record_failure(self, feed_id: int, message: str) -> None:
+        """Keep the error and back off; raises on a database error (the caller logs it).
+
+        If it fails, the feed stays due and is polled again on the next tick.
+        """
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
             feed = await FeedRepo(session).get(feed_id)
