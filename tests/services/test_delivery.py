@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
 
 from bot.db.models import Broadcast, Chat, Delivery, Subscription
@@ -361,10 +361,7 @@ async def test_photo_refusal_never_drops_other_deliveries(
     broadcast_id = await _broadcast(sessionmaker, clock, photo=PHOTO)
     await _fan_out(sessionmaker, clock, [-42], title="second")
     api.restrict_bot(-42, send_photos=False)
-    engine = engine_factory()  # type: ignore[operator]
-    await engine.drain_once()  # the first post goes out
-    await engine.stop()
-    clock.advance(3)
+    # Broadcasts go first: this fails the broadcast's text retry, not a post.
     api.fail_next("sendMessage", 400, description="Bad Request: message is too long")
     await engine_factory(rate=5).drain_all()  # type: ignore[operator]
     async with sessionmaker() as session:
@@ -399,3 +396,49 @@ async def test_group_refusing_text_becomes_inactive(
         "Not enough rights to send text messages to the chat",
         2,
     )
+
+
+async def test_broadcast_goes_out_before_a_backlog_of_posts(
+    api: FakeBotApi,
+    engine_factory: object,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """A broadcast queued after three posts' deliveries reaches every chat before the posts."""
+    chats = list(range(1001, 1011))
+    for title in ("first", "second", "third"):
+        await _fan_out(sessionmaker, clock, chats, title=title)
+    await _broadcast(sessionmaker, clock, text_html="Write a letter today")
+    await engine_factory(rate=50, batch_size=4).drain_all()  # type: ignore[operator]
+    order = ["letter" in str(r.params["text"]) for r in api.requests("sendMessage") if r.ok]
+    assert order == [True] * 10 + [False] * 30
+
+
+async def test_claim_reads_pending_deliveries_in_index_order(
+    engine: AsyncEngine, db_kind: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The claim query walks ix_deliveries_claim in order instead of sorting the backlog."""
+    captured: list[tuple[str, object]] = []
+
+    def capture(*args: object) -> None:
+        statement, parameters = args[2], args[3]
+        if "FROM deliveries" in str(statement):
+            captured.append((str(statement), parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with sessionmaker() as session:
+            await DeliveryRepo(session).claim_due(FakeClock().now(), 200)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    statement, parameters = captured[0]
+    async with engine.connect() as conn:
+        if db_kind == "sqlite":
+            rows = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)  # type: ignore[arg-type]
+            plan = " | ".join(str(row[-1]) for row in rows)
+        else:  # an empty table: make the planner show the index path it would take at scale
+            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = await conn.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
+            plan = " | ".join(str(row[0]) for row in rows)
+    sorts = "Sort" in plan or "TEMP B-TREE" in plan
+    assert ("ix_deliveries_claim" in plan, sorts) == (True, False), plan
