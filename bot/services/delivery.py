@@ -167,6 +167,7 @@ class DeliveryEngine:
         self._idle_seconds = idle_seconds
         self._rng = rng
         self._sleep = sleep
+        self._monotonic = monotonic
         self.pacer = Pacer(rate, monotonic)
         self.stats = EngineStats()
         self._wake = asyncio.Event()
@@ -184,7 +185,8 @@ class DeliveryEngine:
         self._flusher: asyncio.Task[None] | None = None
         # Hooks for metrics (bot.health): outcome of each send with its latency in seconds.
         self.on_outcome: Callable[[OutcomeKind, float], None] | None = None
-        self.last_loop_at = time.monotonic()  # heartbeat of run(), for /healthz
+        self.last_loop_at = monotonic()  # heartbeat of run(), for /healthz (see stalled_for)
+        self._waiting_until: float | None = None  # end of the loop's deliberate wait, if any
         # People first: while this says updates from people are being handled, no new bulk
         # send starts (for up to YIELD_MAX_SECONDS each, so bulk always progresses), and a
         # CPU-bound fan-out leaves the event loop and the database to the replies. Set by the
@@ -196,6 +198,26 @@ class DeliveryEngine:
         """The most deliveries a crash can repeat: sends in flight plus one unflushed batch."""
         return self._concurrency + self._mark_batch
 
+    def stalled_for(self) -> float:
+        """Seconds the loop has been stuck (/healthz calls the engine dead past a bound).
+
+        A deliberate wait (pacing, or a flood wait: a 429 may ask for minutes) counts as
+        turning until the moment it should end; only an overrun past that end counts.
+        """
+        now = self._monotonic()
+        if self._waiting_until is not None:
+            return max(0.0, now - self._waiting_until)
+        return now - self.last_loop_at
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep on purpose, telling /healthz (through `stalled_for`) until when."""
+        self._waiting_until = self._monotonic() + seconds
+        try:
+            await self._sleep(seconds)
+        finally:
+            self._waiting_until = None
+            self.last_loop_at = self._monotonic()
+
     def wake(self) -> None:
         """Tell the engine new deliveries are waiting."""
         self._wake.set()
@@ -203,7 +225,7 @@ class DeliveryEngine:
     async def run(self) -> None:
         """Send until `stop()` is called; survives database and network errors."""
         while not self._stopping:
-            self.last_loop_at = time.monotonic()
+            self.last_loop_at = self._monotonic()
             try:
                 claimed = await self.drain_once()
             except asyncio.CancelledError:
@@ -292,7 +314,7 @@ class DeliveryEngine:
             await self._slots.acquire()
             wait = self.pacer.reserve(job.chat_id)
             if wait > 0:
-                await self._sleep(wait)
+                await self._wait(wait)  # a 429 makes this the rest of the flood wait
             self._in_flight.add(job.delivery_id)
             task = asyncio.create_task(self._send(job))
             self._tasks.add(task)
