@@ -8,7 +8,9 @@ composition root passes to the delivery engine (each send's outcome and latency)
 
 /healthz is healthy when the database answers `SELECT 1` within 2 s, the last poll cycle
 finished within 3 × max(poll tick, POLL_INTERVAL_SECONDS) (counted from start-up until the first
-cycle), and the delivery engine task is alive and its loop turned within `ENGINE_STALL_SECONDS`.
+cycle), and the delivery engine task is alive and its loop turned within `ENGINE_STALL_SECONDS`
+(a deliberate wait, such as a 429's retry_after of several minutes, counts as turning until it
+should end: `DeliveryEngine.stalled_for`).
 """
 
 from __future__ import annotations
@@ -147,8 +149,11 @@ class HealthServer:
             report.reasons.append("delivery: the delivery engine is not running")
             report.checks["delivery"] = "stopped"
         else:
-            stalled = time.monotonic() - engine.last_loop_at
+            stalled = engine.stalled_for()
             report.checks["delivery_loop_seconds_ago"] = round(stalled, 1)
+            paused = engine.pacer.paused_for()
+            if paused > 0:  # a flood wait being sat out: alive, and says for how long
+                report.checks["delivery_paused_seconds"] = round(paused, 1)
             if stalled > ENGINE_STALL_SECONDS:
                 report.reasons.append(f"delivery: the engine loop is stuck for {stalled:.0f} s")
         report.healthy = not report.reasons

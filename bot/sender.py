@@ -25,14 +25,25 @@ from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.render.messages import RenderedMessage
 
 # 400 answers that mean "this chat cannot receive messages from us" rather than "bad message".
+# A group that forbids the bot text (`not enough rights to send text messages to the chat`)
+# counts: every message we send is text or a caption, so retrying each delivery would only
+# spend the group's 20-a-minute budget on refusals. The chat comes back when the bot's rights
+# change (`my_chat_member`) or anyone uses the bot there (bot/handlers/members.py).
 _UNREACHABLE_400 = (
     "chat not found",
     "user not found",
     "have no write access",
-    "not enough rights to send",
+    "not enough rights to send text messages",
     "group chat was deactivated",
     "chat_write_forbidden",
     "peer_id_invalid",
+)
+# 400 answers that refuse one kind of content, e.g. `not enough rights to send photos to the
+# chat` in a group that forbids media: the chat still takes text. Checked after the above.
+_MEDIA_REFUSED_400 = (
+    "not enough rights to send",
+    "chat_send_photos_forbidden",
+    "chat_send_media_forbidden",
 )
 
 
@@ -58,6 +69,8 @@ def classify(error: TelegramError) -> DeliveryOutcome:
         lowered = message.lower()
         if any(marker in lowered for marker in _UNREACHABLE_400):
             return DeliveryOutcome(OutcomeKind.UNREACHABLE, error=message)
+        if any(marker in lowered for marker in _MEDIA_REFUSED_400):
+            return DeliveryOutcome(OutcomeKind.MEDIA_REFUSED, error=message)
         return DeliveryOutcome(OutcomeKind.PERMANENT, error=message)
     if isinstance(error, TimedOut | NetworkError):
         return DeliveryOutcome(OutcomeKind.TRANSIENT, error=message or type(error).__name__)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.app import make_application, running
 from bot.config import Settings
@@ -16,8 +19,9 @@ from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
 from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import ParsedEntry, TopicSpec
 from bot.health import HealthServer, Metrics
-from bot.runtime import open_runtime
+from bot.runtime import DeliveryWiring, open_runtime
 from tests.fakes.botapi import FakeBotApi
+from tests.fakes.clock import FakeClock
 
 
 def _free_port() -> int:
@@ -119,3 +123,102 @@ async def test_healthz_is_503_with_reasons_when_the_database_is_unreachable(
     assert any(r.startswith("database:") for r in body["reasons"])
     assert any(r.startswith("delivery:") for r in body["reasons"])
     assert metrics.status_code == 200
+
+
+class _HeldSleep:
+    """The engine's sleep: short waits pass (really), a long one is held until released."""
+
+    def __init__(self) -> None:
+        self.holding = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, seconds: float) -> None:
+        if seconds < 1:
+            await asyncio.sleep(seconds)
+            return
+        self.holding.set()
+        await self.release.wait()
+
+
+@contextlib.asynccontextmanager
+async def _engine_in_flood_wait(
+    api: FakeBotApi,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> AsyncIterator[str]:
+    """A running engine told by a 429 to wait 300 s, now waiting; yields the /healthz URL."""
+    now = clock.now()
+    async with sessionmaker.begin() as session:
+        topic = await TopicRepo(session).add(TopicSpec(slug="flood", name="Flood"), now)
+        for chat_id in (7001, 7002):
+            await ChatRepo(session).ensure(chat_id, "private", now)
+            await ChatRepo(session).subscribe(chat_id, topic.id, now)
+        entry = ParsedEntry(identity="f-1", url="https://e.example.org/f", title="F", summary="")
+        inserted = await PostRepo(session).insert_new(None, [entry], now, announced=True)  # type: ignore[arg-type]
+        await DeliveryRepo(session).fan_out_post(inserted["f-1"], [topic.id], now)
+    api.fail_next("sendMessage", 429, retry_after=300)
+    sleep = _HeldSleep()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_bot_token=api.token,
+        telegram_api_url=api.base_url,
+        poll_interval_seconds=60,
+        send_rate_per_second=1000,
+    )
+    wiring = DeliveryWiring(
+        options={
+            "batch_size": 1,  # the second chat is claimed after the first one's 429
+            "sleep": sleep,
+            "monotonic": lambda: clock.now().timestamp(),
+        }
+    )
+    async with open_runtime(
+        settings, engine=engine, clock=clock, upgrade=False, seed_topics=False, wiring=wiring
+    ) as runtime:
+        runtime.start_delivery()
+        server = HealthServer(runtime, Metrics())
+        await server.start(0, "127.0.0.1")
+        try:
+            await asyncio.wait_for(sleep.holding.wait(), timeout=10)
+            yield f"http://127.0.0.1:{server.port}/healthz"
+        finally:
+            sleep.release.set()
+            await runtime.stop_delivery()
+            await server.stop()
+
+
+async def test_healthz_stays_ok_through_a_flood_wait_longer_than_the_liveness_window(
+    api: FakeBotApi,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """130 s into a 300 s flood wait the engine is alive and says how long it still waits."""
+    async with _engine_in_flood_wait(api, engine, sessionmaker, clock) as url:
+        clock.advance(130)
+        async with httpx.AsyncClient(trust_env=False) as client:
+            answer = await client.get(url)
+    body = answer.json()
+    assert (answer.status_code, body["status"], body["checks"].get("delivery_paused_seconds")) == (
+        200,
+        "ok",
+        170.0,
+    )
+
+
+async def test_healthz_reports_an_engine_stuck_past_the_end_of_its_wait(
+    api: FakeBotApi,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """A wait that overruns its end by more than 120 s is a stuck engine again."""
+    async with _engine_in_flood_wait(api, engine, sessionmaker, clock) as url:
+        clock.advance(300 + 130)
+        async with httpx.AsyncClient(trust_env=False) as client:
+            answer = await client.get(url)
+    assert (answer.status_code, answer.json()["reasons"]) == (
+        503,
+        ["delivery: the engine loop is stuck for 130 s"],
+    )

@@ -222,7 +222,6 @@ class Delivery(Base):
         UniqueConstraint("chat_id", "broadcast_id"),
         CheckConstraint("(post_id IS NULL) <> (broadcast_id IS NULL)", name="post_xor_broadcast"),
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'dropped')", name="status"),
-        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -234,6 +233,7 @@ class Delivery(Base):
     # The followed topic the message names (for its "Unsubscribe from …" button).
     topic_id: Mapped[int | None] = mapped_column(ForeignKey("topics.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # bot.domain.priority.DeliveryPriority: higher is sent first.
     priority: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     next_attempt_at: Mapped[datetime]
@@ -241,6 +241,19 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# The claim order (DeliveryRepo.claim_due): pending, highest priority first, then oldest, with
+# the due time last so rows not yet due are skipped inside the index. It replaced an index on
+# (status, next_attempt_at), which SQLite (without ANALYZE statistics) preferred and then sorted
+# the whole pending backlog at every claim: 50-75 ms at 60,000 rows on either database, < 1 ms now.
+Index(
+    "ix_deliveries_claim",
+    Delivery.status,
+    Delivery.priority.desc(),
+    Delivery.id,
+    Delivery.next_attempt_at,
+)
 
 
 class AuditEntry(Base):

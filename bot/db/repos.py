@@ -35,6 +35,7 @@ from bot.db.models import (
     User,
 )
 from bot.domain.matching import normalise_key
+from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus, ParsedEntry, RuleKind, TopicRules, TopicSpec
 
 
@@ -65,7 +66,12 @@ def _audience(topic_ids: Sequence[int] | None) -> Any:
 
 
 async def _fan_out(
-    session: AsyncSession, key: str, key_value: int, audience: Any, now: datetime
+    session: AsyncSession,
+    key: str,
+    key_value: int,
+    audience: Any,
+    now: datetime,
+    priority: DeliveryPriority,
 ) -> int:
     """Queue one pending delivery per audience row in one INSERT … SELECT.
 
@@ -77,7 +83,7 @@ async def _fan_out(
         literal(key_value),
         audience.c.topic_id,
         literal(DeliveryStatus.PENDING.value),
-        literal(0),
+        literal(int(priority)),
         literal(0),
         literal(now, Delivery.next_attempt_at.type),
         literal(now, Delivery.created_at.type),
@@ -417,7 +423,13 @@ class DeliveryRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def fan_out_post(self, post_id: int, topic_ids: Sequence[int], now: datetime) -> int:
+    async def fan_out_post(
+        self,
+        post_id: int,
+        topic_ids: Sequence[int],
+        now: datetime,
+        priority: DeliveryPriority = DeliveryPriority.POST,
+    ) -> int:
         """Queue one delivery per active chat subscribed to any of the topics.
 
         One INSERT … SELECT, grouped by chat, so a chat following several of the post's
@@ -428,13 +440,17 @@ class DeliveryRepo:
         """
         if not topic_ids:
             return 0
-        return await _fan_out(self.session, "post_id", post_id, _audience(topic_ids), now)
+        return await _fan_out(
+            self.session, "post_id", post_id, _audience(topic_ids), now, priority
+        )
 
     async def claim_due(
         self, now: datetime, limit: int, exclude: Iterable[int] = ()
     ) -> Sequence[Delivery]:
         """Pending deliveries whose time has come, highest priority and oldest first.
 
+        The index (status, priority DESC, id) gives this order directly, so a claim reads
+        `limit` rows instead of sorting the whole backlog (on SQLite and PostgreSQL alike).
         Rows stay `pending` while they are sent (no "sending" state): after a crash they are
         simply sent again, which bounds duplicates by what was in flight.
         """
@@ -932,7 +948,7 @@ class AdminRepo:
                 Subscription.chat_id,
                 literal(broadcast.id),
                 literal(DeliveryStatus.PENDING.value),
-                literal(0),
+                literal(int(DeliveryPriority.BROADCAST)),
                 literal(0),
                 literal(now, Delivery.next_attempt_at.type),
                 literal(now, Delivery.created_at.type),
@@ -1080,6 +1096,7 @@ class BroadcastRepo:
 
         Grouped by chat, so a chat following several of the topics gets one message; the
         unique key (chat_id, broadcast_id) with ON CONFLICT DO NOTHING makes it idempotent.
+        Broadcasts go before ordinary posts (`DeliveryPriority.BROADCAST`).
 
         Returns:
             How many deliveries were created.
@@ -1087,7 +1104,12 @@ class BroadcastRepo:
         if topic_ids is not None and not topic_ids:
             return 0
         return await _fan_out(
-            self.session, "broadcast_id", broadcast_id, _audience(topic_ids), now
+            self.session,
+            "broadcast_id",
+            broadcast_id,
+            _audience(topic_ids),
+            now,
+            DeliveryPriority.BROADCAST,
         )
 
     async def transition(

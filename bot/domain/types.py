@@ -164,6 +164,9 @@ class OutcomeKind(enum.StrEnum):
     UNREACHABLE = "unreachable"  # 403 blocked/deactivated/kicked, 400 chat not found
     MIGRATED = "migrated"  # group became a supergroup: move the chat and retry
     TRANSIENT = "transient"  # timeout, network, 5xx: retry with backoff
+    # 400 "not enough rights to send photos": the chat refuses this kind of content only, so the
+    # same message goes again as plain text; never a reason to deactivate the chat.
+    MEDIA_REFUSED = "media_refused"
     PERMANENT = "permanent"  # any other 400: retrying cannot help
 
 

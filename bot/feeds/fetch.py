@@ -1,7 +1,8 @@
 """Retrieve a feed's bytes over HTTP, politely and defensively.
 
 Owns: conditional GET (ETag / Last-Modified -> `NotModified`), redirects followed by hand so every
-hop is checked, per-operation timeouts plus a total deadline per fetch, a size cap enforced while
+hop is checked (and the URL a feed has permanently moved to is told apart from where it is served
+today), per-operation timeouts plus a total deadline per fetch, a size cap enforced while
 streaming (gzip/deflate included, so a small compressed body cannot inflate past the cap), and the
 SSRF guard that refuses feed hosts on loopback, private, link-local and other non-public addresses.
 Every failure leaves as `FeedFetchError` (or `FeedRefusedError`) with one readable line.
@@ -56,6 +57,8 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate"
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# RFC 9110 15.4: only these say "use the new URL from now on"; 302, 303 and 307 are for this time.
+PERMANENT_REDIRECT_STATUSES = frozenset({301, 308})
 _ALLOW_HINT = "set ALLOW_PRIVATE_FEED_URLS=true to allow feeds on such hosts"
 _SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")
 _NAT64_PREFIX = ipaddress.IPv6Network("64:ff9b::/96")
@@ -67,7 +70,14 @@ Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 @dataclass(frozen=True, slots=True)
 class Retrieved:
-    """A feed body as the server sent it (decompressed), with its caching validators."""
+    """A feed body as the server sent it (decompressed), with its caching validators.
+
+    `url` is where the body came from (after every redirect; relative links resolve against
+    it). `permanent_url` is the URL to fetch next time: the requested URL moved along the
+    unbroken run of permanent redirects (301, 308) it starts with. The first temporary redirect
+    (302, 303, 307) ends the run, so `/a -301-> /b -302-> /c` gives `/b`, and
+    `/a -302-> /b -301-> /c` gives `/a` (only `/a`'s owner may move `/a`, and it said "for now").
+    """
 
     url: str
     content: bytes
@@ -75,15 +85,20 @@ class Retrieved:
     etag: str | None
     last_modified: str | None
     status: int
+    permanent_url: str
 
 
 @dataclass(frozen=True, slots=True)
 class NotModified:
-    """The server answered 304: the feed is unchanged since the validators we sent."""
+    """The server answered 304: the feed is unchanged since the validators we sent.
+
+    `url` and `permanent_url` mean what they mean in `Retrieved`.
+    """
 
     url: str
     etag: str | None
     last_modified: str | None
+    permanent_url: str
 
 
 class Fetcher(Protocol):
@@ -450,6 +465,8 @@ class HttpxFetcher:
         """Request `start`, following up to `max_redirects` redirects, each hop checked."""
         chain = [start]
         current = start
+        permanent = start  # where the leading run of permanent redirects has led so far
+        moved_permanently = True
         for hop in range(self._max_redirects + 1):
             if self._check_hops:
                 await self._check_resolved(url, current, redirected=hop > 0)
@@ -462,8 +479,13 @@ class HttpxFetcher:
                 if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
                     current = self._next_hop(url, response, chain)
                     chain.append(current)
+                    moved_permanently = (
+                        moved_permanently and response.status_code in PERMANENT_REDIRECT_STATUSES
+                    )
+                    if moved_permanently:
+                        permanent = current
                     continue
-                return await self._conclude(url, response, headers)
+                return await self._conclude(url, response, headers, permanent)
             finally:
                 await response.aclose()
         raise FeedFetchError(url, f"too many redirects (more than {self._max_redirects})")
@@ -497,7 +519,7 @@ class HttpxFetcher:
             raise FeedFetchError(url, f"cannot resolve {host}: {_os_cause(exc)}") from None
 
     async def _conclude(
-        self, url: str, response: httpx.Response, sent: dict[str, str]
+        self, url: str, response: httpx.Response, sent: dict[str, str], permanent_url: str
     ) -> Retrieved | NotModified:
         """Turn a final (non-redirect) response into the result, reading the body capped."""
         status = response.status_code
@@ -508,6 +530,7 @@ class HttpxFetcher:
                 url=str(response.url),
                 etag=etag or sent.get("If-None-Match"),
                 last_modified=last_modified or sent.get("If-Modified-Since"),
+                permanent_url=permanent_url,
             )
         if not 200 <= status < 300:
             reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
@@ -519,6 +542,7 @@ class HttpxFetcher:
             etag=etag,
             last_modified=last_modified,
             status=status,
+            permanent_url=permanent_url,
         )
 
     async def _read_capped(self, url: str, response: httpx.Response) -> bytes:

@@ -15,6 +15,8 @@ Guarantees (DESIGN.md "Delivery guarantees"):
   (those go through the Application's own bot, not through this engine);
 - blocked, deactivated, kicked or missing chats become inactive and their pending deliveries are
   dropped; a migrated group moves to its new id and the delivery is retried there;
+- a group that refuses photos (but not text) gets the same message as text, at the chat's next
+  free slot; if that fails too, only this delivery fails;
 - timeouts, network errors and 5xx are retried with exponential backoff and jitter, up to
   `max_attempts`, then recorded as failed with the error.
 """
@@ -167,6 +169,7 @@ class DeliveryEngine:
         self._idle_seconds = idle_seconds
         self._rng = rng
         self._sleep = sleep
+        self._monotonic = monotonic
         self.pacer = Pacer(rate, monotonic)
         self.stats = EngineStats()
         self._wake = asyncio.Event()
@@ -183,7 +186,8 @@ class DeliveryEngine:
         self._flusher: asyncio.Task[None] | None = None
         # Hook for metrics (bot.health): outcome of each send with its latency in seconds.
         self._on_outcome = on_outcome
-        self.last_loop_at = time.monotonic()  # heartbeat of run(), for /healthz
+        self.last_loop_at = monotonic()  # heartbeat of run(), for /healthz (see stalled_for)
+        self._waiting_until: float | None = None  # end of the loop's deliberate wait, if any
         # People first: while this says updates from people are being handled, no new bulk
         # send starts (for up to YIELD_MAX_SECONDS each, so bulk always progresses), and a
         # CPU-bound fan-out leaves the event loop and the database to the replies. Given by the
@@ -195,6 +199,26 @@ class DeliveryEngine:
         """The most deliveries a crash can repeat: sends in flight plus one unflushed batch."""
         return self._concurrency + self._mark_batch
 
+    def stalled_for(self) -> float:
+        """Seconds the loop has been stuck (/healthz calls the engine dead past a bound).
+
+        A deliberate wait (pacing, or a flood wait: a 429 may ask for minutes) counts as
+        turning until the moment it should end; only an overrun past that end counts.
+        """
+        now = self._monotonic()
+        if self._waiting_until is not None:
+            return max(0.0, now - self._waiting_until)
+        return now - self.last_loop_at
+
+    async def _wait(self, seconds: float) -> None:
+        """Sleep on purpose, telling /healthz (through `stalled_for`) until when."""
+        self._waiting_until = self._monotonic() + seconds
+        try:
+            await self._sleep(seconds)
+        finally:
+            self._waiting_until = None
+            self.last_loop_at = self._monotonic()
+
     def wake(self) -> None:
         """Tell the engine new deliveries are waiting."""
         self._wake.set()
@@ -202,7 +226,7 @@ class DeliveryEngine:
     async def run(self) -> None:
         """Send until `stop()` is called; survives database and network errors."""
         while not self._stopping:
-            self.last_loop_at = time.monotonic()
+            self.last_loop_at = self._monotonic()
             try:
                 claimed = await self.drain_once()
             except asyncio.CancelledError:
@@ -291,7 +315,7 @@ class DeliveryEngine:
             await self._slots.acquire()
             wait = self.pacer.reserve(job.chat_id)
             if wait > 0:
-                await self._sleep(wait)
+                await self._wait(wait)  # a 429 makes this the rest of the flood wait
             self._in_flight.add(job.delivery_id)
             task = asyncio.create_task(self._send(job))
             self._tasks.add(task)
@@ -317,14 +341,16 @@ class DeliveryEngine:
 
     async def _send(self, job: _Job) -> None:
         try:
-            started = time.monotonic()
-            try:
-                outcome = await self._sender.send(job.chat_id, job.message, job.photo)
-            except Exception as error:  # a sender bug must not lose the delivery
-                log.exception("sender raised", extra={"delivery_id": job.delivery_id})
-                outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
-            if self._on_outcome is not None:
-                self._on_outcome(outcome.kind, time.monotonic() - started)
+            outcome = await self._send_one(job, job.photo)
+            if outcome.kind is OutcomeKind.MEDIA_REFUSED and job.photo is not None:
+                log.info(
+                    "chat refuses photos; sending the text alone",
+                    extra={"delivery_id": job.delivery_id, "chat_id": job.chat_id},
+                )
+                wait = self.pacer.reserve(job.chat_id)
+                if wait > 0:
+                    await self._sleep(wait)
+                outcome = await self._send_one(job, None)
             await self._apply(job, outcome)
         except Exception:
             log.exception(
@@ -334,6 +360,18 @@ class DeliveryEngine:
             if job.delivery_id not in self._unflushed:  # else it leaves with its flush
                 self._in_flight.discard(job.delivery_id)
             self._slots.release()
+
+    async def _send_one(self, job: _Job, photo: str | None) -> DeliveryOutcome:
+        """One request to Telegram for `job`, with or without its photo; never raises."""
+        started = time.monotonic()
+        try:
+            outcome = await self._sender.send(job.chat_id, job.message, photo)
+        except Exception as error:  # a sender bug must not lose the delivery
+            log.exception("sender raised", extra={"delivery_id": job.delivery_id})
+            outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
+        if self._on_outcome is not None:
+            self._on_outcome(outcome.kind, time.monotonic() - started)
+        return outcome
 
     async def _apply(self, job: _Job, outcome: DeliveryOutcome) -> None:
         if outcome.kind is OutcomeKind.SENT:

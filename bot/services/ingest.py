@@ -142,11 +142,16 @@ class IngestService:
         return retrieved
 
     async def _parse_or_discover(self, retrieved: Retrieved) -> tuple[ParsedFeed, str]:
+        """Parse the body, following an HTML page's alternate link once.
+
+        Returns the feed and the URL to keep for it: moved only by permanent redirects
+        (`Retrieved.permanent_url`) or by autodiscovery, never by a temporary redirect.
+        """
         parsed = await asyncio.to_thread(
             parse_feed, retrieved.content, url=retrieved.url, content_type=retrieved.content_type
         )
         if parsed.entries or not parsed.alternate_urls:
-            return parsed, retrieved.url
+            return parsed, retrieved.permanent_url
         # An HTML page that links to its feed: follow the first alternate link once.
         alternate = parsed.alternate_urls[0]
         found = await self._fetch_fresh(alternate)
@@ -155,7 +160,7 @@ class IngestService:
         )
         if feed.alternate_urls and not feed.entries:
             raise FeedParseError(alternate, "the linked feed is another HTML page")
-        return feed, found.url
+        return feed, found.permanent_url
 
     async def _poll_one(
         self,
@@ -181,7 +186,10 @@ class IngestService:
         except Exception as error:  # a feed must never break the cycle
             log.exception("unexpected error polling feed", extra={"feed_id": feed_id})
             message = f"unexpected error: {type(error).__name__}"
-        await self._record_failure(feed_id, message)
+        try:
+            await self._record_failure(feed_id, message)
+        except Exception:  # the database failing too must not reach the other feeds' polls
+            log.exception("could not record a feed failure", extra={"feed_id": feed_id})
         log.warning(
             "feed poll failed", extra={"feed_id": feed_id, "feed_url": url, "error": message}
         )
@@ -238,7 +246,7 @@ class IngestService:
             if parsed.site_url and not feed.site_url:
                 feed.site_url = parsed.site_url[:2048]
             if final_url != feed.url and await feeds.by_url(final_url) is None:
-                feed.url = final_url  # discovered through an HTML page or a permanent move
+                feed.url = final_url  # discovered through an HTML page or moved by 301/308
         if deliveries and self._on_new_deliveries is not None:
             self._on_new_deliveries()
         log.info(
@@ -300,6 +308,10 @@ class IngestService:
             log.exception("could not record unchanged feeds", extra={"feeds": len(unchanged)})
 
     async def _record_failure(self, feed_id: int, message: str) -> None:
+        """Keep the error and back off; raises on a database error (the caller logs it).
+
+        If it fails, the feed stays due and is polled again on the next tick.
+        """
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
             feed = await FeedRepo(session).get(feed_id)

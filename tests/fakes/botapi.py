@@ -17,7 +17,8 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
   getChat, getChatMember, (set|get)MyDescription, (set|get)MyShortDescription, setMyName;
 - TDLib's HTML parser and text finishing (`botapi_html`), the 32768-byte / 4096 / 1024 /
   64-byte / 200 / 32 / 256 / 100 limits and the exact error descriptions for them, blocked,
-  deactivated, kicked, unknown and migrated chats, identical edits and stale callback queries;
+  deactivated, kicked, unknown and migrated chats, groups that forbid the bot text or photos,
+  identical edits and stale callback queries;
 - flood control: 30 sends/s overall (1000/s with allow_paid_broadcast), 1/s per chat with a
   burst of 3 (a token bucket), 20/min per group, on an injectable monotonic clock.
   Only sendMessage/sendPhoto count; a send that passed validation counts even if it then
@@ -313,6 +314,8 @@ class _Chat:
     blocked: bool = False
     deactivated: bool = False
     bot_status: str = "member"
+    bot_can_send_messages: bool = True  # a group's permissions for the bot (restrict_bot)
+    bot_can_send_photos: bool = True
     migrated_to: int | None = None
     members: dict[int, str] = field(default_factory=dict)
     messages: dict[int, BotMessage] = field(default_factory=dict)
@@ -1097,6 +1100,28 @@ class FakeBotApi:
                 }
                 self.inject_update({"message": message})
 
+    def restrict_bot(
+        self, chat_id: int, *, send_messages: bool = True, send_photos: bool = True
+    ) -> None:
+        """Set what the bot may send in a group: sends it may not make get TDLib's 400.
+
+        `send_messages=False` refuses text (`not enough rights to send text messages to the
+        chat`), `send_photos=False` refuses photos (`not enough rights to send photos to the
+        chat`). Like TDLib, the check happens before the request reaches the flood limits.
+        """
+        chat = self._ensure_chat(chat_id)
+        chat.bot_can_send_messages = send_messages
+        chat.bot_can_send_photos = send_photos
+
+    @staticmethod
+    def _check_rights(chat: _Chat, *, photo: bool) -> None:
+        if chat.type == "private":
+            return
+        if photo and not chat.bot_can_send_photos:
+            raise _bad_request("not enough rights to send photos to the chat")
+        if not photo and not chat.bot_can_send_messages:
+            raise _bad_request("not enough rights to send text messages to the chat")
+
     def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
         """Set what getChatMember reports for a user (or the bot) in a chat.
 
@@ -1814,6 +1839,7 @@ class FakeBotApi:
         )
         reply_to = self._reply_target(chat, params.get("reply_parameters"))
         self._check_markup_limits(markup)
+        self._check_rights(chat, photo=False)
         # A send to a blocked user still reaches Telegram, so it counts toward the limits.
         self._check_flood(chat, params)
         self._check_not_blocked(chat)
@@ -1870,6 +1896,7 @@ class FakeBotApi:
         reply_to = self._reply_target(chat, params.get("reply_parameters"))
         self._check_markup_limits(markup)
         sizes = self._photo_sizes(photo, params)
+        self._check_rights(chat, photo=True)
         self._check_flood(chat, params)
         self._check_not_blocked(chat)
         chat.last_message_id += 1
@@ -2096,6 +2123,7 @@ class FakeBotApi:
             "kick": self.kick,
             "migrate": self.migrate,
             "set_member_status": self.set_member_status,
+            "restrict_bot": self.restrict_bot,
             "set_accept_unknown_chats": self._set_accept_unknown_chats,
             "set_limits": self.set_limits,
             "fail_next": self.fail_next,

@@ -131,6 +131,7 @@ async def test_fetch_returns_body_and_validators(srv: FeedServer, fetcher: Httpx
         etag='"v1"',
         last_modified=LAST_MODIFIED,
         status=200,
+        permanent_url=srv.url("/feed.xml"),
     )
     assert actual == expected
 
@@ -143,7 +144,12 @@ async def test_fetch_with_etag_gets_not_modified(srv: FeedServer, fetcher: Httpx
 
     actual = await fetcher.fetch(srv.url("/feed.xml"), etag=first.etag)
 
-    assert actual == NotModified(url=srv.url("/feed.xml"), etag='"v1"', last_modified=None)
+    assert actual == NotModified(
+        url=srv.url("/feed.xml"),
+        etag='"v1"',
+        last_modified=None,
+        permanent_url=srv.url("/feed.xml"),
+    )
 
 
 async def test_fetch_with_last_modified_gets_not_modified(
@@ -154,7 +160,12 @@ async def test_fetch_with_last_modified_gets_not_modified(
 
     actual = await fetcher.fetch(srv.url("/feed.xml"), last_modified=LAST_MODIFIED)
 
-    assert actual == NotModified(url=srv.url("/feed.xml"), etag=None, last_modified=LAST_MODIFIED)
+    assert actual == NotModified(
+        url=srv.url("/feed.xml"),
+        etag=None,
+        last_modified=LAST_MODIFIED,
+        permanent_url=srv.url("/feed.xml"),
+    )
 
 
 async def test_fetch_sees_a_replaced_body(srv: FeedServer, fetcher: HttpxFetcher) -> None:
@@ -230,6 +241,35 @@ async def test_fetch_follows_redirects_to_the_final_url(
 
     assert isinstance(actual, Retrieved)
     assert actual.url == srv.url("/feed.xml")
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        ((301,), "/b"),
+        ((308,), "/b"),
+        ((302,), "/a"),
+        ((303,), "/a"),
+        ((307,), "/a"),
+        ((301, 308), "/c"),
+        ((301, 302), "/b"),
+        ((302, 301), "/a"),
+        ((301, 307, 301), "/b"),
+    ],
+)
+async def test_fetch_permanent_url_follows_only_the_leading_permanent_redirects(
+    srv: FeedServer, fetcher: HttpxFetcher, statuses: tuple[int, ...], expected: str
+) -> None:
+    """The URL to keep moves along 301/308 hops up to the first temporary redirect."""
+    hops = ["/a", "/b", "/c", "/d"][: len(statuses) + 1]
+    for here, there, status in zip(hops, hops[1:], statuses, strict=False):
+        srv.redirect(here, there, status=status)
+    srv.add(hops[-1], FEED)
+
+    actual = await fetcher.fetch(srv.url("/a"))
+
+    assert isinstance(actual, Retrieved)
+    assert (actual.url, actual.permanent_url) == (srv.url(hops[-1]), srv.url(expected))
 
 
 async def test_fetch_refuses_a_sixth_redirect(srv: FeedServer, fetcher: HttpxFetcher) -> None:

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot
 
-from bot.db.models import Chat, Delivery, Subscription
-from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
+from bot.db.models import Broadcast, Chat, Delivery, Subscription
+from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo, TopicRepo
 from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
 from bot.sender import TelegramSender
 from bot.services.delivery import DeliveryEngine
@@ -86,6 +86,31 @@ async def _fan_out(
         post_id = inserted[entry.identity]
         await DeliveryRepo(session).fan_out_post(post_id, [topic.id], now)
         return post_id
+
+
+async def _broadcast(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+    text_html: str = "<b>Write a letter</b> today",
+    photo: str | None = None,
+) -> int:
+    """Record a sending broadcast to every subscribed chat and fan it out; returns its id."""
+    now = clock.now()
+    async with sessionmaker.begin() as session:
+        repo = BroadcastRepo(session)
+        broadcast = await repo.add(
+            Broadcast(
+                created_by=1,
+                topic_ids=None,
+                text_html=text_html,
+                photo=photo,
+                status="sending",
+                created_at=now,
+                started_at=now,
+            )
+        )
+        await repo.fan_out(broadcast.id, None, now)
+        return broadcast.id
 
 
 async def _statuses(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[int, str]:
@@ -300,3 +325,120 @@ async def test_paced_sending_provokes_no_429(
     engine = DeliveryEngine(sessionmaker, TelegramSender(bot), clock, rate=25, tz=UTC)
     await engine.drain_all()
     assert (api.stats.too_many_requests, len(api.sent_per_chat())) == (0, 40)
+
+
+PHOTO = "https://campaign.example.org/poster.jpg"
+
+
+async def test_group_refusing_photos_gets_the_broadcast_as_text(
+    api: FakeBotApi,
+    engine_factory: object,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """A group that forbids photos gets a photo broadcast as text and stays active."""
+    await _fan_out(sessionmaker, clock, [-42])
+    await _broadcast(sessionmaker, clock, photo=PHOTO)
+    api.restrict_bot(-42, send_photos=False)
+    # A group takes one message per 3 s; a slow rate keeps the engine's idle passes few.
+    await engine_factory(rate=5).drain_all()  # type: ignore[operator]
+    async with sessionmaker() as session:
+        chat = await session.get(Chat, -42)
+        assert chat is not None
+        sent = await DeliveryRepo(session).count(DeliveryStatus.SENT)
+    broadcasts = [(m.photo, m.text) for m in api.messages(-42) if "letter" in (m.text or "")]
+    assert (chat.active, sent, broadcasts) == (True, 2, [(None, "Write a letter today")])
+
+
+async def test_photo_refusal_never_drops_other_deliveries(
+    api: FakeBotApi,
+    engine_factory: object,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """Even when the text retry also fails, only that delivery fails; the chat stays active."""
+    await _fan_out(sessionmaker, clock, [-42], title="first")
+    broadcast_id = await _broadcast(sessionmaker, clock, photo=PHOTO)
+    await _fan_out(sessionmaker, clock, [-42], title="second")
+    api.restrict_bot(-42, send_photos=False)
+    # Broadcasts go first: this fails the broadcast's text retry, not a post.
+    api.fail_next("sendMessage", 400, description="Bad Request: message is too long")
+    await engine_factory(rate=5).drain_all()  # type: ignore[operator]
+    async with sessionmaker() as session:
+        chat = await session.get(Chat, -42)
+        assert chat is not None
+        rows = await session.execute(
+            select(Delivery.broadcast_id, Delivery.status).order_by(Delivery.id)
+        )
+    assert (chat.active, [tuple(r) for r in rows.all()]) == (
+        True,
+        [(None, "sent"), (broadcast_id, "failed"), (None, "sent")],
+    )
+
+
+async def test_group_refusing_text_becomes_inactive(
+    api: FakeBotApi,
+    engine_factory: object,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """A group where the bot may not send text at all is unreachable: inactive, pending dropped."""
+    await _fan_out(sessionmaker, clock, [-42], title="first")
+    await _fan_out(sessionmaker, clock, [-42], title="second")
+    api.restrict_bot(-42, send_messages=False)
+    await engine_factory(rate=5).drain_all()  # type: ignore[operator]
+    async with sessionmaker() as session:
+        chat = await session.get(Chat, -42)
+        assert chat is not None
+        dropped = await DeliveryRepo(session).count(DeliveryStatus.DROPPED)
+    assert (chat.active, chat.inactive_reason, dropped) == (
+        False,
+        "Not enough rights to send text messages to the chat",
+        2,
+    )
+
+
+async def test_broadcast_goes_out_before_a_backlog_of_posts(
+    api: FakeBotApi,
+    engine_factory: object,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """A broadcast queued after three posts' deliveries reaches every chat before the posts."""
+    chats = list(range(1001, 1011))
+    for title in ("first", "second", "third"):
+        await _fan_out(sessionmaker, clock, chats, title=title)
+    await _broadcast(sessionmaker, clock, text_html="Write a letter today")
+    await engine_factory(rate=50, batch_size=4).drain_all()  # type: ignore[operator]
+    order = ["letter" in str(r.params["text"]) for r in api.requests("sendMessage") if r.ok]
+    assert order == [True] * 10 + [False] * 30
+
+
+async def test_claim_reads_pending_deliveries_in_index_order(
+    engine: AsyncEngine, db_kind: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The claim query walks ix_deliveries_claim in order instead of sorting the backlog."""
+    captured: list[tuple[str, object]] = []
+
+    def capture(*args: object) -> None:
+        statement, parameters = args[2], args[3]
+        if "FROM deliveries" in str(statement):
+            captured.append((str(statement), parameters))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with sessionmaker() as session:
+            await DeliveryRepo(session).claim_due(FakeClock().now(), 200)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    statement, parameters = captured[0]
+    async with engine.connect() as conn:
+        if db_kind == "sqlite":
+            rows = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)  # type: ignore[arg-type]
+            plan = " | ".join(str(row[-1]) for row in rows)
+        else:  # an empty table: make the planner show the index path it would take at scale
+            await conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            rows = await conn.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
+            plan = " | ".join(str(row[0]) for row in rows)
+    sorts = "Sort" in plan or "TEMP B-TREE" in plan
+    assert ("ix_deliveries_claim" in plan, sorts) == (True, False), plan

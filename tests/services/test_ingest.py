@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.models import Delivery, Feed, Post, PostTopic, Topic
 from bot.db.repos import ChatRepo, TopicRepo
 from bot.domain.topics import default_topics_text, parse_topics_toml
+from bot.domain.types import PollOutcome
 from bot.feeds.fetch import HttpxFetcher
 from bot.services.catalog import CatalogService
 from bot.services.ingest import IngestService
@@ -439,3 +440,164 @@ async def test_rule_added_changes_matching_of_next_post(
     feeds.add("/feed.xml", rss([post]), etag='"v2"')
     await ingest.poll_due()
     assert await _deliveries(sessionmaker) == [(1001, "post-300")]
+
+
+async def _stored_url(sessionmaker: async_sessionmaker[AsyncSession], feed_id: int) -> str:
+    async with sessionmaker() as session:
+        feed = await session.get(Feed, feed_id)
+        assert feed is not None
+        return feed.url
+
+
+@pytest.mark.parametrize("status", [301, 308])
+async def test_permanent_redirect_updates_the_feed_url(
+    status: int,
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A feed that moved permanently (301, 308) is stored under its new URL."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/old.xml")
+    feeds.add("/new.xml", rss([OLD_POST]))
+    feeds.redirect("/old.xml", "/new.xml", status=status)
+    await ingest.poll_due()
+    assert await _stored_url(sessionmaker, feed_id) == feeds.url("/new.xml")
+
+
+@pytest.mark.parametrize("status", [302, 303, 307])
+async def test_temporary_redirect_keeps_the_feed_url(
+    status: int,
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A temporary redirect (302, 303, 307) is followed but the feed keeps its URL."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/feed.xml")
+    feeds.add("/elsewhere.xml", rss([OLD_POST]))
+    feeds.redirect("/feed.xml", "/elsewhere.xml", status=status)
+    summary = await ingest.poll_due()
+    assert (summary.outcomes[0].status, await _stored_url(sessionmaker, feed_id)) == (
+        "new",
+        feeds.url("/feed.xml"),
+    )
+
+
+async def test_redirect_chain_moves_the_url_only_along_permanent_hops(
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """301 then 302: the feed is stored under the 301's target, not the temporary one."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/old.xml")
+    feeds.redirect("/old.xml", "/moved.xml", status=301)
+    feeds.redirect("/moved.xml", "/today.xml", status=302)
+    feeds.add("/today.xml", rss([OLD_POST]))
+    await ingest.poll_due()
+    assert await _stored_url(sessionmaker, feed_id) == feeds.url("/moved.xml")
+
+
+async def test_permanent_hop_after_a_temporary_one_keeps_the_feed_url(
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """302 then 301: the feed's own address only redirects for now, so it is kept."""
+    feed_id = await _prime(feeds, catalog, ingest, clock, path="/feed.xml")
+    feeds.redirect("/feed.xml", "/campaign.xml", status=302)
+    feeds.redirect("/campaign.xml", "/archive.xml", status=301)
+    feeds.add("/archive.xml", rss([OLD_POST]))
+    await ingest.poll_due()
+    assert await _stored_url(sessionmaker, feed_id) == feeds.url("/feed.xml")
+
+
+async def test_adding_a_temporarily_redirected_url_stores_it_as_given(
+    feeds: FeedServer,
+    ingest: IngestService,
+    catalog: CatalogService,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """check_feed reports the URL as given when it only redirects temporarily."""
+    feeds.redirect("/feed.xml", "/today.xml", status=302)
+    feeds.add("/today.xml", rss([OLD_POST]))
+    check = await ingest.check_feed(feeds.url("/feed.xml"))
+    assert check.url == feeds.url("/feed.xml")
+
+
+@pytest.fixture
+async def refuse_feed_updates(
+    engine: AsyncEngine, db_kind: str
+) -> AsyncIterator[Callable[[int], Awaitable[None]]]:
+    """Install a real trigger that makes every UPDATE of one feed row fail in the database."""
+
+    async def install(feed_id: int) -> None:
+        async with engine.begin() as conn:
+            if db_kind == "sqlite":
+                await conn.execute(
+                    text(
+                        "CREATE TRIGGER refuse_feed_update BEFORE UPDATE ON feeds "
+                        f"WHEN OLD.id = {feed_id} "
+                        "BEGIN SELECT RAISE(ABORT, 'feed row refuses updates'); END"
+                    )
+                )
+            else:
+                await conn.execute(
+                    text(
+                        "CREATE OR REPLACE FUNCTION refuse_feed_update() RETURNS trigger "
+                        "LANGUAGE plpgsql AS $$ BEGIN "
+                        "RAISE EXCEPTION 'feed row refuses updates'; END $$"
+                    )
+                )
+                await conn.execute(
+                    text(
+                        "CREATE TRIGGER refuse_feed_update BEFORE UPDATE ON feeds "
+                        f"FOR EACH ROW WHEN (OLD.id = {feed_id}) "
+                        "EXECUTE FUNCTION refuse_feed_update()"
+                    )
+                )
+
+    yield install
+    async with engine.begin() as conn:
+        if db_kind == "sqlite":
+            await conn.execute(text("DROP TRIGGER IF EXISTS refuse_feed_update"))
+        else:
+            await conn.execute(text("DROP TRIGGER IF EXISTS refuse_feed_update ON feeds"))
+            await conn.execute(text("DROP FUNCTION IF EXISTS refuse_feed_update()"))
+
+
+async def test_failure_that_cannot_be_recorded_leaves_other_feeds_alone(
+    feeds: FeedServer,
+    catalog: CatalogService,
+    ingest: IngestService,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    refuse_feed_updates: Callable[[int], Awaitable[None]],
+) -> None:
+    """A database error while recording one feed's failure never cancels the others' polls."""
+    feeds.error("/down.xml", 500)
+    feeds.add("/ok.xml", rss([OLD_POST]))
+    feeds.add("/slow.xml", rss([TORTURE_POST]))
+    feeds.hang("/slow.xml")  # still in flight when the broken feed's failure is recorded
+    down = await catalog.add_feed(feeds.url("/down.xml"))
+    for path in ("/ok.xml", "/slow.xml"):
+        await catalog.add_feed(feeds.url(path))
+    await refuse_feed_updates(down.id)
+
+    def release_slow_feed(outcome: PollOutcome) -> None:
+        if outcome.feed_id == down.id:
+            feeds.release("/slow.xml")
+
+    ingest.on_poll_outcome = release_slow_feed
+    summary = await ingest.poll_due()
+    statuses = sorted((o.url.rsplit("/", 1)[1], o.status) for o in summary.outcomes)
+    stored = sorted(p.identity for p in await _posts(sessionmaker))
+    assert (statuses, stored) == (
+        [("down.xml", "error"), ("ok.xml", "new"), ("slow.xml", "new")],
+        ["post-1", "post-100"],
+    )
