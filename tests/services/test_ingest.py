@@ -575,7 +575,8 @@ async def refuse_feed_updates(
 async def test_failure_that_cannot_be_recorded_leaves_other_feeds_alone(
     feeds: FeedServer,
     catalog: CatalogService,
-    ingest: IngestService,
+    fetcher: HttpxFetcher,
+    clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
     refuse_feed_updates: Callable[[int], Awaitable[None]],
 ) -> None:
@@ -593,7 +594,14 @@ async def test_failure_that_cannot_be_recorded_leaves_other_feeds_alone(
         if outcome.feed_id == down.id:
             feeds.release("/slow.xml")
 
-    ingest.on_poll_outcome = release_slow_feed
+    ingest = IngestService(
+        sessionmaker,
+        fetcher,
+        clock,
+        interval_seconds=60,
+        rng=lambda: 0.0,
+        on_poll_outcome=release_slow_feed,
+    )
     summary = await ingest.poll_due()
     statuses = sorted((o.url.rsplit("/", 1)[1], o.status) for o in summary.outcomes)
     stored = sorted(p.identity for p in await _posts(sessionmaker))
