@@ -33,30 +33,41 @@ async def role_of_update(update: Update, context: Context) -> Role:
     return await roles_of(context).role_of(user.id if user else None)
 
 
+async def permitted(update: Update, context: Context, role: Role, handler: str = "") -> bool:
+    """Whether the user behind `update` holds `role` now; if not, they were told so.
+
+    The one check behind `requires` and the broadcast conversation's steps: a refusal is
+    logged and answered (an alert for a button, a reply for a message), and changes nothing.
+    """
+    held = await role_of_update(update, context)
+    if held.allows(role):
+        return True
+    user = update.effective_user
+    log.warning(
+        "refused",
+        extra={
+            "user_id": user.id if user else None,
+            "role": held.value,
+            "needed": role.value,
+            "handler": handler,
+        },
+    )
+    text = REFUSAL.get(role, "Sorry, you are not allowed to do that.")
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
+    return False
+
+
 def requires(role: Role) -> Callable[[Callback], Callback]:
     """Only users holding `role` (or a higher one) reach the wrapped callback."""
 
     def decorate(callback: Callback) -> Callback:
         @functools.wraps(callback)
         async def guarded(update: Update, context: Context) -> Any:
-            held = await role_of_update(update, context)
-            if held.allows(role):
+            if await permitted(update, context, role, callback.__name__):
                 return await callback(update, context)
-            user = update.effective_user
-            log.warning(
-                "refused",
-                extra={
-                    "user_id": user.id if user else None,
-                    "role": held.value,
-                    "needed": role.value,
-                    "handler": callback.__name__,
-                },
-            )
-            text = REFUSAL.get(role, "Sorry, you are not allowed to do that.")
-            if update.callback_query is not None:
-                await update.callback_query.answer(text, show_alert=True)
-            elif update.effective_message is not None:
-                await update.effective_message.reply_text(text)
             return None
 
         return guarded
