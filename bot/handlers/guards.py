@@ -1,8 +1,11 @@
-"""Role checks at the edge: `requires(Role.ORGANISER)` wraps a command or button callback.
+"""Checks at the edge: `requires(Role.ORGANISER)` wraps a command or button callback.
 
-The check runs on the server at the moment of use, for commands and for callback buttons alike
-(a replayed admin button's callback_data is refused just like the command). A refusal answers
-the user, changes nothing, and is logged.
+Organiser and admin commands work in private chats only: in a group or channel they would show
+ids, usernames and figures to every member. So before the role, `permitted` checks the chat,
+and anywhere else than a private chat it only answers with a link to the private chat with the
+bot. The role check runs on the server at the moment of use, for commands and for callback
+buttons alike (a replayed admin button's callback_data is refused just like the command). A
+refusal answers the user, changes nothing, and is logged.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Update
+from telegram import LinkPreviewOptions, Update
+from telegram.constants import ChatType
 
 from bot.domain.types import Role
 from bot.handlers.context import Context, roles_of
+from bot.render import messages as render
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +38,42 @@ async def role_of_update(update: Update, context: Context) -> Role:
     return await roles_of(context).role_of(user.id if user else None)
 
 
-async def permitted(update: Update, context: Context, role: Role, handler: str = "") -> bool:
-    """Whether the user behind `update` holds `role` now; if not, they were told so.
+async def in_private_chat(update: Update, context: Context) -> bool:
+    """Whether the update comes from a private chat; if not, the sender was pointed there."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return True
+    if update.callback_query is not None:
+        await update.callback_query.answer(render.PRIVATE_ONLY_ANSWER)
+    elif update.effective_message is not None:
+        pointer = render.private_only_message(context.bot.username)
+        await update.effective_message.reply_text(
+            pointer.text, link_preview_options=LinkPreviewOptions(is_disabled=True)
+        )
+    return False
 
-    The one check behind `requires` and the broadcast conversation's steps: a refusal is
-    logged and answered (an alert for a button, a reply for a message), and changes nothing.
+
+def private_only(callback: Callback) -> Callback:
+    """The wrapped callback runs in private chats only (see `in_private_chat`)."""
+
+    @functools.wraps(callback)
+    async def guarded(update: Update, context: Context) -> Any:
+        if await in_private_chat(update, context):
+            return await callback(update, context)
+        return None
+
+    return guarded
+
+
+async def permitted(update: Update, context: Context, role: Role, handler: str = "") -> bool:
+    """Whether the update comes from a private chat and its user holds `role` now.
+
+    The one check behind `requires` and the broadcast conversation's steps. If not, the user
+    was told so: pointed to the private chat (`in_private_chat`), or refused (an alert for a
+    button, a reply for a message; logged). Either way nothing changes.
     """
+    if not await in_private_chat(update, context):
+        return False
     held = await role_of_update(update, context)
     if held.allows(role):
         return True

@@ -62,7 +62,7 @@ from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.handlers.context import Context, runtime_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
-from bot.handlers.guards import permitted, requires
+from bot.handlers.guards import in_private_chat, permitted, requires
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
@@ -90,7 +90,6 @@ SKIP = "skip"
 _SERVICE = "broadcasts"
 _THROTTLE = "broadcast_progress"
 
-_PRIVATE = filters.ChatType.PRIVATE
 # The chat of the throw-away Message that `safe_html` renders through.
 _CHAT = Chat(0, ChatType.PRIVATE)
 _NEW = filters.UpdateType.MESSAGE
@@ -512,12 +511,6 @@ async def stale_draft_button(update: Update, context: Context) -> None:
 
 
 @requires(Role.ORGANISER)
-async def private_only_command(update: Update, context: Context) -> None:
-    """An organiser command in a group."""
-    await _reply(update, render.private_only_message())
-
-
-@requires(Role.ORGANISER)
 async def broadcasts_command(update: Update, context: Context) -> None:
     """/broadcasts: the scheduled broadcasts (with Cancel buttons) and the recent ones."""
     runtime = runtime_of(context)
@@ -646,6 +639,8 @@ def organiser_step(callback: Callable[[Update, Context], Any]) -> _Coroutine:
 
     @functools.wraps(callback)
     async def step(update: Update, context: Context) -> Any:
+        if not await in_private_chat(update, context):
+            return ConversationHandler.END  # a draft in the private chat stays
         if await permitted(update, context, Role.ORGANISER, callback.__name__):
             return await callback(update, context)
         _drop(context)
@@ -697,8 +692,8 @@ def conversation() -> ConversationHandler[Any]:
     states = {state: _organiser_steps(handlers) for state, handlers in steps.items()}
     states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, timeout_step)]
     entry_points: list[BaseHandler[Any, Any, Any]] = [
-        CommandHandler("broadcast", broadcast_command, filters=_PRIVATE & _NEW),
-        CommandHandler("push", push_command, filters=_PRIVATE & _NEW),
+        CommandHandler("broadcast", broadcast_command, filters=_NEW),
+        CommandHandler("push", push_command, filters=_NEW),
     ]
     with warnings.catch_warnings():
         # One conversation per organiser and chat is what we want; the buttons carry the
@@ -716,14 +711,10 @@ def conversation() -> ConversationHandler[Any]:
 
 def organiser_handlers() -> list[Any]:
     """Every organiser handler, in order, for `register_handlers` (before the fallbacks)."""
-    groups = filters.ChatType.GROUPS & _NEW
     return [
         conversation(),
-        CommandHandler("broadcasts", _cb(broadcasts_command), filters=_PRIVATE & _NEW),
+        CommandHandler("broadcasts", _cb(broadcasts_command), filters=_NEW),
         CommandHandler("cancel", _cb(cancel_idle_command), filters=_NEW),
-        CommandHandler(
-            ["broadcast", "push", "broadcasts"], _cb(private_only_command), filters=groups
-        ),
         CallbackQueryHandler(_cb(stale_draft_button), pattern=cb.BROADCAST_DRAFT_PATTERN),
         CallbackQueryHandler(_cb(cancel_scheduled_button), pattern=cb.BROADCAST_CANCEL_PATTERN),
     ]

@@ -672,9 +672,17 @@ def nothing_to_cancel_message() -> RenderedMessage:
     return RenderedMessage("There is nothing to cancel.")
 
 
-def private_only_message() -> RenderedMessage:
-    """An organiser command in a group."""
-    return RenderedMessage("Please use this command in a private chat with me.")
+PRIVATE_ONLY_ANSWER = "Please use this in a private chat with me."
+
+
+def private_only_message(bot_username: str | None) -> RenderedMessage:
+    """An organiser or admin command in a group or channel: where to use it instead."""
+    text = "Please use this command in a private chat with me"
+    if not bot_username:
+        return RenderedMessage(f"{text}.")
+    name = escape(bot_username)
+    link = f'<a href="https://t.me/{name}">@{name}</a>'
+    return RenderedMessage(f"{text}: {link}.", disable_preview=True)
 
 
 def progress_message(view: BroadcastView) -> RenderedMessage:
