@@ -5,7 +5,9 @@ ids, usernames and figures to every member. So before the role, `permitted` chec
 and anywhere else than a private chat it only answers with a link to the private chat with the
 bot. The role check runs on the server at the moment of use, for commands and for callback
 buttons alike (a replayed admin button's callback_data is refused just like the command). A
-refusal answers the user, changes nothing, and is logged.
+refusal answers the user, changes nothing, and is logged. A button is honoured only if its
+data is on the message it was pressed under (`button_on_message`), so forged data changes
+nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import LinkPreviewOptions, Update
+from telegram import CallbackQuery, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 
 from bot.domain.types import Role
 from bot.handlers.context import Context, roles_of
@@ -95,13 +98,50 @@ async def permitted(update: Update, context: Context, role: Role, handler: str =
     return False
 
 
+def button_on_message(query: CallbackQuery) -> bool:
+    """Whether the pressed data is (still) a button of the message it came from.
+
+    Telegram sends the message as it is now, so a keyboard that was edited since, or data
+    that was never on the message (forged), fails this check.
+    """
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return False
+    return any(
+        button.callback_data == query.data
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+    )
+
+
+async def genuine_press(update: Update) -> bool:
+    """False for a button press whose data is not on the pressed message (answered briefly).
+
+    True for any other update, so every guarded callback may ask it.
+    """
+    query = update.callback_query
+    if query is None or button_on_message(query):
+        return True
+    try:
+        await query.answer(render.INVALID_BUTTON)
+    except BadRequest as error:
+        log.info("callback query not answered", extra={"error": error.message})
+    return False
+
+
 def requires(role: Role) -> Callable[[Callback], Callback]:
-    """Only users holding `role` (or a higher one) reach the wrapped callback."""
+    """Only users holding `role` (or a higher one) reach the wrapped callback.
+
+    And only from a private chat (`permitted`) and, for a button, only with data that is on
+    the pressed message (`genuine_press`).
+    """
 
     def decorate(callback: Callback) -> Callback:
         @functools.wraps(callback)
         async def guarded(update: Update, context: Context) -> Any:
-            if await permitted(update, context, role, callback.__name__):
+            if await permitted(update, context, role, callback.__name__) and (
+                await genuine_press(update)
+            ):
                 return await callback(update, context)
             return None
 

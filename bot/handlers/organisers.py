@@ -62,7 +62,7 @@ from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.handlers.context import Context, runtime_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
-from bot.handlers.guards import in_private_chat, permitted, requires
+from bot.handlers.guards import genuine_press, in_private_chat, permitted, private_only, requires
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
@@ -498,9 +498,9 @@ async def timeout_step(update: Update, context: Context) -> None:
 # -- outside the conversation ------------------------------------------------------------------
 
 
-@requires(Role.ORGANISER)
+@private_only
 async def cancel_idle_command(update: Update, context: Context) -> None:
-    """/cancel with no draft."""
+    """/cancel with no draft (anyone may ask: supporters too get a plain answer)."""
     await _reply(update, render.nothing_to_cancel_message())
 
 
@@ -641,10 +641,12 @@ def organiser_step(callback: Callable[[Update, Context], Any]) -> _Coroutine:
     async def step(update: Update, context: Context) -> Any:
         if not await in_private_chat(update, context):
             return ConversationHandler.END  # a draft in the private chat stays
-        if await permitted(update, context, Role.ORGANISER, callback.__name__):
-            return await callback(update, context)
-        _drop(context)
-        return ConversationHandler.END
+        if not await permitted(update, context, Role.ORGANISER, callback.__name__):
+            _drop(context)
+            return ConversationHandler.END
+        if not await genuine_press(update):
+            return None  # forged button data: answered, the draft goes on
+        return await callback(update, context)
 
     return step
 

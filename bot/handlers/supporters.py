@@ -26,7 +26,6 @@ from telegram import (
     CallbackQuery,
     Chat,
     LinkPreviewOptions,
-    Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
@@ -37,6 +36,7 @@ from bot.handlers.context import Context, subscriptions_of, timezone_of
 from bot.handlers.context import chat_of as _chat
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
+from bot.handlers.guards import button_on_message
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
@@ -71,22 +71,6 @@ def command_argument(text: str | None) -> str:
 def is_group(chat: Chat) -> bool:
     """Whether the chat is a group or supergroup."""
     return chat.type in _GROUP_TYPES
-
-
-def button_on_message(query: CallbackQuery) -> bool:
-    """Whether the pressed data is (still) a button of the message it came from.
-
-    Telegram sends the message as it is now, so a keyboard that was edited since, or data
-    that was never on the message (forged), fails this check.
-    """
-    message = query.message
-    if not isinstance(message, Message) or message.reply_markup is None:
-        return False
-    return any(
-        button.callback_data == query.data
-        for row in message.reply_markup.inline_keyboard
-        for button in row
-    )
 
 
 def _preview(message: RenderedMessage) -> LinkPreviewOptions | None:

@@ -22,6 +22,7 @@ from bot.handlers.guards import REFUSAL
 from bot.handlers.menus import ADMIN_COMMANDS, ORGANISER_COMMANDS, SUPPORTER_COMMANDS
 from bot.jobs import FEED_HEALTH_JOB
 from bot.render import callback_data as cb
+from bot.render import messages as render
 from bot.services.admin import Actor
 from tests.e2e.conftest import runtime_of
 from tests.fakes.botapi import BotMessage, FakeBotApi
@@ -210,6 +211,22 @@ async def test_replayed_admin_button_refused_for_supporter(
     answer = await press(api, SUPPORTER, own, data)
     edits = [m.edits for m in api.messages(ADMIN) if m.message_id == prompt.message_id]
     assert (answer.get("text"), await count(admin_app, Feed), edits) == (REFUSED, 1, [0])
+
+
+async def test_forged_removefeed_button_changes_nothing(
+    api: FakeBotApi, admin_app: AnyApplication, feeds: FeedServer
+) -> None:
+    """Remove-button data for another feed, pressed on a /removefeed prompt, removes nothing."""
+    first = await add_feed(admin_app, feeds)
+    second = await add_feed(admin_app, feeds, "/other.xml")
+    prompt = await say(api, ADMIN, f"/removefeed {first}")
+    answer = await press(api, ADMIN, prompt, cb.feed_remove(second))
+    edits = [m.edits for m in api.messages(ADMIN) if m.message_id == prompt.message_id]
+    assert (answer.get("text"), await count(admin_app, Feed), edits) == (
+        render.INVALID_BUTTON,
+        2,
+        [0],
+    )
 
 
 async def test_admin_may_use_admin_commands(api: FakeBotApi, admin_app: AnyApplication) -> None:

@@ -87,6 +87,19 @@ async def send_now(api: FakeBotApi, user: int, summary: BotMessage) -> dict[str,
     return answer
 
 
+async def schedule(api: FakeBotApi, user: int, command: str, when: str = "in 2h") -> BotMessage:
+    """Run `command` up to the preview, press Schedule, answer `when`; return the reply."""
+    _, summary = await compose(api, user, command)
+    before = len(api.messages(user))
+    await press(api, user, summary, button_data(summary, "Schedule"))
+    await api.wait_until(
+        lambda: any("When should" in (m.text or "") for m in api.messages(user)[before:]) or None,
+        what="the question when",
+    )
+    (reply,) = await say(api, user, when)
+    return reply
+
+
 def shown(message: BotMessage) -> tuple[Any, ...]:
     """What a reader sees: text or caption with their entities, photo or not, and buttons."""
     return (
@@ -389,6 +402,47 @@ async def test_broadcasts_lists_and_cancels_scheduled(
             "cancelled",
             ["broadcast.schedule", "broadcast.cancel"],
         )
+
+
+async def test_forged_cancel_button_changes_nothing(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """A Cancel button's data for a broadcast not on the pressed list cancels nothing."""
+    async with organiser_app() as app:
+        await subscribe_all(app)
+        await schedule(api, ADMIN, "/broadcast all")
+        (listing,) = await say(api, ADMIN, "/broadcasts")
+        await schedule(api, ADMIN, "/broadcast all")
+        newest = max(b.id for b in await rows(app, Broadcast))
+        answer, _ = await press(api, ADMIN, listing, f"b:stop:{newest}")
+        statuses = [b.status for b in await rows(app, Broadcast)]
+        assert (answer.get("text"), statuses) == (
+            "This button is no longer valid.",
+            ["scheduled", "scheduled"],
+        )
+
+
+async def test_forged_send_button_on_another_message_sends_nothing(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """The draft's Send now data pressed under the preview (not the summary) sends nothing."""
+    async with organiser_app() as app:
+        await subscribe_all(app)
+        preview, summary = await compose(api, ADMIN, "/broadcast all")
+        answer, _ = await press(api, ADMIN, preview, button_data(summary, "Send now"))
+        assert (answer.get("text"), await rows(app, Broadcast)) == (
+            "This button is no longer valid.",
+            [],
+        )
+
+
+async def test_supporter_cancel_says_nothing_to_cancel(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """A supporter's /cancel is told there is nothing to cancel, not that they lack a role."""
+    async with organiser_app():
+        (reply,) = await say(api, SUPPORTER, "/cancel")
+        assert reply.text == "There is nothing to cancel."
 
 
 async def test_send_now_writes_audit_and_deliveries(
