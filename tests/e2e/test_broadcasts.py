@@ -380,7 +380,11 @@ async def test_push_unknown_url_answers_clearly(
     """/push with a URL no stored post has says so."""
     async with organiser_app():
         (reply,) = await say(api, ADMIN, "/push https://nowhere.example.org/x stoptorture")
-        assert (reply.text or "").startswith("I have no post with the link")
+        assert reply.text == (
+            "I have no post with the link “https://nowhere.example.org/x”. /push takes the web "
+            "address of a post that came in through one of my feeds: in /latest, each title "
+            "links to it."
+        )
 
 
 async def test_broadcasts_lists_and_cancels_scheduled(
