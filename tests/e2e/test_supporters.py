@@ -2,8 +2,8 @@
 
 Each test talks to the running bot through `api` (send_text, press_button, my_chat_member) and
 waits on the fake server's events; database state is read through the bot's own runtime.
-Updates are processed one at a time, so a reply to a later update proves an earlier one
-(that has no visible answer) was handled.
+One chat's updates are handled in order, so a reply to a later update in the same chat proves
+an earlier one was handled; across chats, `handled` waits until the bot has handled everything.
 """
 
 from __future__ import annotations
@@ -97,6 +97,16 @@ async def press_and_wait_edit(
         message.chat_id, lambda m: m.message_id == message.message_id and m.edits > edits
     )
     return answer, current
+
+
+async def handled(api: FakeBotApi, app: AnyApplication) -> None:
+    """Wait until the bot has fetched every update sent so far and finished handling them.
+
+    For updates with no visible answer. The fake server drops an update once getUpdates
+    confirms it, which PTB does after queueing it; the queue is joined once each is handled.
+    """
+    await api.wait_until(lambda: not api.pending_updates or None, what="every update fetched")
+    await app.update_queue.join()
 
 
 def button_data(message: BotMessage, text_part: str) -> str:
@@ -536,7 +546,7 @@ async def test_blocking_marks_chat_inactive_and_unblocking_active(
     states = []
     for old, new in (("member", "kicked"), ("kicked", "member")):
         api.my_chat_member(ALICE, ALICE, old, new)
-        await say(api, BOB, "/help")  # updates are handled in order: this one comes after
+        await handled(api, bot_app)
         async with runtime_of(bot_app).sessionmaker() as session:
             chat = await session.get(Chat, ALICE)
             states.append(chat.active if chat else None)
