@@ -3,7 +3,8 @@
 Owns /whoami (anyone) and the admin commands /grant, /revoke, /team, /addtopic, /edittopic,
 /topicrule, /archivetopic, /topicinfo, /addfeed, /feeds, /pausefeed, /resumefeed,
 /removefeed (with its Remove / Cancel buttons), /stats and /audit. Every admin command and
-button is wrapped in `requires(Role.ADMIN)`, which asks for the role at the moment of use.
+button is wrapped in `requires(Role.ADMIN)`, which asks for the role at the moment of use and
+answers in private chats only (elsewhere it points to the private chat).
 Wrong arguments get the usage line and change nothing.
 
 Must not: import SQLAlchemy or `bot.db`, keep state between updates, or let a domain error

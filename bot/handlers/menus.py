@@ -36,8 +36,12 @@ SUPPORTER_COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("help", "Everything the bot can do"),
 )
 _PERSONAL = frozenset({"start", "forgetme", "whoami"})
+# In a group the group follows topics, not the person reading the menu.
+_IN_GROUPS = {"mysubs": "The topics this group follows"}
 GROUP_COMMANDS: tuple[BotCommand, ...] = tuple(
-    c for c in SUPPORTER_COMMANDS if c.command not in _PERSONAL
+    BotCommand(c.command, _IN_GROUPS.get(c.command, c.description))
+    for c in SUPPORTER_COMMANDS
+    if c.command not in _PERSONAL
 )
 
 

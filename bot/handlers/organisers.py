@@ -13,8 +13,10 @@ database is the source of truth) and keeps each organiser's progress message up 
 most one edit every PROGRESS_EDIT_SECONDS, then a final summary; plus a one-off timer per
 scheduled broadcast, set when it is scheduled and again for every scheduled row at start-up.
 
-Every command and every button checks the organiser role at the moment of use
-(`requires(Role.ORGANISER)`). Domain errors are mapped here, in this order:
+Every command, every button and every step of the conversation checks the organiser role at
+the moment of use: `requires(Role.ORGANISER)` outside the conversation, `organiser_step` on
+every handler inside it (a refusal there also drops the draft). /cancel needs no role: it only
+discards the caller's own draft. Domain errors are mapped here, in this order:
 `TopicNotFoundError` -> "No topic called X. Did you mean …"; `NotFoundError` for a post ->
 "I have no post with the link …"; `InvalidInputError` -> its message, and the step repeats.
 Must not: import SQLAlchemy or `bot.db`, or keep state outside `user_data` and the runtime.
@@ -22,6 +24,7 @@ Must not: import SQLAlchemy or `bot.db`, or keep state outside `user_data` and t
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import warnings
@@ -43,6 +46,7 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
     Application,
+    BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
@@ -58,7 +62,7 @@ from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.handlers.context import Context, runtime_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
-from bot.handlers.guards import requires
+from bot.handlers.guards import genuine_press, in_private_chat, permitted, private_only, requires
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
@@ -80,7 +84,6 @@ TICK_JOB = "broadcasts_tick"
 DRAFT = "broadcast_draft"
 SKIP = "skip"
 
-_PRIVATE = filters.ChatType.PRIVATE
 # The chat of the throw-away Message that `safe_html` renders through.
 _CHAT = Chat(0, ChatType.PRIVATE)
 _NEW = filters.UpdateType.MESSAGE
@@ -246,7 +249,6 @@ def set_fire_timer(
 # -- entry points ------------------------------------------------------------------------------
 
 
-@requires(Role.ORGANISER)
 async def broadcast_command(update: Update, context: Context) -> int:
     """/broadcast <topic> [<topic> …] | all: start a draft and ask for the message."""
     words = command_words(_message(update).text)
@@ -264,7 +266,6 @@ async def broadcast_command(update: Update, context: Context) -> int:
     return COMPOSING
 
 
-@requires(Role.ORGANISER)
 async def push_command(update: Update, context: Context) -> int:
     """/push <post URL> <topic> [intro]: re-announce a stored post to a topic."""
     words = command_words(_message(update).text)
@@ -380,7 +381,6 @@ async def _pressed_draft(update: Update, context: Context) -> _Pending | None:
     return pending
 
 
-@requires(Role.ORGANISER)
 async def send_button(update: Update, context: Context) -> int | None:
     """Send now: record the broadcast and its deliveries; the summary becomes the progress."""
     pending = await _pressed_draft(update, context)
@@ -407,7 +407,6 @@ async def send_button(update: Update, context: Context) -> int | None:
     return ConversationHandler.END
 
 
-@requires(Role.ORGANISER)
 async def schedule_button(update: Update, context: Context) -> int | None:
     """Schedule: ask when."""
     if await _pressed_draft(update, context) is None:
@@ -418,7 +417,6 @@ async def schedule_button(update: Update, context: Context) -> int | None:
     return SCHEDULING
 
 
-@requires(Role.ORGANISER)
 async def discard_button(update: Update, context: Context) -> int | None:
     """Cancel under the preview: drop the draft."""
     if await _pressed_draft(update, context) is None:
@@ -457,7 +455,6 @@ async def when_text(update: Update, context: Context) -> int | None:
     return ConversationHandler.END
 
 
-@requires(Role.ORGANISER)
 async def cancel_command(update: Update, context: Context) -> int:
     """/cancel inside the flow: drop the draft, nothing is written."""
     _drop(context)
@@ -476,9 +473,9 @@ async def timeout_step(update: Update, context: Context) -> None:
 # -- outside the conversation ------------------------------------------------------------------
 
 
-@requires(Role.ORGANISER)
+@private_only
 async def cancel_idle_command(update: Update, context: Context) -> None:
-    """/cancel with no draft."""
+    """/cancel with no draft (anyone may ask: supporters too get a plain answer)."""
     await _reply(update, render.nothing_to_cancel_message())
 
 
@@ -486,12 +483,6 @@ async def cancel_idle_command(update: Update, context: Context) -> None:
 async def stale_draft_button(update: Update, context: Context) -> None:
     """A Send now / Schedule / Cancel button of a preview that is no longer active."""
     await _answer(_query(update), render.draft_stale_answer())
-
-
-@requires(Role.ORGANISER)
-async def private_only_command(update: Update, context: Context) -> None:
-    """An organiser command in a group."""
-    await _reply(update, render.private_only_message())
 
 
 @requires(Role.ORGANISER)
@@ -613,40 +604,81 @@ def _cb(callback: Callable[[Update, Context], Any]) -> _Coroutine:
     return cast(_Coroutine, callback)
 
 
+def organiser_step(callback: Callable[[Update, Context], Any]) -> _Coroutine:
+    """A step of the broadcast conversation, taken only by someone who is an organiser now.
+
+    A refusal (the role was revoked since the draft began) drops the draft and ends the
+    conversation, so nothing of it can be sent or scheduled later.
+    """
+
+    @functools.wraps(callback)
+    async def step(update: Update, context: Context) -> Any:
+        if not await in_private_chat(update, context):
+            return ConversationHandler.END  # a draft in the private chat stays
+        if not await permitted(update, context, Role.ORGANISER, callback.__name__):
+            _drop(context)
+            return ConversationHandler.END
+        if not await genuine_press(update):
+            return None  # forged button data: answered, the draft goes on
+        return await callback(update, context)
+
+    return step
+
+
+def _organiser_steps(
+    handlers: list[BaseHandler[Any, Any, Any]],
+) -> list[BaseHandler[Any, Any, Any]]:
+    """The handlers, each callback wrapped in `organiser_step`."""
+    for handler in handlers:
+        handler.callback = organiser_step(handler.callback)
+    return handlers
+
+
 def conversation() -> ConversationHandler[Any]:
-    """The /broadcast and /push conversation (see organisers.mmd)."""
-    buttons = [
-        CallbackQueryHandler(_cb(send_button), pattern=rf"^{cb.BROADCAST_SEND}:[0-9a-f]{{8}}$"),
-        CallbackQueryHandler(
-            _cb(schedule_button), pattern=rf"^{cb.BROADCAST_SCHEDULE}:[0-9a-f]{{8}}$"
-        ),
-        CallbackQueryHandler(
-            _cb(discard_button), pattern=rf"^{cb.BROADCAST_DISCARD}:[0-9a-f]{{8}}$"
-        ),
-    ]
+    """The /broadcast and /push conversation (see organisers.mmd).
+
+    Every entry point and every state's handler goes through `organiser_step`, so each step
+    checks the role at the moment of use; a new state is checked without anyone having to
+    remember it. Only /cancel (it discards the draft, nothing more) and the timeout are not.
+    """
+
+    def buttons() -> list[BaseHandler[Any, Any, Any]]:
+        return [
+            CallbackQueryHandler(send_button, pattern=rf"^{cb.BROADCAST_SEND}:[0-9a-f]{{8}}$"),
+            CallbackQueryHandler(
+                schedule_button, pattern=rf"^{cb.BROADCAST_SCHEDULE}:[0-9a-f]{{8}}$"
+            ),
+            CallbackQueryHandler(
+                discard_button, pattern=rf"^{cb.BROADCAST_DISCARD}:[0-9a-f]{{8}}$"
+            ),
+        ]
+
     text = filters.TEXT & ~filters.COMMAND & _NEW
+    steps: dict[object, list[BaseHandler[Any, Any, Any]]] = {
+        COMPOSING: [
+            MessageHandler(text, compose_text),
+            MessageHandler(filters.PHOTO & _NEW, compose_photo),
+            MessageHandler(~filters.COMMAND & _NEW, compose_other),
+        ],
+        LINKING: [MessageHandler(text, link_text)],
+        INTRO: [MessageHandler(text, intro_text)],
+        PREVIEWING: [*buttons(), MessageHandler(text, preview_text)],
+        SCHEDULING: [*buttons(), MessageHandler(text, when_text)],
+    }
+    states = {state: _organiser_steps(handlers) for state, handlers in steps.items()}
+    states[ConversationHandler.TIMEOUT] = [TypeHandler(Update, timeout_step)]
+    entry_points: list[BaseHandler[Any, Any, Any]] = [
+        CommandHandler("broadcast", broadcast_command, filters=_NEW),
+        CommandHandler("push", push_command, filters=_NEW),
+    ]
     with warnings.catch_warnings():
         # One conversation per organiser and chat is what we want; the buttons carry the
         # draft's token, so a button under an older preview cannot act on a newer draft.
         warnings.filterwarnings("ignore", "If 'per_message=False'", PTBUserWarning)
         return ConversationHandler(
-            entry_points=[
-                CommandHandler("broadcast", _cb(broadcast_command), filters=_PRIVATE & _NEW),
-                CommandHandler("push", _cb(push_command), filters=_PRIVATE & _NEW),
-            ],
-            states={
-                COMPOSING: [
-                    MessageHandler(text, compose_text),
-                    MessageHandler(filters.PHOTO & _NEW, compose_photo),
-                    MessageHandler(~filters.COMMAND & _NEW, compose_other),
-                ],
-                LINKING: [MessageHandler(text, link_text)],
-                INTRO: [MessageHandler(text, intro_text)],
-                PREVIEWING: [*buttons, MessageHandler(text, preview_text)],
-                SCHEDULING: [*buttons, MessageHandler(text, when_text)],
-                ConversationHandler.TIMEOUT: [TypeHandler(Update, timeout_step)],
-            },
-            fallbacks=[CommandHandler("cancel", _cb(cancel_command), filters=_NEW)],
+            entry_points=_organiser_steps(entry_points),
+            states=states,
+            fallbacks=[CommandHandler("cancel", cancel_command, filters=_NEW)],
             allow_reentry=True,
             conversation_timeout=CONVERSATION_TIMEOUT,
             name="broadcast",
@@ -655,14 +687,10 @@ def conversation() -> ConversationHandler[Any]:
 
 def organiser_handlers() -> list[Any]:
     """Every organiser handler, in order, for `register_handlers` (before the fallbacks)."""
-    groups = filters.ChatType.GROUPS & _NEW
     return [
         conversation(),
-        CommandHandler("broadcasts", _cb(broadcasts_command), filters=_PRIVATE & _NEW),
+        CommandHandler("broadcasts", _cb(broadcasts_command), filters=_NEW),
         CommandHandler("cancel", _cb(cancel_idle_command), filters=_NEW),
-        CommandHandler(
-            ["broadcast", "push", "broadcasts"], _cb(private_only_command), filters=groups
-        ),
         CallbackQueryHandler(_cb(stale_draft_button), pattern=cb.BROADCAST_DRAFT_PATTERN),
         CallbackQueryHandler(_cb(cancel_scheduled_button), pattern=cb.BROADCAST_CANCEL_PATTERN),
     ]

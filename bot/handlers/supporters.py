@@ -8,7 +8,8 @@ press whose data is not one of ours, or not on the pressed message any more, onl
 "This button is no longer valid".
 
 In groups, everyone may read (/help, /topics, /mysubs, /latest); only group admins may change
-the group's subscriptions, checked with getChatMember on every change (nothing cached).
+the group's subscriptions, checked with getChatMember on every change (nothing cached). Replies
+in a group speak of the group ("This group now follows …"), never of "you".
 
 Must not: import SQLAlchemy or `bot.db`, keep state between updates, or let a domain error
 reach the user as a traceback. Domain errors are mapped here, in this order:
@@ -26,7 +27,6 @@ from telegram import (
     CallbackQuery,
     Chat,
     LinkPreviewOptions,
-    Message,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
@@ -37,6 +37,7 @@ from bot.handlers.context import Context, subscriptions_of, timezone_of
 from bot.handlers.context import chat_of as _chat
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
+from bot.handlers.guards import button_on_message
 from bot.render import callback_data as cb
 from bot.render import messages as render
 from bot.render.messages import RenderedMessage
@@ -71,22 +72,6 @@ def command_argument(text: str | None) -> str:
 def is_group(chat: Chat) -> bool:
     """Whether the chat is a group or supergroup."""
     return chat.type in _GROUP_TYPES
-
-
-def button_on_message(query: CallbackQuery) -> bool:
-    """Whether the pressed data is (still) a button of the message it came from.
-
-    Telegram sends the message as it is now, so a keyboard that was edited since, or data
-    that was never on the message (forged), fails this check.
-    """
-    message = query.message
-    if not isinstance(message, Message) or message.reply_markup is None:
-        return False
-    return any(
-        button.callback_data == query.data
-        for row in message.reply_markup.inline_keyboard
-        for button in row
-    )
 
 
 def _preview(message: RenderedMessage) -> LinkPreviewOptions | None:
@@ -199,7 +184,10 @@ async def subscribe_command(update: Update, context: Context) -> None:
     except TopicNotFoundError as error:
         await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
         return
-    await _reply(update, render.subscribed_message(change.topic, changed=change.changed))
+    await _reply(
+        update,
+        render.subscribed_message(change.topic, changed=change.changed, group=is_group(chat)),
+    )
 
 
 async def unsubscribe_command(update: Update, context: Context) -> None:
@@ -214,16 +202,18 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
         await _refuse_command(update)
         return
     if key.lower() == UNSUBSCRIBE_ALL:
-        await _reply(
-            update, render.unsubscribed_all_message(await service.unsubscribe_all(chat.id))
-        )
+        stopped = await service.unsubscribe_all(chat.id)
+        await _reply(update, render.unsubscribed_all_message(stopped, group=is_group(chat)))
         return
     try:
         change = await service.unsubscribe(chat.id, key)
     except TopicNotFoundError as error:
         await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
         return
-    await _reply(update, render.unsubscribed_message(change.topic, changed=change.changed))
+    await _reply(
+        update,
+        render.unsubscribed_message(change.topic, changed=change.changed, group=is_group(chat)),
+    )
 
 
 async def mysubs_command(update: Update, context: Context) -> None:
@@ -306,7 +296,7 @@ async def topic_toggle_button(update: Update, context: Context) -> None:
     except TopicNotFoundError:
         await _answer(query, render.INVALID_BUTTON)
         return
-    await _answer(query, render.toggle_answer(change.topic))
+    await _answer(query, render.toggle_answer(change.topic, group=is_group(chat)))
     if pressed.view == cb.VIEW_MYSUBS:
         topics = await service.chat_topics(chat.id)
         await _edit(query, render.mysubs_message(topics, group=is_group(chat)))
@@ -323,14 +313,15 @@ async def topic_off_button(update: Update, context: Context) -> None:
     if not await _may_change(update, context):
         await _answer(query, render.ADMINS_ONLY)
         return
+    chat = _chat(update)
     try:
-        change = await subscriptions_of(context).unsubscribe_topic(
-            _chat(update).id, pressed.topic_id
-        )
+        change = await subscriptions_of(context).unsubscribe_topic(chat.id, pressed.topic_id)
     except TopicNotFoundError:
         await _answer(query, render.INVALID_BUTTON)
         return
-    await _answer(query, render.topic_off_answer(change.topic, changed=change.changed))
+    await _answer(
+        query, render.topic_off_answer(change.topic, changed=change.changed, group=is_group(chat))
+    )
 
 
 async def latest_page_button(update: Update, context: Context) -> None:

@@ -4,17 +4,26 @@ python-telegram-bot handles one update at a time by default, so one slow reply (
 a bulk fan-out sharing the event loop) delays every supporter behind it. This processor runs
 updates of different chats concurrently (up to `max_concurrent_updates`) and those of one chat
 strictly one after another, so conversations (the organiser's /broadcast) and button presses
-still see their own chat's updates in order. Contains no business logic.
+still see their own chat's updates in order.
+
+Only a running update holds one of the concurrency slots: while a chat's update runs, later
+updates of that chat wait in the chat's own queue without a slot, and the task running the
+first one runs them in turn. So one chat with a long backlog uses one slot, never all of them,
+and every other chat still gets its turn. Contains no business logic.
 """
 
 from __future__ import annotations
 
-import asyncio
+import inspect
+import logging
+from collections import deque
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+log = logging.getLogger(__name__)
 
 
 def update_key(update: object) -> int | None:
@@ -29,32 +38,57 @@ def update_key(update: object) -> int | None:
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Different chats concurrently, one chat in order."""
+    """Different chats concurrently, one chat in order; a chat's backlog waits without a slot."""
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        # chat -> updates waiting behind the one running; a chat is a key while it runs one.
+        self._queues: dict[int, deque[Awaitable[Any]]] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        """Await the update's handling, after the earlier updates of its chat."""
+        """Run the update now, or queue it behind its chat's running update and return.
+
+        Called by `process_update` holding a slot. If the chat already has an update running,
+        the coroutine joins the chat's queue and the slot is given back at once; otherwise
+        this call runs it, then every update queued for the chat meanwhile, in arrival order.
+        """
         key = update_key(update)
         if key is None:
             await coroutine
             return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
+        queue = self._queues.get(key)
+        if queue is not None:
+            queue.append(coroutine)
+            return
+        queue = self._queues[key] = deque([coroutine])
         try:
-            async with lock:
-                await coroutine
+            while queue:
+                await self._run(queue.popleft())
         finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            self._queues.pop(key, None)
+            _close_all(queue)  # only left over if this task was cancelled
+
+    @staticmethod
+    async def _run(coroutine: Awaitable[Any]) -> None:
+        """Run one update; its failure must not drop the updates queued behind it."""
+        try:
+            await coroutine
+        except Exception:  # PTB handles handler errors itself; this is a last resort
+            log.exception("update processing failed")
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Drop updates that never got their turn (only after a cancelled run)."""
+        for queue in self._queues.values():
+            _close_all(queue)
+        self._queues.clear()
+
+
+def _close_all(queue: deque[Awaitable[Any]]) -> None:
+    """Close coroutines that will never run, so they do not warn "never awaited"."""
+    while queue:
+        coroutine = queue.popleft()
+        if inspect.iscoroutine(coroutine):
+            coroutine.close()

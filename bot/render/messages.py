@@ -267,6 +267,19 @@ SUPPORTER_HELP: tuple[tuple[str, str, str], ...] = (
     ("start", "", "the welcome message and topic picker"),
     ("help", "", "this list"),
 )
+# What a command does when it concerns the group rather than the person asking.
+GROUP_HELP = {"mysubs": "the topics this group follows, with a button to unsubscribe from each"}
+
+
+def _follows(group: bool, adverb: str = "") -> str:
+    """The start of a sentence about following: "You now follow" or "This group now follows"."""
+    subject, verb = ("This group", "follows") if group else ("You", "follow")
+    return " ".join(w for w in (subject, adverb, verb) if w)
+
+
+def _was_not_following(group: bool) -> str:
+    """The start of "You were not following …" or "This group was not following …"."""
+    return "This group was not following" if group else "You were not following"
 
 
 def _quoted_key(key: str) -> str:
@@ -296,7 +309,10 @@ def welcome_message(
     """
     lines = [
         "👋 <b>Welcome to Campaign Action Bot!</b>",
-        "I bring you new posts and calls to action from the human-rights campaigns you choose.",
+        "I bring this group new posts and calls to action from human-rights campaigns."
+        if group
+        else "I bring you new posts and calls to action from the human-rights campaigns you "
+        "choose.",
         "Group admins choose the topics this group follows; /help lists every command."
         if group
         else "Pick your topics below; /help lists every command.",
@@ -305,9 +321,9 @@ def welcome_message(
         name = escape(_label(subscribed))
         lines += [
             "",
-            f"✅ You already follow <b>{name}</b>."
+            f"✅ {_follows(group, 'already')} <b>{name}</b>."
             if already
-            else f"✅ You now follow <b>{name}</b>: new posts will arrive here.",
+            else f"✅ {_follows(group, 'now')} <b>{name}</b>: new posts will arrive here.",
         ]
     if unknown_key is not None:
         lines += ["", f"There is no topic {_quoted_key(unknown_key)}; choose one below instead."]
@@ -323,6 +339,8 @@ def help_message(*, group: bool = False) -> RenderedMessage:
     """/help: every supporter command in one message."""
     lines = ["<b>What I can do</b>", ""]
     for command, args, what in SUPPORTER_HELP:
+        if group:
+            what = GROUP_HELP.get(command, what)
         usage = f"/{command} {escape(args)}".rstrip()
         lines.append(f"{usage} — {escape(what)}")
     lines.append("")
@@ -370,42 +388,53 @@ def topic_not_found_message(key: str, suggestions: Sequence[str]) -> RenderedMes
     return RenderedMessage(text)
 
 
-def subscribed_message(topic: TopicView, *, changed: bool) -> RenderedMessage:
+# The replies below speak of the group when `group` is set: in a group, the group follows.
+
+
+def subscribed_message(topic: TopicView, *, changed: bool, group: bool = False) -> RenderedMessage:
     """After /subscribe."""
     name = escape(_label(topic))
     if not changed:
-        return RenderedMessage(f"You already follow <b>{name}</b>.")
-    return RenderedMessage(f"✅ You now follow <b>{name}</b>: new posts will arrive here.")
+        return RenderedMessage(f"{_follows(group, 'already')} <b>{name}</b>.")
+    return RenderedMessage(
+        f"✅ {_follows(group, 'now')} <b>{name}</b>: new posts will arrive here."
+    )
 
 
-def unsubscribed_message(topic: TopicView, *, changed: bool) -> RenderedMessage:
+def unsubscribed_message(
+    topic: TopicView, *, changed: bool, group: bool = False
+) -> RenderedMessage:
     """After /unsubscribe <topic>."""
     name = escape(_label(topic))
     if not changed:
-        return RenderedMessage(f"You were not following <b>{name}</b>.")
-    return RenderedMessage(f"You no longer follow <b>{name}</b>. /topics to follow it again.")
+        return RenderedMessage(f"{_was_not_following(group)} <b>{name}</b>.")
+    return RenderedMessage(
+        f"{_follows(group, 'no longer')} <b>{name}</b>. /topics to follow it again."
+    )
 
 
-def unsubscribed_all_message(topics: Sequence[TopicView]) -> RenderedMessage:
+def unsubscribed_all_message(
+    topics: Sequence[TopicView], *, group: bool = False
+) -> RenderedMessage:
     """After /unsubscribe all."""
     if not topics:
-        return RenderedMessage("You were not following any topic.")
+        return RenderedMessage(f"{_was_not_following(group)} any topic.")
     names = ", ".join(f"<b>{escape(_label(t))}</b>" for t in topics)
-    return RenderedMessage(_fit(f"You no longer follow any topic (stopped: {names})."))
+    return RenderedMessage(_fit(f"{_follows(group, 'no longer')} any topic (stopped: {names})."))
 
 
-def toggle_answer(topic: TopicView) -> str:
+def toggle_answer(topic: TopicView, *, group: bool = False) -> str:
     """The callback answer after a picker or /mysubs button (plain text)."""
     if topic.subscribed:
-        return _plain(f"✅ You now follow {topic.name}.")
-    return _plain(f"You no longer follow {topic.name}.")
+        return _plain(f"✅ {_follows(group, 'now')} {topic.name}.")
+    return _plain(f"{_follows(group, 'no longer')} {topic.name}.")
 
 
-def topic_off_answer(topic: TopicView, *, changed: bool) -> str:
+def topic_off_answer(topic: TopicView, *, changed: bool, group: bool = False) -> str:
     """The callback answer after "Unsubscribe from <topic>" under a post (plain text)."""
     if not changed:
-        return _plain(f"You were not following {topic.name}.")
-    return _plain(f"You no longer follow {topic.name}. Use /topics to follow it again.")
+        return _plain(f"{_was_not_following(group)} {topic.name}.")
+    return _plain(f"{_follows(group, 'no longer')} {topic.name}. Use /topics to follow it again.")
 
 
 def forget_prompt() -> RenderedMessage:
@@ -593,8 +622,8 @@ def push_usage_message() -> RenderedMessage:
 def push_post_not_found_message(url: str) -> RenderedMessage:
     """/push with a URL no stored post has."""
     return RenderedMessage(
-        f"I have no post with the link {_quoted_key(url)}. "
-        "Use the link exactly as /latest shows it."
+        f"I have no post with the link {_quoted_key(url)}. /push takes the web address of a "
+        "post that came in through one of my feeds: in /latest, each title links to it."
     )
 
 
@@ -700,9 +729,17 @@ def nothing_to_cancel_message() -> RenderedMessage:
     return RenderedMessage("There is nothing to cancel.")
 
 
-def private_only_message() -> RenderedMessage:
-    """An organiser command in a group."""
-    return RenderedMessage("Please use this command in a private chat with me.")
+PRIVATE_ONLY_ANSWER = "Please use this in a private chat with me."
+
+
+def private_only_message(bot_username: str | None) -> RenderedMessage:
+    """An organiser or admin command in a group or channel: where to use it instead."""
+    text = "Please use this command in a private chat with me"
+    if not bot_username:
+        return RenderedMessage(f"{text}.")
+    name = escape(bot_username)
+    link = f'<a href="https://t.me/{name}">@{name}</a>'
+    return RenderedMessage(f"{text}: {link}.", disable_preview=True)
 
 
 def progress_message(view: BroadcastView) -> RenderedMessage:

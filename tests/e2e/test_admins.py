@@ -21,6 +21,7 @@ from bot.handlers.guards import REFUSAL
 from bot.handlers.menus import ADMIN_COMMANDS, ORGANISER_COMMANDS, SUPPORTER_COMMANDS
 from bot.jobs import FEED_HEALTH_JOB
 from bot.render import callback_data as cb
+from bot.render import messages as render
 from bot.services.admin import Actor
 from tests.e2e.conftest import runtime_of
 from tests.fakes.botapi import BotMessage, FakeBotApi
@@ -144,6 +145,57 @@ async def test_admin_command_refused_for_supporter_and_organiser(
     assert (replies, await snapshot(admin_app)) == ([REFUSED, REFUSED], before)
 
 
+GROUP = -1009876543210
+STAFF_COMMAND_LINES = [
+    *ADMIN_COMMAND_LINES,
+    "/broadcast all",
+    "/push https://news.example.org/0 stoptorture",
+    "/broadcasts",
+    "/cancel",
+]
+
+
+async def group_replies(api: FakeBotApi, user_id: int, text: str) -> list[BotMessage]:
+    """Send `text` as the user in GROUP; return every bot message it caused there.
+
+    A /help sent after it proves it was handled (one chat's updates are handled in order).
+    """
+    before = len(api.messages(GROUP))
+    api.send_text(user_id, text, chat_id=GROUP)
+    api.send_text(user_id, "/help", chat_id=GROUP)
+    messages = await api.wait_until(
+        lambda: (
+            api.messages(GROUP)[before:]
+            if any(
+                (m.text or "").startswith("What I can do") for m in api.messages(GROUP)[before:]
+            )
+            else None
+        ),
+        what=f"the replies to {text[:30]!r}",
+    )
+    return messages[:-1]
+
+
+@pytest.mark.parametrize("line", STAFF_COMMAND_LINES)
+async def test_staff_command_in_group_points_to_private_chat(
+    api: FakeBotApi, admin_app: AnyApplication, feeds: FeedServer, line: str
+) -> None:
+    """An admin's organiser or admin command in a group only gets a link to the private chat."""
+    await add_feed(admin_app, feeds)
+    before = await snapshot(admin_app)
+    replies = await group_replies(api, ADMIN, line)
+    links = [e.get("url") for m in replies for e in m.entities if e["type"] == "text_link"]
+    assert (
+        [m.text for m in replies],
+        links,
+        await snapshot(admin_app),
+    ) == (
+        ["Please use this command in a private chat with me: @campaign_test_bot."],
+        ["https://t.me/campaign_test_bot"],
+        before,
+    )
+
+
 @pytest.mark.parametrize("kind", ["remove", "keep"])
 async def test_replayed_admin_button_refused_for_supporter(
     api: FakeBotApi, admin_app: AnyApplication, feeds: FeedServer, kind: str
@@ -156,6 +208,22 @@ async def test_replayed_admin_button_refused_for_supporter(
     answer = await press(api, SUPPORTER, own, data)
     edits = [m.edits for m in api.messages(ADMIN) if m.message_id == prompt.message_id]
     assert (answer.get("text"), await count(admin_app, Feed), edits) == (REFUSED, 1, [0])
+
+
+async def test_forged_removefeed_button_changes_nothing(
+    api: FakeBotApi, admin_app: AnyApplication, feeds: FeedServer
+) -> None:
+    """Remove-button data for another feed, pressed on a /removefeed prompt, removes nothing."""
+    first = await add_feed(admin_app, feeds)
+    second = await add_feed(admin_app, feeds, "/other.xml")
+    prompt = await say(api, ADMIN, f"/removefeed {first}")
+    answer = await press(api, ADMIN, prompt, cb.feed_remove(second))
+    edits = [m.edits for m in api.messages(ADMIN) if m.message_id == prompt.message_id]
+    assert (answer.get("text"), await count(admin_app, Feed), edits) == (
+        render.INVALID_BUTTON,
+        2,
+        [0],
+    )
 
 
 async def test_admin_may_use_admin_commands(api: FakeBotApi, admin_app: AnyApplication) -> None:

@@ -87,6 +87,19 @@ async def send_now(api: FakeBotApi, user: int, summary: BotMessage) -> dict[str,
     return answer
 
 
+async def schedule(api: FakeBotApi, user: int, command: str, when: str = "in 2h") -> BotMessage:
+    """Run `command` up to the preview, press Schedule, answer `when`; return the reply."""
+    _, summary = await compose(api, user, command)
+    before = len(api.messages(user))
+    await press(api, user, summary, button_data(summary, "Schedule"))
+    await api.wait_until(
+        lambda: any("When should" in (m.text or "") for m in api.messages(user)[before:]) or None,
+        what="the question when",
+    )
+    (reply,) = await say(api, user, when)
+    return reply
+
+
 def shown(message: BotMessage) -> tuple[Any, ...]:
     """What a reader sees: text or caption with their entities, photo or not, and buttons."""
     return (
@@ -367,7 +380,11 @@ async def test_push_unknown_url_answers_clearly(
     """/push with a URL no stored post has says so."""
     async with organiser_app():
         (reply,) = await say(api, ADMIN, "/push https://nowhere.example.org/x stoptorture")
-        assert (reply.text or "").startswith("I have no post with the link")
+        assert reply.text == (
+            "I have no post with the link “https://nowhere.example.org/x”. /push takes the web "
+            "address of a post that came in through one of my feeds: in /latest, each title "
+            "links to it."
+        )
 
 
 async def test_broadcasts_lists_and_cancels_scheduled(
@@ -389,6 +406,47 @@ async def test_broadcasts_lists_and_cancels_scheduled(
             "cancelled",
             ["broadcast.schedule", "broadcast.cancel"],
         )
+
+
+async def test_forged_cancel_button_changes_nothing(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """A Cancel button's data for a broadcast not on the pressed list cancels nothing."""
+    async with organiser_app() as app:
+        await subscribe_all(app)
+        await schedule(api, ADMIN, "/broadcast all")
+        (listing,) = await say(api, ADMIN, "/broadcasts")
+        await schedule(api, ADMIN, "/broadcast all")
+        newest = max(b.id for b in await rows(app, Broadcast))
+        answer, _ = await press(api, ADMIN, listing, f"b:stop:{newest}")
+        statuses = [b.status for b in await rows(app, Broadcast)]
+        assert (answer.get("text"), statuses) == (
+            "This button is no longer valid.",
+            ["scheduled", "scheduled"],
+        )
+
+
+async def test_forged_send_button_on_another_message_sends_nothing(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """The draft's Send now data pressed under the preview (not the summary) sends nothing."""
+    async with organiser_app() as app:
+        await subscribe_all(app)
+        preview, summary = await compose(api, ADMIN, "/broadcast all")
+        answer, _ = await press(api, ADMIN, preview, button_data(summary, "Send now"))
+        assert (answer.get("text"), await rows(app, Broadcast)) == (
+            "This button is no longer valid.",
+            [],
+        )
+
+
+async def test_supporter_cancel_says_nothing_to_cancel(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """A supporter's /cancel is told there is nothing to cancel, not that they lack a role."""
+    async with organiser_app():
+        (reply,) = await say(api, SUPPORTER, "/cancel")
+        assert reply.text == "There is nothing to cancel."
 
 
 async def test_send_now_writes_audit_and_deliveries(
@@ -424,3 +482,78 @@ async def test_scheduled_time_in_past_is_refused(
             "That time has already passed; choose a time in the future.",
             [],
         )
+
+
+# -- a revoked organiser ----------------------------------------------------------------------
+
+REFUSED = "Sorry, only organisers and admins can do that."
+
+
+async def _next_reply(api: FakeBotApi, user: int, send: Callable[[], object]) -> BotMessage:
+    """Do `send` (something the user sends) and return the bot's next message to them."""
+    before = len(api.messages(user))
+    send()
+    messages = await api.wait_until(lambda: api.messages(user)[before:] or None, what="a reply")
+    return messages[0]
+
+
+async def _draft_until(api: FakeBotApi, app: AnyApplication, step: str) -> None:
+    """Walk ORGANISER's draft up to the point where `step` is the next thing they do."""
+    if step == "intro":
+        runtime = runtime_of(app)
+        entry = ParsedEntry(identity="p1", url="https://news.example.org/u", title="U", summary="")
+        async with runtime.sessionmaker.begin() as session:
+            await PostRepo(session).insert_new(None, [entry], runtime.clock.now(), announced=True)  # type: ignore[arg-type]
+        await say(api, ORGANISER, "/push https://news.example.org/u stoptorture")
+        return
+    await say(api, ORGANISER, "/broadcast all")
+    if step in ("text", "photo"):
+        return
+    await say(api, ORGANISER, "Act now")
+    if step in ("link", "skip"):
+        return
+    _, summary = await say(api, ORGANISER, ACTION, replies=2)
+    if step in ("send", "schedule"):
+        return
+    await press(api, ORGANISER, summary, button_data(summary, "Schedule"))
+    await api.wait_for_message(ORGANISER, lambda m: "When should it go out" in (m.text or ""))
+
+
+async def _take_step(api: FakeBotApi, step: str) -> str:
+    """ORGANISER does `step`; returns the bot's answer (a reply or a button's toast)."""
+    if step in ("send", "schedule"):
+        summary = api.messages(ORGANISER)[-1]
+        label = "Send now" if step == "send" else "Schedule"
+        answer, _ = await press(api, ORGANISER, summary, button_data(summary, label))
+        return str(answer.get("text"))
+    sends: dict[str, Callable[[], object]] = {
+        "text": lambda: api.send_formatted(ORGANISER, "Act now"),
+        "photo": lambda: api.send_formatted(ORGANISER, photo=True, caption="Act"),
+        "link": lambda: api.send_text(ORGANISER, ACTION),
+        "skip": lambda: api.send_text(ORGANISER, "skip"),
+        "intro": lambda: api.send_text(ORGANISER, "Please share"),
+        "when": lambda: api.send_text(ORGANISER, "in 2h"),
+    }
+    return (await _next_reply(api, ORGANISER, sends[step])).text or ""
+
+
+@pytest.mark.parametrize(
+    "step", ["text", "photo", "link", "skip", "intro", "send", "schedule", "when"]
+)
+async def test_organiser_revoked_mid_draft_is_refused_at_the_next_step(
+    api: FakeBotApi, organiser_app: Callable[..., Any], step: str
+) -> None:
+    """An organiser revoked during a draft is refused at their next step; nothing is stored."""
+    async with organiser_app() as app:
+        await subscribe_all(app)
+        await grant_organiser(app, ORGANISER)
+        await _draft_until(api, app, step)
+        await say(api, ADMIN, f"/revoke {ORGANISER}")
+        answer = await _take_step(api, step)
+        (after,) = await say(api, ORGANISER, "hello")
+        assert (
+            answer,
+            (after.text or "").startswith("I only understand"),
+            await rows(app, Broadcast),
+            await rows(app, Delivery),
+        ) == (REFUSED, True, [], [])

@@ -2,8 +2,8 @@
 
 Each test talks to the running bot through `api` (send_text, press_button, my_chat_member) and
 waits on the fake server's events; database state is read through the bot's own runtime.
-Updates are processed one at a time, so a reply to a later update proves an earlier one
-(that has no visible answer) was handled.
+One chat's updates are handled in order, so a reply to a later update in the same chat proves
+an earlier one was handled; across chats, `handled` waits until the bot has handled everything.
 """
 
 from __future__ import annotations
@@ -97,6 +97,16 @@ async def press_and_wait_edit(
         message.chat_id, lambda m: m.message_id == message.message_id and m.edits > edits
     )
     return answer, current
+
+
+async def handled(api: FakeBotApi, app: AnyApplication) -> None:
+    """Wait until the bot has fetched every update sent so far and finished handling them.
+
+    For updates with no visible answer. The fake server drops an update once getUpdates
+    confirms it, which PTB does after queueing it; the queue is joined once each is handled.
+    """
+    await api.wait_until(lambda: not api.pending_updates or None, what="every update fetched")
+    await app.update_queue.join()
 
 
 def button_data(message: BotMessage, text_part: str) -> str:
@@ -442,7 +452,7 @@ async def test_group_admin_can_subscribe_the_group(
     (reply,) = await say(api, CAROL, "/subscribe@campaign_test_bot stoptorture", chat_id=GROUP)
     name = await label(bot_app, "stoptorture")
     assert (reply.text, await followed(bot_app, GROUP)) == (
-        f"✅ You now follow {name}: new posts will arrive here.",
+        f"✅ This group now follows {name}: new posts will arrive here.",
         ["stoptorture"],
     )
 
@@ -460,6 +470,71 @@ async def test_group_member_can_read_latest(api: FakeBotApi, bot_app: AnyApplica
     assert reply.text.startswith("Latest posts")
 
 
+@pytest.mark.parametrize(
+    ("before", "command", "expected"),
+    [
+        ([], "/subscribe stoptorture", "✅ This group now follows ✋ StopTorture: new posts"),
+        (["/subscribe stoptorture"], "/subscribe stoptorture", "This group already follows"),
+        ([], "/unsubscribe stoptorture", "This group was not following ✋ StopTorture."),
+        (["/subscribe stoptorture"], "/unsubscribe stoptorture", "This group no longer follows"),
+        ([], "/unsubscribe all", "This group was not following any topic."),
+        (["/subscribe stoptorture"], "/unsubscribe all", "This group no longer follows any"),
+        ([], "/mysubs", "This group follows no topics yet."),
+        (["/subscribe stoptorture"], "/mysubs", "This group follows:"),
+        ([], "/start sub-stoptorture", "👋 Welcome to Campaign Action Bot!"),
+    ],
+)
+async def test_group_replies_speak_of_the_group(
+    api: FakeBotApi, bot_app: AnyApplication, before: list[str], command: str, expected: str
+) -> None:
+    """In a group, replies about subscriptions speak of the group, never of "you"."""
+    api.set_member_status(GROUP, CAROL, "administrator")
+    for line in before:
+        await say(api, CAROL, line, chat_id=GROUP)
+    replies = await say(api, CAROL, command, chat_id=GROUP)
+    text = replies[0].text or ""
+    assert (text.startswith(expected), [w for w in ("You ", "you ") if w in text]) == (True, [])
+
+
+async def test_group_deep_link_says_the_group_follows(
+    api: FakeBotApi, bot_app: AnyApplication
+) -> None:
+    """`/start sub-stoptorture` from a group admin says the group now follows the topic."""
+    api.set_member_status(GROUP, CAROL, "administrator")
+    welcome, _ = await say(api, CAROL, "/start sub-stoptorture", replies=2, chat_id=GROUP)
+    assert welcome.text.splitlines()[-1] == (
+        "✅ This group now follows ✋ StopTorture: new posts will arrive here."
+    )
+
+
+@pytest.mark.parametrize("twice", [False, True])
+async def test_group_unsubscribe_button_under_a_post_speaks_of_the_group(
+    api: FakeBotApi, bot_app: AnyApplication, twice: bool
+) -> None:
+    """ "Unsubscribe from <topic>" under a post in a group answers about the group."""
+    api.set_member_status(GROUP, CAROL, "administrator")
+    await say(api, CAROL, "/subscribe stoptorture", chat_id=GROUP)
+    post = await _deliver_post(bot_app, api, GROUP, "stoptorture")
+    data = button_data(post, "Unsubscribe")
+    answer, _ = await press(api, CAROL, post, data)
+    if twice:
+        answer, _ = await press(api, CAROL, post, data)
+    assert answer.get("text") == (
+        "This group was not following StopTorture."
+        if twice
+        else "This group no longer follows StopTorture. Use /topics to follow it again."
+    )
+
+
+async def test_group_help_speaks_of_the_group(api: FakeBotApi, bot_app: AnyApplication) -> None:
+    """/help in a group describes /mysubs as the group's topics."""
+    (reply,) = await say(api, BOB, "/help", chat_id=GROUP)
+    line = next(t for t in reply.text.splitlines() if t.startswith("/mysubs"))
+    assert (
+        line == "/mysubs — the topics this group follows, with a button to unsubscribe from each"
+    )
+
+
 # -- reachability ---------------------------------------------------------------------------------
 
 
@@ -471,7 +546,7 @@ async def test_blocking_marks_chat_inactive_and_unblocking_active(
     states = []
     for old, new in (("member", "kicked"), ("kicked", "member")):
         api.my_chat_member(ALICE, ALICE, old, new)
-        await say(api, BOB, "/help")  # updates are handled in order: this one comes after
+        await handled(api, bot_app)
         async with runtime_of(bot_app).sessionmaker() as session:
             chat = await session.get(Chat, ALICE)
             states.append(chat.active if chat else None)
@@ -521,7 +596,7 @@ async def test_group_admin_button_subscribes_the_group(
     (picker,) = await say(api, BOB, "/topics", chat_id=GROUP)
     answer, _ = await press_and_wait_edit(api, CAROL, picker, button_data(picker, "StopTorture"))
     assert (answer.get("text"), await followed(bot_app, GROUP)) == (
-        "✅ You now follow StopTorture.",
+        "✅ This group now follows StopTorture.",
         ["stoptorture"],
     )
 

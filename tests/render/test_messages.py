@@ -429,3 +429,30 @@ def test_no_locale_dependent_or_unportable_strftime_in_bot() -> None:
         and bad.search(line)
     ]
     assert found == []
+
+
+_FOLLOWED = TopicView(7, "w", "Write for Rights", subscribed=True)
+_LEFT = TopicView(7, "w", "Write for Rights")
+GROUP_REPLIES = {
+    "subscribed": render.subscribed_message(_FOLLOWED, changed=True, group=True).text,
+    "already": render.subscribed_message(_FOLLOWED, changed=False, group=True).text,
+    "unsubscribed": render.unsubscribed_message(_LEFT, changed=True, group=True).text,
+    "not following": render.unsubscribed_message(_LEFT, changed=False, group=True).text,
+    "all stopped": render.unsubscribed_all_message([_LEFT], group=True).text,
+    "none to stop": render.unsubscribed_all_message([], group=True).text,
+    "toggle on": render.toggle_answer(_FOLLOWED, group=True),
+    "toggle off": render.toggle_answer(_LEFT, group=True),
+    "off under a post": render.topic_off_answer(_LEFT, changed=True, group=True),
+    "off again": render.topic_off_answer(_LEFT, changed=False, group=True),
+    "mysubs": render.mysubs_message([_FOLLOWED], group=True).text,
+    "mysubs empty": render.mysubs_message([], group=True).text,
+    "welcome": render.welcome_message(group=True, subscribed=_FOLLOWED).text,
+    "welcome already": render.welcome_message(group=True, subscribed=_FOLLOWED, already=True).text,
+}
+
+
+@pytest.mark.parametrize("name", list(GROUP_REPLIES))
+def test_group_replies_speak_of_the_group_not_of_you(name: str) -> None:
+    """Every reply about a group's subscriptions names the group and never says "you"."""
+    words = GROUP_REPLIES[name].lower().replace(".", " ").replace(",", " ").split()
+    assert ("you" in words, "group" in words) == (False, True)
