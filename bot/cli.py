@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.config import REFUSED_HINT, Settings, load_settings
+from bot.domain.types import PollStatus
 from bot.errors import AlreadyExistsError, BotError, ConfigError, FeedError, NotFoundError
 from bot.log import configure_logging
 
@@ -243,9 +244,9 @@ async def _poll_once(runtime: Runtime, args: argparse.Namespace, out: TextIO) ->
     await runtime.catalog.ensure_feeds(runtime.settings.feed_urls)
     summary = await runtime.ingest.poll_due()
     for o in sorted(summary.outcomes, key=lambda o: o.feed_id):
-        if o.status == "error":
+        if o.status is PollStatus.ERROR:
             print(f"feed {o.feed_id} {o.url}: error: {o.error}", file=out)
-        elif o.status == "not_modified":
+        elif o.status is PollStatus.NOT_MODIFIED:
             print(f"feed {o.feed_id} {o.url}: not modified", file=out)
         else:
             print(

@@ -116,13 +116,21 @@ class TopicSpec:
     excludes: tuple[str, ...] = ()
 
 
+class PollStatus(enum.StrEnum):
+    """How polling one feed went (the values are metric labels: keep them stable)."""
+
+    NEW = "new"  # fetched and stored (with or without new posts)
+    NOT_MODIFIED = "not_modified"  # 304: nothing to parse
+    ERROR = "error"  # fetch, parse or storage failed; the feed backs off
+
+
 @dataclass(frozen=True, slots=True)
 class PollOutcome:
     """Summary of polling one feed."""
 
     feed_id: int
     url: str
-    status: str  # "new", "not_modified", "error"
+    status: PollStatus
     entries_seen: int = 0
     posts_new: int = 0
     deliveries_new: int = 0
@@ -153,7 +161,7 @@ class PollSummary:
     @property
     def failures(self) -> int:
         """Feeds that failed in this cycle."""
-        return sum(1 for o in self.outcomes if o.status == "error")
+        return sum(1 for o in self.outcomes if o.status is PollStatus.ERROR)
 
 
 class OutcomeKind(enum.StrEnum):

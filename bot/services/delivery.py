@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import Broadcast, Delivery, Feed, Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.domain.clock import Clock
+from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
 from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.render.messages import (
     PostView,
@@ -50,7 +51,6 @@ from bot.render.messages import (
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 3600.0
 YIELD_MAX_SECONDS = 0.05  # the longest a bulk send is held back for replies to people
 
 
@@ -62,12 +62,6 @@ class Sender(Protocol):
     ) -> DeliveryOutcome:
         """Send, and say what happened; never raise for an API answer."""
         ...
-
-
-def retry_delay(attempts: int, jitter: float) -> float:
-    """Backoff before attempt `attempts + 1`: 2, 4, 8 … s (capped), plus up to 50 % jitter."""
-    base = min(MAX_BACKOFF_SECONDS, 2.0 ** max(attempts, 1))
-    return base * (1 + 0.5 * jitter)
 
 
 class Pacer:
@@ -341,17 +335,27 @@ class DeliveryEngine:
 
     async def _send(self, job: _Job) -> None:
         try:
-            outcome = await self._send_one(job, job.photo)
-            if outcome.kind is OutcomeKind.MEDIA_REFUSED and job.photo is not None:
+            photo = job.photo
+            while True:
+                outcome = await self._send_one(job, photo)
+                decision = decide_send(
+                    outcome,
+                    attempts=job.attempts,
+                    max_attempts=self._max_attempts,
+                    with_photo=photo is not None,
+                    jitter=self._rng(),
+                )
+                if decision.action is not SendAction.RESEND_AS_TEXT:
+                    break
                 log.info(
                     "chat refuses photos; sending the text alone",
                     extra={"delivery_id": job.delivery_id, "chat_id": job.chat_id},
                 )
+                photo = None
                 wait = self.pacer.reserve(job.chat_id)
                 if wait > 0:
                     await self._sleep(wait)
-                outcome = await self._send_one(job, None)
-            await self._apply(job, outcome)
+            await self._apply(job, outcome, decision)
         except Exception:
             log.exception(
                 "could not record a delivery outcome", extra={"delivery_id": job.delivery_id}
@@ -373,49 +377,43 @@ class DeliveryEngine:
             self._on_outcome(outcome.kind, time.monotonic() - started)
         return outcome
 
-    async def _apply(self, job: _Job, outcome: DeliveryOutcome) -> None:
-        if outcome.kind is OutcomeKind.SENT:
+    async def _apply(self, job: _Job, outcome: DeliveryOutcome, decision: SendDecision) -> None:
+        """Carry out what `decide_send` made of Telegram's answer."""
+        if decision.action is SendAction.MARK_SENT:
             await self._buffer_sent(job.delivery_id, outcome.message_id)
             return
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
             deliveries = DeliveryRepo(session)
-            if outcome.kind is OutcomeKind.RETRY_AFTER:
-                wait = max(outcome.retry_after, 1.0)
-                self.pacer.pause(wait)
+            if decision.action is SendAction.RETRY:
+                if decision.pause_all:
+                    self.pacer.pause(decision.delay)
+                    self.stats.flood_waits += 1
+                    log.warning("flood wait", extra={"retry_after": decision.delay})
+                else:
+                    self.stats.retried += 1
                 await deliveries.reschedule(
                     job.delivery_id,
-                    now + timedelta(seconds=wait),
-                    outcome.error,
-                    count_attempt=False,
+                    now + timedelta(seconds=decision.delay),
+                    decision.reason,
+                    count_attempt=decision.count_attempt,
                 )
-                self.stats.flood_waits += 1
-                log.warning("flood wait", extra={"retry_after": wait})
-            elif outcome.kind is OutcomeKind.UNREACHABLE:
-                reason = outcome.error or "unreachable"
+            elif decision.action is SendAction.DEACTIVATE_CHAT:
+                reason = decision.reason or "unreachable"
                 await ChatRepo(session).set_inactive(job.chat_id, reason, now)
                 await deliveries.drop_pending_for_chat(job.chat_id, reason)
                 self.stats.unreachable += 1
                 log.info("chat unreachable", extra={"chat_id": job.chat_id, "reason": reason})
-            elif outcome.kind is OutcomeKind.MIGRATED and outcome.new_chat_id is not None:
-                await ChatRepo(session).migrate(job.chat_id, outcome.new_chat_id, now)
+            elif decision.action is SendAction.MIGRATE_CHAT and decision.new_chat_id is not None:
+                await ChatRepo(session).migrate(job.chat_id, decision.new_chat_id, now)
                 self.stats.migrated += 1
                 self.wake()
-            elif outcome.kind is OutcomeKind.TRANSIENT and job.attempts + 1 < self._max_attempts:
-                delay = retry_delay(job.attempts + 1, self._rng())
-                await deliveries.reschedule(
-                    job.delivery_id,
-                    now + timedelta(seconds=delay),
-                    outcome.error,
-                    count_attempt=True,
-                )
-                self.stats.retried += 1
             else:
-                await deliveries.mark_failed(job.delivery_id, outcome.error or outcome.kind.value)
+                await deliveries.mark_failed(job.delivery_id, decision.reason or "failed")
                 self.stats.failed += 1
                 log.warning(
                     "delivery failed",
-                    extra={"delivery_id": job.delivery_id, "error": outcome.error},
+                    extra={"delivery_id": job.delivery_id, "error": decision.reason},
                 )
 
     async def _prepare(self, session: AsyncSession, rows: Sequence[Delivery]) -> list[_Job]:

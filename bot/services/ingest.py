@@ -19,11 +19,12 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Feed
-from bot.db.repos import DeliveryRepo, FeedRepo, PostRepo, TopicRepo, url_hash
+from bot.db.repos import DeliveryRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
+from bot.domain.ingest_policy import plan_storage, unique_entries, url_hash
 from bot.domain.matching import TopicMatcher
 from bot.domain.schedule import next_poll_at
-from bot.domain.types import ParsedEntry, ParsedFeed, PollOutcome, PollSummary
+from bot.domain.types import ParsedFeed, PollOutcome, PollStatus, PollSummary
 from bot.errors import FeedError, FeedFetchError, FeedParseError
 from bot.feeds.fetch import Fetcher, NotModified, Retrieved
 from bot.feeds.parse import parse_feed
@@ -176,9 +177,9 @@ class IngestService:
             if isinstance(retrieved, NotModified):
                 if unchanged is not None:  # a cycle records its 304s in one transaction
                     unchanged.append((feed_id, retrieved.etag, retrieved.last_modified))
-                    return PollOutcome(feed_id, url, "not_modified")
+                    return PollOutcome(feed_id, url, PollStatus.NOT_MODIFIED)
                 await self._record_not_modified(feed_id, retrieved.etag, retrieved.last_modified)
-                return PollOutcome(feed_id, url, "not_modified")
+                return PollOutcome(feed_id, url, PollStatus.NOT_MODIFIED)
             parsed, final_url = await self._parse_or_discover(retrieved)
             return await self._store(feed_id, url, final_url, retrieved, parsed, matcher)
         except FeedError as error:
@@ -193,7 +194,7 @@ class IngestService:
         log.warning(
             "feed poll failed", extra={"feed_id": feed_id, "feed_url": url, "error": message}
         )
-        return PollOutcome(feed_id, url, "error", error=message)
+        return PollOutcome(feed_id, url, PollStatus.ERROR, error=message)
 
     async def _store(
         self,
@@ -205,31 +206,26 @@ class IngestService:
         matcher: TopicMatcher,
     ) -> PollOutcome:
         now = self._clock.now()
-        entries = _unique_entries(parsed.entries)
+        entries = unique_entries(parsed.entries)
         async with self._sessionmaker.begin() as session:
             feeds, posts = FeedRepo(session), PostRepo(session)
             feed = await feeds.get(feed_id)
             if feed is None:  # removed while we were fetching
-                return PollOutcome(feed_id, url, "error", error="feed was removed")
-            announce = feed.primed
+                return PollOutcome(feed_id, url, PollStatus.ERROR, error="feed was removed")
             existing = await posts.existing_for_feed(feed_id, (e.identity for e in entries))
-            fresh: list[ParsedEntry] = []
-            for entry in entries:
-                stored = existing.get(entry.identity)
-                if stored is not None:
-                    posts.apply_edit(
-                        stored, entry, now
-                    )  # edited later: updated, never re-announced
-                else:
-                    fresh.append(entry)
             known = await posts.known_url_hashes(
-                h for h in (url_hash(e.url) for e in fresh) if h is not None
+                h for h in (url_hash(e.url) for e in entries) if h is not None
             )
-            fresh = [e for e in fresh if url_hash(e.url) not in known]
-            inserted = await posts.insert_new(feed_id, fresh, now, announced=announce)
+            plan = plan_storage(
+                entries, stored_identities=existing, stored_url_hashes=known, primed=feed.primed
+            )
+            announce = plan.announce
+            for entry in plan.edits:  # edited later: updated, never re-announced
+                posts.apply_edit(existing[entry.identity], entry, now)
+            inserted = await posts.insert_new(feed_id, plan.new, now, announced=announce)
             deliveries = 0
             matched_pairs: list[tuple[int, int]] = []
-            by_identity = {e.identity: e for e in fresh}
+            by_identity = {e.identity: e for e in plan.new}
             new_entries = [by_identity[identity] for identity in inserted]
             for entry, topic_ids in zip(new_entries, matcher.match_many(new_entries), strict=True):
                 post_id = inserted[entry.identity]
@@ -262,7 +258,7 @@ class IngestService:
         return PollOutcome(
             feed_id,
             url,
-            "new",
+            PollStatus.NEW,
             entries_seen=len(entries),
             posts_new=len(inserted),
             deliveries_new=deliveries,
@@ -328,21 +324,6 @@ class IngestService:
                 consecutive_failures=feed.consecutive_failures,
                 jitter=self._rng(),
             )
-
-
-def _unique_entries(entries: Sequence[ParsedEntry]) -> list[ParsedEntry]:
-    """Drop repeated identities and repeated canonical URLs within one document (first wins)."""
-    seen_ids: set[str] = set()
-    seen_urls: set[str] = set()
-    unique = []
-    for entry in entries:
-        if entry.identity in seen_ids or (entry.url is not None and entry.url in seen_urls):
-            continue
-        seen_ids.add(entry.identity)
-        if entry.url is not None:
-            seen_urls.add(entry.url)
-        unique.append(entry)
-    return unique
 
 
 def _describe(error: FeedError) -> str:
