@@ -40,13 +40,9 @@ from bot.db.models import Broadcast, Delivery, Feed, Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.domain.clock import Clock
 from bot.domain.types import DeliveryOutcome, OutcomeKind
-from bot.render.messages import (
-    PostView,
-    RenderedMessage,
-    TopicView,
-    broadcast_message,
-    post_notification,
-)
+from bot.domain.views import PostView, TopicView
+from bot.render.notifications import broadcast_message, post_notification
+from bot.render.text import RenderedMessage
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from bot.db.models import Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
+from bot.domain.views import PAGE_SIZE, PostView, TopicView
 from bot.errors import TopicNotFoundError
-from bot.render.messages import PAGE_SIZE, PostView, TopicView
 
 # A topic key longer than this is no topic name (names are at most 64 characters).
 MAX_KEY_CHARS = 100
