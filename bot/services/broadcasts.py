@@ -32,7 +32,8 @@ from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.feeds.parse import canonical_url
 from bot.render.notifications import broadcast_message, pushed_post_html
 from bot.render.text import RenderedMessage
-from bot.services.subscriptions import suggest_topics, topic_view
+from bot.services.subscriptions import suggest_topics
+from bot.services.views import topic_view
 
 EVERYONE = "all"
 # How many words one topic name may span in "/broadcast write for rights stoptorture".

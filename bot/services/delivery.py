@@ -43,6 +43,7 @@ from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.domain.views import PostView, TopicView
 from bot.render.notifications import broadcast_message, post_notification
 from bot.render.text import RenderedMessage
+from bot.services.views import post_view
 
 log = logging.getLogger(__name__)
 
@@ -426,7 +427,7 @@ class DeliveryEngine:
                 .outerjoin(Feed, Feed.id == Post.feed_id)
                 .where(Post.id.in_(post_ids))
             )
-            posts = {p.id: _post_view(p, name or title) for p, name, title in result.all()}
+            posts = {p.id: post_view(p, name or title) for p, name, title in result.all()}
         topics: dict[int, TopicView] = {}
         if topic_ids:
             result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
@@ -486,14 +487,3 @@ class DeliveryEngine:
             self._render_cache.clear()
         self._render_cache[key] = rendered
         return rendered
-
-
-def _post_view(post: Post, source: str | None) -> PostView:
-    return PostView(
-        id=post.id,
-        title=post.title,
-        url=post.url,
-        summary=post.summary,
-        published=post.published_at or post.first_seen_at,
-        source=source,
-    )
