@@ -15,7 +15,7 @@ from telegram.ext import Application, CallbackContext
 
 from bot.domain.schedule import poll_tick_seconds
 from bot.handlers.context import runtime_of
-from bot.render import messages as render
+from bot.render import admins as render
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)

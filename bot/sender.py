@@ -22,7 +22,7 @@ from telegram.error import (
 )
 
 from bot.domain.types import DeliveryOutcome, OutcomeKind
-from bot.render.messages import RenderedMessage
+from bot.render.text import RenderedMessage
 
 # 400 answers that mean "this chat cannot receive messages from us" rather than "bad message".
 # A group that forbids the bot text (`not enough rights to send text messages to the chat`)

@@ -41,9 +41,9 @@ from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import requires
 from bot.handlers.menus import install_staff_menus, refresh_menu
+from bot.render import admins as render
 from bot.render import callback_data as cb
-from bot.render import messages as render
-from bot.render.messages import RenderedMessage
+from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
 from bot.runtime import Runtime
 from bot.services.admin import Actor, AdminService, parse_audit_limit
 
@@ -109,7 +109,7 @@ async def _edit(query: CallbackQuery, message: RenderedMessage) -> None:
 def _error_message(error: BotError) -> RenderedMessage:
     """The reply for a domain error of an admin command (order: module docstring)."""
     if isinstance(error, TopicNotFoundError):
-        return render.topic_not_found_message(error.key, error.suggestions)
+        return topic_not_found_message(error.key, error.suggestions)
     if isinstance(error, FeedNotFoundError):
         return render.feed_not_found_message(error.key)
     if isinstance(error, NotFoundError):
@@ -358,12 +358,12 @@ async def feed_remove_button(update: Update, context: Context) -> None:
     query = _query(update)
     pressed = cb.parse_admin(query.data)
     if pressed is None or pressed.kind != cb.FEED_REMOVE:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     try:
         feed = await _service(context).remove_feed(_actor(update), pressed.feed_id)
     except FeedNotFoundError:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     await _answer(query, "Removed.")
     await _edit(query, render.feed_removed_message(feed))

@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.handlers.context import Context
-from bot.render import messages as render
+from bot.render import text as render
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from telegram.error import BadRequest
 
 from bot.domain.types import Role
 from bot.handlers.context import Context, roles_of
-from bot.render import messages as render
+from bot.render import text as render
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.handlers.context import Context, subscriptions_of
-from bot.render import messages as render
+from bot.render import supporters as render
 
 log = logging.getLogger(__name__)
 

@@ -64,8 +64,8 @@ from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import genuine_press, in_private_chat, permitted, private_only, requires
 from bot.render import callback_data as cb
-from bot.render import messages as render
-from bot.render.messages import RenderedMessage
+from bot.render import organisers as render
+from bot.render.text import INVALID_BUTTON, RenderedMessage, escape, topic_not_found_message
 from bot.runtime import Runtime
 from bot.services.broadcasts import (
     Audience,
@@ -125,7 +125,7 @@ def safe_html(text: str, entities: Sequence[MessageEntity]) -> str:
     for entity in entities:
         if entity.type == MessageEntityType.TEXT_LINK and entity.url:
             entity = MessageEntity(
-                entity.type, entity.offset, entity.length, url=render.escape(entity.url)
+                entity.type, entity.offset, entity.length, url=escape(entity.url)
             )
         elif entity.type == MessageEntityType.PRE and entity.language:
             language = "".join(c for c in entity.language if c.isalnum() or c in "+-_#.")
@@ -256,7 +256,7 @@ async def broadcast_command(update: Update, context: Context) -> int:
     try:
         audience = await service.audience(words)
     except TopicNotFoundError as error:
-        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions))
         return ConversationHandler.END
     except InvalidInputError:
         await _reply(update, render.broadcast_usage_message())
@@ -276,7 +276,7 @@ async def push_command(update: Update, context: Context) -> int:
     try:
         plan = await service.plan_push(words[0], words[1:])
     except TopicNotFoundError as error:
-        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions))
         return ConversationHandler.END
     except NotFoundError:
         await _reply(update, render.push_post_not_found_message(words[0]))
@@ -501,7 +501,7 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
     query = _query(update)
     parsed = cb.parse_broadcast(query.data)
     if parsed is None:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     runtime = runtime_of(context)
     service = runtime.broadcasts
@@ -509,7 +509,7 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
     try:
         changed = await service.cancel(parsed.broadcast_id, actor_id=actor_id, actor=actor)
     except NotFoundError:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     await _answer(query, render.broadcast_cancelled_answer(parsed.broadcast_id, changed=changed))
     if isinstance(query.message, Message):

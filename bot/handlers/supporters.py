@@ -3,7 +3,7 @@
 Owns /start (with the `sub-<slug>` deep link), /help, /topics, /subscribe, /unsubscribe,
 /mysubs, /latest, /forgetme, their inline buttons, and the hints for free text and unknown
 commands. Each callback extracts primitives from the update, calls the service, renders with
-`bot.render.messages` and replies (STYLE.md 2.7). Every button press is answered, and a
+`bot.render.supporters` and replies (STYLE.md 2.7). Every button press is answered, and a
 press whose data is not one of ours, or not on the pressed message any more, only gets
 "This button is no longer valid".
 
@@ -39,8 +39,8 @@ from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import button_on_message
 from bot.render import callback_data as cb
-from bot.render import messages as render
-from bot.render.messages import RenderedMessage
+from bot.render import supporters as render
+from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +182,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     try:
         change = await service.subscribe(chat.id, key, chat_type=chat.type)
     except TopicNotFoundError as error:
-        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions))
         return
     await _reply(
         update,
@@ -208,7 +208,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     try:
         change = await service.unsubscribe(chat.id, key)
     except TopicNotFoundError as error:
-        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions))
         return
     await _reply(
         update,
@@ -229,7 +229,7 @@ async def latest_command(update: Update, context: Context) -> None:
     try:
         page = await subscriptions_of(context).latest(topic_key=key or None)
     except TopicNotFoundError as error:
-        await _reply(update, render.topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions))
         return
     rendered = render.latest_page(
         page.posts,
@@ -272,7 +272,7 @@ async def _pressed(update: Update) -> cb.Callback | None:
     query = _query(update)
     parsed = cb.parse(query.data)
     if parsed is None or not button_on_message(query):
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return None
     return parsed
 
@@ -294,7 +294,7 @@ async def topic_toggle_button(update: Update, context: Context) -> None:
         else:
             change = await service.toggle(chat.id, pressed.topic_id, chat_type=chat.type)
     except TopicNotFoundError:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     await _answer(query, render.toggle_answer(change.topic, group=is_group(chat)))
     if pressed.view == cb.VIEW_MYSUBS:
@@ -317,7 +317,7 @@ async def topic_off_button(update: Update, context: Context) -> None:
     try:
         change = await subscriptions_of(context).unsubscribe_topic(chat.id, pressed.topic_id)
     except TopicNotFoundError:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     await _answer(
         query, render.topic_off_answer(change.topic, changed=change.changed, group=is_group(chat))
@@ -335,7 +335,7 @@ async def latest_page_button(update: Update, context: Context) -> None:
             topic_id=pressed.topic_id or None, page=pressed.page
         )
     except TopicNotFoundError:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     await _answer(query)
     rendered = render.latest_page(
@@ -356,7 +356,7 @@ async def forget_confirm_button(update: Update, context: Context) -> None:
     query = _query(update)
     chat = _chat(update)
     if chat.type != ChatType.PRIVATE or query.from_user.id != chat.id:
-        await _answer(query, render.INVALID_BUTTON)
+        await _answer(query, INVALID_BUTTON)
         return
     result = await subscriptions_of(context).forget(chat.id, query.from_user.id)
     await _answer(query, "Deleted." if not result.nothing else None)
@@ -389,4 +389,4 @@ async def noop_button(update: Update, context: Context) -> None:
 
 async def invalid_button(update: Update, context: Context) -> None:
     """Any other callback data (forged, stale or from an old version): say so, change nothing."""
-    await _answer(_query(update), render.INVALID_BUTTON)
+    await _answer(_query(update), INVALID_BUTTON)

@@ -31,6 +31,14 @@ from bot.domain.topics import (
     validate_slug,
 )
 from bot.domain.types import Role, RuleKind, TopicSpec
+from bot.domain.views import (
+    AuditView,
+    FeedHealthView,
+    StatsView,
+    TeamMemberView,
+    TopicDetailView,
+    TopicView,
+)
 from bot.errors import (
     AlreadyExistsError,
     FeedNotFoundError,
@@ -38,15 +46,7 @@ from bot.errors import (
     NotFoundError,
     TopicNotFoundError,
 )
-from bot.render.messages import (
-    AuditView,
-    FeedHealthView,
-    StatsView,
-    TeamMemberView,
-    TopicDetailView,
-    TopicView,
-    archive_notice,
-)
+from bot.render.notifications import archive_notice
 from bot.services.catalog import CatalogService, FeedInfo
 from bot.services.ingest import IngestService
 

@@ -27,17 +27,13 @@ from bot.db.repos import AuditRepo, BroadcastRepo, FeedRepo, TopicRepo
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
 from bot.domain.types import DeliveryStatus
+from bot.domain.views import BroadcastView, PostView, TopicView
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.feeds.parse import canonical_url
-from bot.render.messages import (
-    BroadcastView,
-    PostView,
-    RenderedMessage,
-    TopicView,
-    broadcast_message,
-    pushed_post_html,
-)
-from bot.services.subscriptions import suggest_topics, topic_view
+from bot.render.notifications import broadcast_message, pushed_post_html
+from bot.render.text import RenderedMessage
+from bot.services.subscriptions import suggest_topics
+from bot.services.views import topic_view
 
 EVERYONE = "all"
 # How many words one topic name may span in "/broadcast write for rights stoptorture".

@@ -41,13 +41,10 @@ from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
 from bot.domain.types import DeliveryOutcome, OutcomeKind
-from bot.render.messages import (
-    PostView,
-    RenderedMessage,
-    TopicView,
-    broadcast_message,
-    post_notification,
-)
+from bot.domain.views import PostView, TopicView
+from bot.render.notifications import broadcast_message, post_notification
+from bot.render.text import RenderedMessage
+from bot.services.views import post_view
 
 log = logging.getLogger(__name__)
 
@@ -428,7 +425,7 @@ class DeliveryEngine:
                 .outerjoin(Feed, Feed.id == Post.feed_id)
                 .where(Post.id.in_(post_ids))
             )
-            posts = {p.id: _post_view(p, name or title) for p, name, title in result.all()}
+            posts = {p.id: post_view(p, name or title) for p, name, title in result.all()}
         topics: dict[int, TopicView] = {}
         if topic_ids:
             result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
@@ -488,14 +485,3 @@ class DeliveryEngine:
             self._render_cache.clear()
         self._render_cache[key] = rendered
         return rendered
-
-
-def _post_view(post: Post, source: str | None) -> PostView:
-    return PostView(
-        id=post.id,
-        title=post.title,
-        url=post.url,
-        summary=post.summary,
-        published=post.published_at or post.first_seen_at,
-        source=source,
-    )

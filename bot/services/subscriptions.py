@@ -15,12 +15,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Post, Topic
+from bot.db.models import Topic
 from bot.db.repos import ChatRepo, DeliveryRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
+from bot.domain.views import PAGE_SIZE, PostView, TopicView
 from bot.errors import TopicNotFoundError
-from bot.render.messages import PAGE_SIZE, PostView, TopicView
+from bot.services.views import post_view, topic_view
 
 # A topic key longer than this is no topic name (names are at most 64 characters).
 MAX_KEY_CHARS = 100
@@ -68,18 +69,6 @@ class ForgetResult:
     def nothing(self) -> bool:
         """Whether there was nothing to delete."""
         return not (self.chat or self.user)
-
-
-def topic_view(topic: Topic, *, subscribed: bool = False) -> TopicView:
-    """The plain view of a topic row."""
-    return TopicView(
-        id=topic.id,
-        slug=topic.slug,
-        name=topic.name,
-        emoji=topic.emoji,
-        description=topic.description,
-        subscribed=subscribed,
-    )
 
 
 def suggest_topics(
@@ -305,9 +294,7 @@ class SubscriptionService:
             )
         shown = posts[:PAGE_SIZE]
         return LatestPage(
-            posts=tuple(
-                _post_view(p, labels.get(p.feed_id) if p.feed_id else None) for p in shown
-            ),
+            posts=tuple(post_view(p, labels.get(p.feed_id) if p.feed_id else None) for p in shown),
             topic=topic_view(topic) if topic else None,
             page=page,
             has_next=len(posts) > PAGE_SIZE and page < MAX_PAGE,
@@ -325,14 +312,3 @@ class SubscriptionService:
         if topic is not None and not (active_only and topic.archived):
             return topic
         raise TopicNotFoundError(key, suggest_topics(key, await topics.all()))
-
-
-def _post_view(post: Post, source: str | None) -> PostView:
-    return PostView(
-        id=post.id,
-        title=post.title,
-        url=post.url,
-        summary=post.summary,
-        published=post.published_at or post.first_seen_at,
-        source=source,
-    )

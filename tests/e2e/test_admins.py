@@ -21,7 +21,7 @@ from bot.handlers.guards import REFUSAL
 from bot.handlers.menus import ADMIN_COMMANDS, ORGANISER_COMMANDS, SUPPORTER_COMMANDS
 from bot.jobs import FEED_HEALTH_JOB
 from bot.render import callback_data as cb
-from bot.render import messages as render
+from bot.render import text as render
 from bot.services.admin import Actor
 from tests.e2e.conftest import runtime_of
 from tests.fakes.botapi import BotMessage, FakeBotApi

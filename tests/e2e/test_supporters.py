@@ -18,7 +18,8 @@ from bot.db.models import Chat, User
 from bot.db.repos import DeliveryRepo, PostRepo
 from bot.domain.types import ParsedEntry
 from bot.handlers.menus import GROUP_COMMANDS, SUPPORTER_COMMANDS
-from bot.render import messages as render
+from bot.render import supporters as render
+from bot.render.text import INVALID_BUTTON, SOMETHING_WRONG
 from bot.services.subscriptions import SubscriptionService
 from tests.e2e.conftest import runtime_of
 from tests.fakes.botapi import BotMessage, FakeBotApi
@@ -384,7 +385,7 @@ async def test_forged_button_gets_notice_and_changes_nothing(
     (picker,) = await say(api, ALICE, "/topics")
     answer, after = await press(api, ALICE, picker, data)
     assert (answer.get("text"), after.edits, await followed(bot_app, ALICE)) == (
-        render.INVALID_BUTTON,
+        INVALID_BUTTON,
         0,
         [],
     )
@@ -396,7 +397,7 @@ async def test_stale_picker_button_gets_notice(api: FakeBotApi, bot_app: AnyAppl
     data = button_data(picker, "StopTorture")
     (mysubs,) = await say(api, ALICE, "/mysubs")  # a message without that button
     answer, _ = await press(api, ALICE, mysubs, data)
-    assert (answer.get("text"), await followed(bot_app, ALICE)) == (render.INVALID_BUTTON, [])
+    assert (answer.get("text"), await followed(bot_app, ALICE)) == (INVALID_BUTTON, [])
 
 
 # -- /forgetme ------------------------------------------------------------------------------------
@@ -610,4 +611,4 @@ async def test_failure_in_a_handler_gets_an_apology_not_a_traceback(
     """When a handler fails (here getChatMember), the user gets one short apology."""
     api.fail_next("getChatMember", 400, "Bad Request: chat not found")
     (reply,) = await say(api, BOB, "/subscribe stoptorture", chat_id=GROUP)
-    assert (reply.text, await followed(bot_app, GROUP)) == (render.SOMETHING_WRONG, [])
+    assert (reply.text, await followed(bot_app, GROUP)) == (SOMETHING_WRONG, [])

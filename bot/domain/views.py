@@ -1,0 +1,125 @@
+"""What the services hand to rendering: plain views of topics, posts, broadcasts and admin figures.
+
+Services fill these in from stored rows and return them; `bot.render` turns them into text.
+Both import them from here, so neither depends on the other for its types.
+No I/O, no Telegram, no SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Posts on one page of /latest.
+PAGE_SIZE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TopicView:
+    """A topic as shown to a chat."""
+
+    id: int
+    slug: str
+    name: str
+    emoji: str = ""
+    description: str = ""
+    subscribed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PostView:
+    """A post as shown in a notification or a list."""
+
+    id: int
+    title: str
+    url: str | None
+    summary: str = ""
+    published: datetime | None = None
+    source: str | None = None
+    topics: tuple[TopicView, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastView:
+    """A broadcast with its delivery figures, as /broadcasts and progress messages show it.
+
+    `topics` are topic labels; empty with `everyone` for a broadcast to all subscribers.
+    `dropped` counts chats that blocked the bot or disappeared before their message went out.
+    """
+
+    id: int
+    status: str
+    topics: tuple[str, ...]
+    everyone: bool
+    created_at: datetime
+    scheduled_for: datetime | None = None
+    finished_at: datetime | None = None
+    total: int = 0
+    pending: int = 0
+    sent: int = 0
+    failed: int = 0
+    dropped: int = 0
+    summary: str = ""
+    push: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TeamMemberView:
+    """An organiser or admin: id, @username if known, role and its source."""
+
+    user_id: int
+    username: str | None
+    role: str
+    source: str  # "ADMIN_IDS" or "granted"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicDetailView:
+    """A topic with its rules and figures (/topicinfo and answers to topic changes)."""
+
+    id: int
+    slug: str
+    name: str
+    emoji: str
+    description: str
+    archived: bool
+    rules: tuple[tuple[str, str], ...]  # (kind, value)
+    subscribers: int
+    active_subscribers: int
+    posts_30_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedHealthView:
+    """A feed with its health, for /feeds and answers to feed changes."""
+
+    id: int
+    url: str
+    label: str
+    paused: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatsView:
+    """The figures of /stats; `topics` is (label, archived, subscribers)."""
+
+    chats_active: int
+    chats_inactive: int
+    topics: tuple[tuple[str, bool, int], ...]
+    posts_7_days: int
+    deliveries_7_days: dict[str, int]
+    failure_reasons: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    """One audit row."""
+
+    at: datetime
+    actor: str
+    action: str
+    target: str

@@ -1,0 +1,96 @@
+"""What the delivery engine sends to chats: post notifications, broadcasts, notices.
+
+The organisers' preview is rendered by the same functions (`broadcast_message`), so what an
+organiser previews is what supporters get. No I/O: the functions take plain values.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from telegram import InlineKeyboardButton
+
+from bot.domain.views import PostView, TopicView
+from bot.render import callback_data as cb
+from bot.render.text import (
+    BUTTON_TEXT_CHARS,
+    SOURCE_CHARS,
+    RenderedMessage,
+    escape,
+    optional_date,
+    safe_url,
+    shorten,
+    topic_label,
+    visible,
+)
+
+SUMMARY_CHARS = 300
+TITLE_CHARS = 256
+INTRO_CHARS = 500
+
+
+def post_notification(post: PostView, topic: TopicView | None, tz: tzinfo) -> RenderedMessage:
+    """The message a subscriber gets for a new post.
+
+    Topic emoji and name, the title as a link, a summary cut at a word boundary, date and
+    source; buttons "Read and act" (the post's link) and "Unsubscribe from <topic>".
+    """
+    url = safe_url(post.url)
+    # A title of only spaces or invisible characters would leave Telegram an empty message.
+    title = escape(shorten(post.title, TITLE_CHARS)) if visible(post.title) else "Untitled"
+    lines = []
+    if topic is not None:
+        lines.append(f"<b>{escape(topic_label(topic))}</b>")
+    lines.append(f'<a href="{escape(url)}"><b>{title}</b></a>' if url else f"<b>{title}</b>")
+    summary = shorten(post.summary, SUMMARY_CHARS)
+    if summary:
+        lines.extend(["", escape(summary)])
+    meta = [m for m in (optional_date(post.published, tz), post.source) if m]
+    if meta:
+        lines.extend(["", f"<i>{escape(shorten(' · '.join(meta), SOURCE_CHARS + 20))}</i>"])
+    rows: list[tuple[InlineKeyboardButton, ...]] = []
+    if url:
+        rows.append((InlineKeyboardButton("Read and act", url=url),))
+    rows.extend(_unsubscribe_row(topic))
+    return RenderedMessage("\n".join(lines), tuple(rows))
+
+
+def broadcast_message(
+    text_html: str, action_url: str | None, topic: TopicView | None
+) -> RenderedMessage:
+    """An organiser's call to action: their (already safe) HTML and a "Take action" button."""
+    rows: list[tuple[InlineKeyboardButton, ...]] = []
+    url = safe_url(action_url)
+    if url:
+        rows.append((InlineKeyboardButton("Take action", url=url),))
+    rows.extend(_unsubscribe_row(topic))
+    return RenderedMessage(text_html, tuple(rows))
+
+
+def _unsubscribe_row(topic: TopicView | None) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
+    """The "Unsubscribe from <topic>" button under what a topic brought (none without a topic)."""
+    if topic is None:
+        return ()
+    text = shorten(f"Unsubscribe from {topic.name}", BUTTON_TEXT_CHARS)
+    return ((InlineKeyboardButton(text, callback_data=cb.topic_off(topic.id)),),)
+
+
+def pushed_post_html(
+    intro: str | None, post: PostView, topic: TopicView | None, tz: tzinfo
+) -> str:
+    """The HTML of a re-announced post: the organiser's intro line, then the post.
+
+    The post is shown as a notification shows it; its link becomes the "Take action" button.
+    """
+    body = post_notification(post, topic, tz).text
+    if intro and visible(intro):
+        return f"{escape(shorten(intro, INTRO_CHARS))}\n\n{body}"
+    return body
+
+
+def archive_notice(topic: TopicView) -> str:
+    """The notice a topic's followers get when it is archived (HTML, sent as a notice)."""
+    return (
+        f"The topic <b>{escape(topic_label(topic))}</b> has been archived: you will get no more "
+        "posts about it. Send /topics to choose other topics."
+    )

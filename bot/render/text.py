@@ -1,0 +1,171 @@
+"""What every rendered message is made of: the message type, escaping, shortening, dates, limits.
+
+Also the few replies that several audiences get alike (an invalid button, an unknown topic,
+a staff command used in a group). The audience modules (`notifications`, `supporters`,
+`organisers`, `admins`) build their messages from these.
+
+Every piece of feed or user text is escaped with `html.escape` before it reaches Telegram;
+every message stays within Telegram's limits (4096 characters of text after parsing,
+64-byte callback data, 100 buttons). No I/O: the functions take plain values.
+"""
+
+from __future__ import annotations
+
+import html
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from bot.domain.views import TopicView
+
+SOURCE_CHARS = 80
+TOPIC_CHARS = 64
+BUTTON_TEXT_CHARS = 60
+# Texts for callback-query answers are plain text (Telegram shows them as a toast, ≤200
+# characters, no HTML); every other text is Telegram HTML with all values escaped.
+ANSWER_CHARS = 200
+KEY_CHARS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedMessage:
+    """Text in Telegram HTML and its inline keyboard."""
+
+    text: str
+    buttons: tuple[tuple[InlineKeyboardButton, ...], ...] = ()
+    disable_preview: bool = False
+
+    @property
+    def reply_markup(self) -> InlineKeyboardMarkup | None:
+        """The keyboard as python-telegram-bot's value type."""
+        return InlineKeyboardMarkup(self.buttons) if self.buttons else None
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram HTML (&, <, > and quotes)."""
+    return html.escape(text, quote=True)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut text at a word boundary to at most `limit` characters, adding '…' when cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-–—") + "…"
+
+
+def topic_label(topic: TopicView) -> str:
+    """A topic's emoji and name, the name shortened (plain text: escape it)."""
+    name = shorten(topic.name, TOPIC_CHARS)
+    return f"{topic.emoji} {name}".strip()
+
+
+# Fixed English names: strftime's %b and %a follow the process locale (LC_TIME), and its
+# unpadded day %-d is a glibc extension (Windows and others reject it).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def format_date(moment: datetime, tz: tzinfo, *, weekday: bool = False, time: bool = False) -> str:
+    """A moment as a date in `tz`: "5 Mar 2026", "Thu 5 Mar 2026", "5 Mar 2026 14:30".
+
+    The one place dates are worded, the same on every platform and under every locale.
+    """
+    local = moment.astimezone(tz)
+    text = f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
+    if weekday:
+        text = f"{_WEEKDAYS[local.weekday()]} {text}"
+    if time:
+        text = f"{text} {local.hour:02d}:{local.minute:02d}"
+    return text
+
+
+def optional_date(moment: datetime | None, tz: tzinfo) -> str | None:
+    """`format_date` of a moment that may be unknown (then None)."""
+    if moment is None:
+        return None
+    return format_date(moment, tz)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if Telegram can use it as a link or a button, else None."""
+    # Control characters (a NUL ends Telegram's tag parsing) make the URL unusable.
+    if url and url.startswith(("https://", "http://")) and len(url) <= 2048 and url.isprintable():
+        return url
+    return None
+
+
+def fit(text: str) -> str:
+    """Keep a message under Telegram's limit (measured before parsing, which is stricter)."""
+    if len(text) <= MessageLimit.MAX_TEXT_LENGTH:
+        return text
+    cut = text[: MessageLimit.MAX_TEXT_LENGTH - 2]
+    cut = cut[: cut.rfind("\n")] if "\n" in cut else ""
+    return cut + "\n…"
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """A number with its noun: "1 chat", "2 chats", "3 entries" (given `many`)."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def answer_text(text: str) -> str:
+    """A callback-query answer: plain text within Telegram's 200 characters."""
+    return shorten(text, ANSWER_CHARS)
+
+
+def quoted_key(key: str) -> str:
+    """A user-typed key, shortened and escaped, in quotes."""
+    return f"“{escape(shorten(key, KEY_CHARS))}”"
+
+
+# Characters Telegram treats as blank although they are letters or symbols to Unicode.
+_BLANK_LOOKALIKES = frozenset("\u115f\u1160\u2800\u3164\uffa0")
+
+
+def visible(text: str) -> bool:
+    """Whether `text` has a character that shows (not a space, control or format character)."""
+    return any(
+        not char.isspace()
+        and char not in _BLANK_LOOKALIKES
+        and unicodedata.category(char) not in ("Cc", "Cf", "Zs", "Zl", "Zp")
+        for char in text
+    )
+
+
+# -- replies several audiences share ------------------------------------------------------------
+
+INVALID_BUTTON = "This button is no longer valid."
+SOMETHING_WRONG = "Sorry, something went wrong. Please try again in a moment."
+PRIVATE_ONLY_ANSWER = "Please use this in a private chat with me."
+
+
+def topic_not_found_message(key: str, suggestions: Sequence[str]) -> RenderedMessage:
+    """An unknown topic: "No topic called X. Did you mean: …"."""
+    if not key.strip():
+        return RenderedMessage("Which topic? Try /topics to see them all.")
+    text = f"No topic called {quoted_key(key)}."
+    if suggestions:
+        names = ", ".join(f"<b>{escape(shorten(s, TOPIC_CHARS))}</b>" for s in suggestions)
+        text += f" Did you mean: {names}?"
+    else:
+        text += " See /topics for the list."
+    return RenderedMessage(text)
+
+
+def private_only_message(bot_username: str | None) -> RenderedMessage:
+    """An organiser or admin command in a group or channel: where to use it instead."""
+    text = "Please use this command in a private chat with me"
+    if not bot_username:
+        return RenderedMessage(f"{text}.")
+    name = escape(bot_username)
+    link = f'<a href="https://t.me/{name}">@{name}</a>'
+    return RenderedMessage(f"{text}: {link}.", disable_preview=True)

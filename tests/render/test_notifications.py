@@ -1,0 +1,36 @@
+"""What the delivery engine sends: valid Telegram HTML whatever the post, dated in English."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from bot.domain.views import PostView, TopicView
+from bot.render import notifications as render
+from tests.render.samples import SLOW, posts, problems, topics
+
+
+@SLOW
+@given(post=posts, topic=st.one_of(st.none(), topics))
+@example(post=PostView(1, "\u200b", None), topic=None)
+def test_post_notification_is_valid_telegram_html(post: PostView, topic: TopicView | None) -> None:
+    """Any post renders to HTML Telegram accepts, within 4096 characters."""
+    assert problems(render.post_notification(post, topic, UTC)) == []
+
+
+def test_archive_notice_names_the_topic_escaped() -> None:
+    """The archive notice names the topic (escaped) and points to /topics."""
+    topic = TopicView(3, "a-b", "Rights <& wrongs>", "✋")
+    assert render.archive_notice(topic) == (
+        "The topic <b>✋ Rights &lt;&amp; wrongs&gt;</b> has been archived: you will get no "
+        "more posts about it. Send /topics to choose other topics."
+    )
+
+
+def test_post_date_is_english_under_any_locale(non_english_time: str) -> None:
+    """A notification's date line is the same English text under a non-English LC_TIME."""
+    post = PostView(1, "Title", None, published=datetime(2026, 2, 9, tzinfo=UTC), source="Feed")
+    text = render.post_notification(post, None, UTC).text
+    assert text.splitlines()[-1] == "<i>9 Feb 2026 · Feed</i>"
