@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Feed, Topic
-from bot.db.repos import AdminRepo, AuditRepo, TopicRepo
+from bot.db.repos import AuditRepo, BroadcastRepo, FeedRepo, ReportRepo, TopicRepo, UserRepo
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
 
@@ -209,7 +209,7 @@ class AdminService:
         if user_id in self.admin_ids:
             return Identity(user_id, Role.ADMIN, SOURCE_ADMIN_IDS)
         async with self._sessionmaker() as session:
-            user = await AdminRepo(session).user(user_id)
+            user = await UserRepo(session).get(user_id)
         role = _role(user.role) if user is not None else Role.SUPPORTER
         return Identity(user_id, role, None if role is Role.SUPPORTER else SOURCE_GRANTED)
 
@@ -225,7 +225,7 @@ class AdminService:
             raise InvalidInputError("the role must be organiser or admin")
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
-            repo = AdminRepo(session)
+            repo = UserRepo(session)
             user_id, username = await self._resolve(repo, target)
             if user_id in self.admin_ids:
                 return RoleChange(user_id, username, Role.ADMIN, Role.ADMIN, False, True)
@@ -252,14 +252,14 @@ class AdminService:
         """
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
-            repo = AdminRepo(session)
+            repo = UserRepo(session)
             user_id, username = await self._resolve(repo, target)
             if user_id in self.admin_ids:
                 raise InvalidInputError(
                     f"{_who(user_id, username)} is an admin through ADMIN_IDS, the bot's "
                     "configuration; to revoke them, remove the id from ADMIN_IDS and restart"
                 )
-            user = await repo.user(user_id)
+            user = await repo.get(user_id)
             before = _role(user.role) if user is not None else Role.SUPPORTER
             if before is Role.SUPPORTER:
                 return RoleChange(user_id, username, Role.SUPPORTER, before, False)
@@ -277,7 +277,7 @@ class AdminService:
     async def team(self) -> list[TeamMemberView]:
         """Admins from ADMIN_IDS, then granted admins and organisers."""
         async with self._sessionmaker() as session:
-            repo = AdminRepo(session)
+            repo = UserRepo(session)
             staff = await repo.staff()
             names = await repo.usernames(self.admin_ids)
         members = [
@@ -300,16 +300,16 @@ class AdminService:
         """Every admin's user id (ADMIN_IDS and granted), for reports in their private chats."""
         return tuple(m.user_id for m in await self.team() if m.role == Role.ADMIN.value)
 
-    async def _resolve(self, repo: AdminRepo, target: str) -> tuple[int, str | None]:
+    async def _resolve(self, repo: UserRepo, target: str) -> tuple[int, str | None]:
         text = target.strip()
         if text.startswith("@"):
-            user = await repo.user_by_username(text[1:]) if len(text) <= 65 else None
+            user = await repo.by_username(text[1:]) if len(text) <= 65 else None
             if user is None:
                 raise NotFoundError("user", text)
             return user.id, user.username
         if text.isascii() and text.isdigit() and 0 < len(text) <= 15:
             user_id = int(text)
-            user = await repo.user(user_id)
+            user = await repo.get(user_id)
             return user_id, user.username if user is not None else None
         raise InvalidInputError(
             "write the user as a numeric id (they get it with /whoami) or @username"
@@ -405,8 +405,8 @@ class AdminService:
             check_rule(_RULE_FIELD[rule_kind], value)
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
-            repo = AdminRepo(session)
-            topic = await self._topic(TopicRepo(session), key)
+            repo = TopicRepo(session)
+            topic = await self._topic(repo, key)
             if op == "add":
                 if await repo.rule_count(topic.id) >= RULES_PER_TOPIC_MAX:
                     raise InvalidInputError(
@@ -444,7 +444,7 @@ class AdminService:
             topic.archived = True
             await session.flush()
             notice = archive_notice(TopicView(topic.id, topic.slug, topic.name, topic.emoji))
-            notified = await AdminRepo(session).queue_notice(
+            notified = await BroadcastRepo(session).queue_notice(
                 actor.user_id or 0, notice, topic.id, now
             )
             await AuditRepo(session).record(
@@ -474,7 +474,7 @@ class AdminService:
         return topic
 
     async def _detail(self, session: AsyncSession, topic: Topic) -> TopicDetailView:
-        repo = AdminRepo(session)
+        repo = ReportRepo(session)
         rules = (await TopicRepo(session).rules([topic.id])).get(topic.id, [])
         total, active = await repo.subscribers(topic.id)
         posts = await repo.posts_matched_since(topic.id, self._clock.now() - TOPIC_POSTS_WINDOW)
@@ -554,7 +554,7 @@ class AdminService:
         since = self._clock.now() - STATS_WINDOW
         topics = await self._catalog.list_topics(include_archived=True)
         async with self._sessionmaker() as session:
-            repo = AdminRepo(session)
+            repo = ReportRepo(session)
             active, inactive = await repo.chat_counts()
             posts = await repo.posts_since(since)
             deliveries = await repo.deliveries_since(since)
@@ -587,7 +587,7 @@ class AdminService:
         """
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
-            repo = AdminRepo(session)
+            repo = FeedRepo(session)
             failing = await repo.take_failing_to_report(now - FAILING_REPORT_AFTER)
             recovered = await repo.take_recovered_to_report()
             report_failing = tuple(_alert(f) for f in failing)

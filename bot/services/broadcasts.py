@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Broadcast, Topic
-from bot.db.repos import AuditRepo, BroadcastRepo, FeedRepo, TopicRepo
+from bot.db.repos import AuditRepo, BroadcastRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
 from bot.domain.types import DeliveryStatus
@@ -233,7 +233,7 @@ class BroadcastService:
             raise InvalidInputError("name a topic")
         canonical = canonical_url(url)
         async with self._sessionmaker.begin() as session:
-            post = await BroadcastRepo(session).post_by_url(canonical) if canonical else None
+            post = await PostRepo(session).by_url(canonical) if canonical else None
             if post is None:
                 raise NotFoundError("post", url)
             topics = await TopicRepo(session).all()

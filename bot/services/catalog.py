@@ -9,11 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Feed, Subscription, TopicRule
-from bot.db.repos import AuditRepo, FeedRepo, StateRepo, TopicRepo
+from bot.db.models import Feed
+from bot.db.repos import AuditRepo, FeedRepo, ReportRepo, StateRepo, TopicRepo
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
 from bot.domain.types import TopicSpec
@@ -177,21 +176,10 @@ class CatalogService:
     async def list_topics(self, *, include_archived: bool = True) -> list[TopicInfo]:
         """Topics with their rule and subscriber counts."""
         async with self._sessionmaker() as session:
-            topics = await TopicRepo(session).all(include_archived=include_archived)
-            rule_counts = dict(
-                (
-                    await session.execute(
-                        select(TopicRule.topic_id, func.count()).group_by(TopicRule.topic_id)
-                    )
-                ).all()
-            )
-            sub_counts = dict(
-                (
-                    await session.execute(
-                        select(Subscription.topic_id, func.count()).group_by(Subscription.topic_id)
-                    )
-                ).all()
-            )
+            topic_repo = TopicRepo(session)
+            topics = await topic_repo.all(include_archived=include_archived)
+            rule_counts = await topic_repo.rule_counts()
+            sub_counts = await ReportRepo(session).subscriber_counts()
             return [
                 TopicInfo(
                     id=t.id,

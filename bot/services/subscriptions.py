@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Topic
-from bot.db.repos import ChatRepo, DeliveryRepo, FeedRepo, PostRepo, TopicRepo
+from bot.db.repos import ChatRepo, DeliveryRepo, FeedRepo, PostRepo, TopicRepo, UserRepo
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
 from bot.domain.views import PAGE_SIZE, PostView, TopicView
@@ -133,7 +133,7 @@ class SubscriptionService:
         if user_id in self._users and self._users[user_id] == name:
             return False
         async with self._sessionmaker.begin() as session:
-            await ChatRepo(session).upsert_user(user_id, name, self._clock.now())
+            await UserRepo(session).upsert(user_id, name, self._clock.now())
         if len(self._users) >= USER_CACHE_LIMIT:
             self._users.clear()
         self._users[user_id] = name
@@ -172,7 +172,7 @@ class SubscriptionService:
             subscriptions = len(await chats.topic_ids(chat_id))
             deliveries = await DeliveryRepo(session).count_for_chat(chat_id)
             chat = await chats.delete(chat_id)
-            role = await chats.delete_user(user_id)
+            role = await UserRepo(session).delete(user_id)
         self._users.pop(user_id, None)
         return ForgetResult(
             chat=chat,

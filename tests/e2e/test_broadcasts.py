@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
 from bot.db.models import AuditEntry, Broadcast, Delivery, User
-from bot.db.repos import ChatRepo, PostRepo
+from bot.db.repos import PostRepo, UserRepo
 from bot.domain.types import ParsedEntry
 from bot.services.subscriptions import SubscriptionService
 from tests.e2e.conftest import runtime_of
@@ -62,7 +62,7 @@ async def grant_organiser(app: AnyApplication, user_id: int) -> None:
     """Make a user an organiser in the users table (as /grant would)."""
     runtime = runtime_of(app)
     async with runtime.sessionmaker.begin() as session:
-        await ChatRepo(session).upsert_user(user_id, None, runtime.clock.now())
+        await UserRepo(session).upsert(user_id, None, runtime.clock.now())
         await session.execute(update(User).where(User.id == user_id).values(role="organiser"))
 
 

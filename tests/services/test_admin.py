@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import AuditEntry, Delivery, Feed, Topic, TopicRule, User
-from bot.db.repos import ChatRepo, TopicRepo
+from bot.db.repos import ChatRepo, TopicRepo, UserRepo
 from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import Role
 from bot.errors import AlreadyExistsError, InvalidInputError, NotFoundError, TopicNotFoundError
@@ -76,7 +76,7 @@ async def _actions(sessionmaker: Sessions) -> list[str]:
 
 async def _remember(sessionmaker: Sessions, clock: FakeClock, user_id: int, name: str) -> None:
     async with sessionmaker.begin() as session:
-        await ChatRepo(session).upsert_user(user_id, name, clock.now())
+        await UserRepo(session).upsert(user_id, name, clock.now())
 
 
 # -- roles ------------------------------------------------------------------------------------

@@ -1,0 +1,36 @@
+"""Repositories: one per aggregate, constructed with a session; they never commit.
+
+The use-case in `bot.services` owns the transaction (STYLE.md 2.6). Statements are
+dialect-neutral, except for `ON CONFLICT DO NOTHING`, which both SQLite and PostgreSQL
+speak through their own `insert()` constructs (see `_sql._insert`).
+
+One module per aggregate: `feeds`, `posts`, `topics` (with their rules), `chats` (chats and
+subscriptions; users and roles), `deliveries` (the outbox, the fan-out and its audience),
+`broadcasts`, `audit`, `state`, and `reports` (figures that only read). Import the classes
+from here: `from bot.db.repos import DeliveryRepo`.
+
+Maintenance rule: every new public method gets a test in tests/db/, run on both databases.
+"""
+
+from bot.db.repos.audit import AuditRepo
+from bot.db.repos.broadcasts import BroadcastRepo
+from bot.db.repos.chats import ChatRepo, UserRepo
+from bot.db.repos.deliveries import DeliveryRepo
+from bot.db.repos.feeds import FeedRepo
+from bot.db.repos.posts import PostRepo
+from bot.db.repos.reports import ReportRepo
+from bot.db.repos.state import StateRepo
+from bot.db.repos.topics import TopicRepo
+
+__all__ = [
+    "AuditRepo",
+    "BroadcastRepo",
+    "ChatRepo",
+    "DeliveryRepo",
+    "FeedRepo",
+    "PostRepo",
+    "ReportRepo",
+    "StateRepo",
+    "TopicRepo",
+    "UserRepo",
+]

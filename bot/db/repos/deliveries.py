@@ -1,0 +1,218 @@
+"""DeliveryRepo: the outbox, with the fan-out of a post or broadcast to its audience."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, bindparam, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Chat, Delivery, Subscription
+from bot.db.repos._sql import _clip, _insert
+from bot.domain.priority import DeliveryPriority
+from bot.domain.types import DeliveryStatus
+
+
+def _audience(topic_ids: Sequence[int] | None) -> Any:
+    """Active chats subscribed to any of the topics (any topic if None), one row per chat.
+
+    Each comes with the lowest of those topic ids: the topic its message names.
+    """
+    stmt = (
+        select(
+            Subscription.chat_id.label("chat_id"),
+            func.min(Subscription.topic_id).label("topic_id"),
+        )
+        .join(Chat, Chat.id == Subscription.chat_id)
+        .where(Chat.active.is_(True))
+        .group_by(Subscription.chat_id)
+    )
+    if topic_ids is not None:
+        stmt = stmt.where(Subscription.topic_id.in_(list(topic_ids)))
+    return stmt.subquery()
+
+
+async def _fan_out(
+    session: AsyncSession,
+    key: str,
+    key_value: int,
+    audience: Any,
+    now: datetime,
+    priority: DeliveryPriority,
+) -> int:
+    """Queue one pending delivery per audience row in one INSERT … SELECT.
+
+    `key` is "post_id" or "broadcast_id"; the unique key (chat_id, key) with ON CONFLICT DO
+    NOTHING makes it idempotent. Returns how many deliveries were created.
+    """
+    source = select(
+        audience.c.chat_id,
+        literal(key_value),
+        audience.c.topic_id,
+        literal(DeliveryStatus.PENDING.value),
+        literal(int(priority)),
+        literal(0),
+        literal(now, Delivery.next_attempt_at.type),
+        literal(now, Delivery.created_at.type),
+    ).where(and_(True))
+    columns = [
+        "chat_id",
+        key,
+        "topic_id",
+        "status",
+        "priority",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    stmt = _insert(session, Delivery).from_select(columns, source).on_conflict_do_nothing()
+    result = await session.execute(stmt)
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
+class DeliveryRepo:
+    """The outbox. Every new outcome needs a DeliveryStatus member and a delivery test."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def fan_out_post(
+        self,
+        post_id: int,
+        topic_ids: Sequence[int],
+        now: datetime,
+        priority: DeliveryPriority = DeliveryPriority.POST,
+    ) -> int:
+        """Queue one delivery per active chat subscribed to any of the topics.
+
+        One INSERT … SELECT, grouped by chat, so a chat following several of the post's
+        topics gets one message; the unique key (chat_id, post_id) makes it idempotent.
+
+        Returns:
+            How many deliveries were created.
+        """
+        if not topic_ids:
+            return 0
+        return await _fan_out(
+            self.session, "post_id", post_id, _audience(topic_ids), now, priority
+        )
+
+    async def claim_due(
+        self, now: datetime, limit: int, exclude: Iterable[int] = ()
+    ) -> Sequence[Delivery]:
+        """Pending deliveries whose time has come, highest priority and oldest first.
+
+        The index (status, priority DESC, id) gives this order directly, so a claim reads
+        `limit` rows instead of sorting the whole backlog (on SQLite and PostgreSQL alike).
+        Rows stay `pending` while they are sent (no "sending" state): after a crash they are
+        simply sent again, which bounds duplicates by what was in flight.
+        """
+        stmt = (
+            select(Delivery)
+            .where(
+                Delivery.status == DeliveryStatus.PENDING.value, Delivery.next_attempt_at <= now
+            )
+            .order_by(Delivery.priority.desc(), Delivery.id)
+            .limit(limit)
+        )
+        skip = list(exclude)
+        if skip:
+            stmt = stmt.where(Delivery.id.not_in(skip))
+        result = await self.session.execute(stmt)
+        return result.scalars().all()
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending delivery becomes due."""
+        result = await self.session.execute(
+            select(func.min(Delivery.next_attempt_at)).where(
+                Delivery.status == DeliveryStatus.PENDING.value
+            )
+        )
+        return result.scalar_one_or_none()
+
+    async def mark_sent(self, delivery_id: int, message_id: int | None, now: datetime) -> None:
+        """Record that Telegram accepted the message."""
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(
+                status=DeliveryStatus.SENT.value,
+                sent_at=now,
+                message_id=message_id,
+                attempts=Delivery.attempts + 1,
+                last_error=None,
+            )
+        )
+
+    async def mark_sent_many(self, marks: Sequence[tuple[int, int | None, datetime]]) -> None:
+        """Record accepted messages, `(delivery_id, message_id, sent_at)`, in one statement."""
+        if not marks:
+            return
+        table = cast(Table, Delivery.__table__)  # Core: an executemany, not ORM bulk mode
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("b_id"))
+            .values(
+                status=DeliveryStatus.SENT.value,
+                sent_at=bindparam("b_sent_at"),
+                message_id=bindparam("b_message_id"),
+                attempts=table.c.attempts + 1,
+                last_error=None,
+            )
+        )
+        await self.session.execute(
+            stmt,
+            [{"b_id": i, "b_message_id": m, "b_sent_at": when} for i, m, when in marks],
+        )
+
+    async def reschedule(
+        self, delivery_id: int, when: datetime, error: str | None, *, count_attempt: bool
+    ) -> None:
+        """Try again later (a flood wait does not count as an attempt)."""
+        values: dict[str, Any] = {"next_attempt_at": when, "last_error": _clip(error)}
+        if count_attempt:
+            values["attempts"] = Delivery.attempts + 1
+        await self.session.execute(
+            update(Delivery).where(Delivery.id == delivery_id).values(**values)
+        )
+
+    async def mark_failed(self, delivery_id: int, error: str) -> None:
+        """Give up on a delivery, keeping the error."""
+        await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(
+                status=DeliveryStatus.FAILED.value,
+                attempts=Delivery.attempts + 1,
+                last_error=_clip(error),
+            )
+        )
+
+    async def drop_pending_for_chat(self, chat_id: int, reason: str) -> int:
+        """Drop every pending delivery of a chat (unreachable or forgotten)."""
+        result = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.chat_id == chat_id, Delivery.status == DeliveryStatus.PENDING.value)
+            .values(status=DeliveryStatus.DROPPED.value, last_error=_clip(reason))
+        )
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+    async def count(self, status: DeliveryStatus | None = None) -> int:
+        """How many deliveries exist (with this status)."""
+        stmt = select(func.count()).select_from(Delivery)
+        if status is not None:
+            stmt = stmt.where(Delivery.status == status.value)
+        result = await self.session.execute(stmt)
+        return int(result.scalar_one())
+
+    # -- supporter side (bot.services.subscriptions) ------------------------------------------
+
+    async def count_for_chat(self, chat_id: int, status: DeliveryStatus | None = None) -> int:
+        """How many deliveries a chat has (with this status)."""
+        stmt = select(func.count()).select_from(Delivery).where(Delivery.chat_id == chat_id)
+        if status is not None:
+            stmt = stmt.where(Delivery.status == status.value)
+        result = await self.session.execute(stmt)
+        return int(result.scalar_one())

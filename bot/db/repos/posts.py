@@ -1,0 +1,153 @@
+"""PostRepo: posts, their dedup and their topics."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Post, PostTopic
+from bot.db.repos._sql import _chunks, _insert
+from bot.domain.ingest_policy import url_hash
+from bot.domain.types import ParsedEntry
+
+
+class PostRepo:
+    """Posts, their dedup and their topics."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def existing_for_feed(self, feed_id: int, identities: Iterable[str]) -> dict[str, Post]:
+        """Posts of this feed with one of these identities, keyed by identity."""
+        keys = list(set(identities))
+        found: dict[str, Post] = {}
+        for chunk in _chunks(keys, 500):
+            result = await self.session.execute(
+                select(Post).where(Post.feed_id == feed_id, Post.identity.in_(chunk))
+            )
+            found.update((post.identity, post) for post in result.scalars())
+        return found
+
+    async def known_url_hashes(self, hashes: Iterable[str]) -> set[str]:
+        """Which of these canonical-URL hashes some post already has."""
+        keys = list(set(hashes))
+        known: set[str] = set()
+        for chunk in _chunks(keys, 500):
+            result = await self.session.execute(
+                select(Post.url_hash).where(Post.url_hash.in_(chunk))
+            )
+            known.update(h for h in result.scalars() if h)
+        return known
+
+    async def insert_new(
+        self,
+        feed_id: int,
+        entries: Sequence[ParsedEntry],
+        now: datetime,
+        *,
+        announced: bool,
+    ) -> dict[str, int]:
+        """Insert posts, skipping any that another transaction stored meanwhile.
+
+        Returns:
+            The new post ids keyed by identity; an entry missing from it was a duplicate.
+        """
+        if not entries:
+            return {}
+        rows = [
+            {
+                "feed_id": feed_id,
+                "identity": entry.identity,
+                "url": entry.url,
+                "url_hash": url_hash(entry.url),
+                "title": entry.title,
+                "summary": entry.summary,
+                "author": entry.author,
+                "image_url": entry.image_url,
+                "categories": list(entry.categories),
+                "published_at": entry.published,
+                "first_seen_at": now,
+                "updated_at": now,
+                "announced": announced,
+            }
+            for entry in entries
+        ]
+        # executemany ("insertmanyvalues"): one cached compiled statement, batched by the
+        # driver, instead of compiling a multi-row VALUES per feed (a third of a poll's CPU).
+        stmt = (
+            _insert(self.session, Post).on_conflict_do_nothing().returning(Post.id, Post.identity)
+        )
+        result = await self.session.execute(stmt, rows)
+        return {identity: post_id for post_id, identity in result.all()}
+
+    @staticmethod
+    def apply_edit(post: Post, entry: ParsedEntry, now: datetime) -> bool:
+        """Update a stored post from a newer version of its entry; True if anything changed."""
+        changes: dict[str, object] = {
+            "title": entry.title,
+            "summary": entry.summary,
+            "author": entry.author,
+            "image_url": entry.image_url,
+            "categories": list(entry.categories),
+        }
+        if entry.published is not None:
+            changes["published_at"] = entry.published
+        changed = False
+        for field, value in changes.items():
+            if getattr(post, field) != value:
+                setattr(post, field, value)
+                changed = True
+        if changed:
+            post.updated_at = now
+        return changed
+
+    async def add_topics(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Record (post_id, topic_id) matches."""
+        rows = [{"post_id": p, "topic_id": t} for p, t in pairs]
+        if rows:  # executemany: one cached compiled statement
+            await self.session.execute(
+                _insert(self.session, PostTopic).on_conflict_do_nothing(), rows
+            )
+
+    async def count(self) -> int:
+        """How many posts are stored."""
+        result = await self.session.execute(select(func.count()).select_from(Post))
+        return int(result.scalar_one())
+
+    async def topics_of(self, post_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Topic ids of each post."""
+        found: dict[int, list[int]] = {pid: [] for pid in post_ids}
+        for chunk in _chunks(list(post_ids), 500):
+            result = await self.session.execute(
+                select(PostTopic.post_id, PostTopic.topic_id)
+                .where(PostTopic.post_id.in_(chunk))
+                .order_by(PostTopic.post_id, PostTopic.topic_id)
+            )
+            for post_id, topic_id in result.all():
+                found[post_id].append(topic_id)
+        return found
+
+    async def latest(
+        self, *, topic_id: int | None = None, offset: int = 0, limit: int = 5
+    ) -> Sequence[Post]:
+        """Newest posts (by publication, else first seen), optionally of one topic."""
+        stmt = select(Post)
+        if topic_id is not None:
+            stmt = stmt.join(PostTopic, PostTopic.post_id == Post.id).where(
+                PostTopic.topic_id == topic_id
+            )
+        stmt = stmt.order_by(
+            func.coalesce(Post.published_at, Post.first_seen_at).desc(), Post.id.desc()
+        )
+        result = await self.session.execute(stmt.offset(offset).limit(limit))
+        return result.scalars().all()
+
+    async def by_url(self, canonical: str) -> Post | None:
+        """The stored post with this canonical URL (by its url hash)."""
+        result = await self.session.execute(
+            select(Post).where(Post.url_hash == url_hash(canonical))
+        )
+        return result.scalar_one_or_none()
