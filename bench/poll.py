@@ -34,7 +34,7 @@ async def poll_cycle(ctx: Ctx) -> list[Row]:
         url = await fresh_database(ctx, "poll")
         with feed_server(feeds, 20, hang=5, error=5) as urls:
             async with open_runtime(_settings(url)) as runtime:
-                await runtime.catalog.ensure_feeds(urls)
+                await runtime.feeds.ensure_feeds(urls)
                 started = time.perf_counter()
                 summary = await runtime.ingest.poll_due()
                 full_runs.append(time.perf_counter() - started)
@@ -45,7 +45,7 @@ async def poll_cycle(ctx: Ctx) -> list[Row]:
     url = await fresh_database(ctx, "poll304")
     with feed_server(feeds, 20, hang=0, error=0) as urls:
         async with open_runtime(_settings(url)) as runtime:
-            await runtime.catalog.ensure_feeds(urls)
+            await runtime.feeds.ensure_feeds(urls)
             await runtime.ingest.poll_due()  # learns every ETag
             for _ in range(ctx.repeat):
                 async with runtime.sessionmaker.begin() as session:

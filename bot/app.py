@@ -61,7 +61,7 @@ def make_application(
         runtime = await build_runtime(settings, wiring=wiring, **runtime_kwargs)
         application.bot_data[RUNTIME_KEY] = runtime
         try:
-            await runtime.catalog.ensure_feeds(settings.feed_urls)
+            await runtime.feeds.ensure_feeds(settings.feed_urls)
             await install_menus(application.bot)
             await install_team_menus(application.bot, runtime)
             runtime.start_delivery()

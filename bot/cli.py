@@ -241,7 +241,7 @@ async def _db_upgrade(runtime: Runtime, args: argparse.Namespace, out: TextIO) -
 
 
 async def _poll_once(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
-    await runtime.catalog.ensure_feeds(runtime.settings.feed_urls)
+    await runtime.feeds.ensure_feeds(runtime.settings.feed_urls)
     summary = await runtime.ingest.poll_due()
     for o in sorted(summary.outcomes, key=lambda o: o.feed_id):
         if o.status is PollStatus.ERROR:
@@ -264,7 +264,7 @@ async def _poll_once(runtime: Runtime, args: argparse.Namespace, out: TextIO) ->
 
 async def _feeds_add(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     try:
-        info = await runtime.catalog.add_feed(args.url, args.name)
+        info = await runtime.feeds.add_feed(args.url, args.name)
     except AlreadyExistsError as error:
         return _fail(f"feed already added: {error.key}")
     print(f"added feed {info.id}: {info.url}", file=out)
@@ -276,7 +276,7 @@ def _when(moment: datetime | None) -> str:
 
 
 async def _feeds_list(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
-    feeds = await runtime.catalog.list_feeds()
+    feeds = await runtime.feeds.list_feeds()
     if not feeds:
         print("no feeds yet: add one with `campaignbot feeds add URL`", file=out)
         return EXIT_OK
@@ -296,7 +296,7 @@ async def _feeds_list(runtime: Runtime, args: argparse.Namespace, out: TextIO) -
 
 async def _feeds_remove(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
     try:
-        info = await runtime.catalog.remove_feed(args.feed)
+        info = await runtime.feeds.remove_feed(args.feed)
     except NotFoundError as error:
         return _fail(f"no feed with id or URL {error.key!r} (see `campaignbot feeds list`)")
     print(f"removed feed {info.id}: {info.url}", file=out)
@@ -322,7 +322,7 @@ async def _feeds_check(runtime: Runtime, args: argparse.Namespace, out: TextIO) 
 
 
 async def _topics_list(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
-    for t in await runtime.catalog.list_topics():
+    for t in await runtime.topics.list_topics():
         archived = " (archived)" if t.archived else ""
         print(
             f"{t.slug:<24} {t.emoji} {t.name}{archived}: {t.rules} rules, "
@@ -341,7 +341,7 @@ async def _topics_import(runtime: Runtime, args: argparse.Namespace, out: TextIO
     except OSError as error:
         return _fail(f"cannot read {path}: {error.strerror}")
     specs = parse_topics_toml(text, source=str(path))
-    result = await runtime.catalog.import_topics(specs)
+    result = await runtime.topics.import_topics(specs)
     print(
         f"imported {len(specs)} topics: {len(result.created)} created, "
         f"{len(result.updated)} updated",

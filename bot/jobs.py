@@ -64,7 +64,7 @@ FEED_HEALTH_INTERVAL_SECONDS = 300
 async def feed_health_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     """Tell the admins, once, about feeds failing for 24 hours and about their recovery."""
     runtime = runtime_of(context)
-    report = await runtime.admin.feed_health_report()
+    report = await runtime.feeds.feed_health_report()
     tz = runtime.settings.timezone
     messages = [
         render.feed_failing_message(f.label, f.url, f.last_error, f.failing_since, tz)

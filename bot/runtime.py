@@ -36,14 +36,15 @@ from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
 from bot.errors import ConfigError, InvalidInputError
 from bot.feeds.fetch import HttpxFetcher
 from bot.sender import TelegramSender
-from bot.services.admin import AdminService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
-from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryEngine
+from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
-from bot.services.members import RoleService
+from bot.services.reports import ReportService
+from bot.services.roles import RoleService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
+from bot.services.topics import TopicService
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,12 @@ class Runtime:
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
     fetcher: HttpxFetcher
-    catalog: CatalogService
     ingest: IngestService
     subscriptions: SubscriptionService
     roles: RoleService
-    admin: AdminService
+    topics: TopicService
+    feeds: FeedService
+    reports: ReportService
     broadcasts: BroadcastService
     progress: ProgressThrottle
     status: StatusService
@@ -217,11 +219,9 @@ async def build_runtime(
         if upgrade:
             await migrate.upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
-        catalog = CatalogService(
-            sessionmaker, clock, allow_private_urls=settings.allow_private_feed_urls
-        )
+        topics = TopicService(sessionmaker, clock)
         if seed_topics:
-            result = await catalog.seed_topics_once(specs)
+            result = await topics.seed_topics_once(specs)
             if result is not None:
                 log.info("topics loaded", extra={"topics_created": len(result.created)})
         delivery: DeliveryEngine | None = None
@@ -247,18 +247,25 @@ async def build_runtime(
             on_new_deliveries=delivery.wake if delivery is not None else None,
             on_poll_outcome=wiring.on_poll_outcome if wiring is not None else None,
         )
-        admin_ids = settings.admin_ids
+        roles = RoleService(sessionmaker, clock, settings.admin_ids)
         return Runtime(
             settings=settings,
             engine=engine,
             sessionmaker=sessionmaker,
             clock=clock,
             fetcher=fetcher,
-            catalog=catalog,
             ingest=ingest,
             subscriptions=SubscriptionService(sessionmaker, clock),
-            roles=RoleService(sessionmaker, clock, admin_ids),
-            admin=AdminService(sessionmaker, clock, admin_ids, catalog=catalog, ingest=ingest),
+            roles=roles,
+            topics=topics,
+            feeds=FeedService(
+                sessionmaker,
+                clock,
+                ingest=ingest,
+                roles=roles,
+                allow_private_urls=settings.allow_private_feed_urls,
+            ),
+            reports=ReportService(sessionmaker, clock),
             broadcasts=BroadcastService(sessionmaker, clock, settings.timezone),
             progress=ProgressThrottle(clock, PROGRESS_EDIT_SECONDS),
             status=StatusService(sessionmaker),

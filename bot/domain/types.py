@@ -31,6 +31,23 @@ class Role(enum.StrEnum):
 _ROLE_RANK = {Role.SUPPORTER: 0, Role.ORGANISER: 1, Role.ADMIN: 2}
 
 
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does something: a Telegram user id (None off chat) and the name the audit log shows."""
+
+    user_id: int | None
+    name: str
+
+    @classmethod
+    def of(cls, user_id: int, username: str | None) -> Actor:
+        """An actor from chat: "@username (id)", or the id alone."""
+        return cls(user_id, f"@{username} ({user_id})" if username else str(user_id))
+
+
+# Whoever runs a `campaignbot` command on the server.
+CLI_ACTOR = Actor(None, "cli")
+
+
 class RuleKind(enum.StrEnum):
     """Kinds of topic matching rules."""
 

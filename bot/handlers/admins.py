@@ -1,4 +1,4 @@
-"""Admin commands and buttons: translate updates into `AdminService` calls and replies.
+"""Admin commands and buttons: translate updates into service calls and replies.
 
 Owns /whoami (anyone) and the admin commands /grant, /revoke, /team, /addtopic, /edittopic,
 /topicrule, /archivetopic, /topicinfo, /addfeed, /feeds, /pausefeed, /resumefeed,
@@ -26,7 +26,7 @@ from telegram import Bot, CallbackQuery, LinkPreviewOptions, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot.domain.types import Role
+from bot.domain.types import Actor, Role
 from bot.errors import (
     AlreadyExistsError,
     BotError,
@@ -45,21 +45,17 @@ from bot.render import admins as render
 from bot.render import callback_data as cb
 from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
 from bot.runtime import Runtime
-from bot.services.admin import Actor, AdminService, parse_audit_limit
+from bot.services.reports import parse_audit_limit
 
 log = logging.getLogger(__name__)
 
 
 async def install_team_menus(bot: Bot, runtime: Runtime) -> None:
     """At start: scoped command menus for ADMIN_IDS admins and granted organisers/admins."""
-    await install_staff_menus(bot, await runtime.admin.staff_roles())
+    await install_staff_menus(bot, await runtime.roles.staff_roles())
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _service(context: Context) -> AdminService:
-    return runtime_of(context).admin
 
 
 def _actor(update: Update) -> Actor:
@@ -137,7 +133,7 @@ async def whoami_command(update: Update, context: Context) -> None:
     if chat is not None and chat.type != ChatType.PRIVATE:
         await _reply(update, render.whoami_in_group_message())
         return
-    me = await _service(context).whoami(_actor(update).user_id or 0)
+    me = await runtime_of(context).roles.whoami(_actor(update).user_id or 0)
     await _reply(update, render.whoami_message(me.user_id, me.role.value, me.source))
 
 
@@ -153,7 +149,7 @@ async def grant_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        change = await _service(context).grant(_actor(update), args[0], args[1])
+        change = await runtime_of(context).roles.grant(_actor(update), args[0], args[1])
         if change.changed:
             await refresh_menu(context.bot, change.user_id, change.role)
         return render.role_change_message(
@@ -178,7 +174,7 @@ async def revoke_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        change = await _service(context).revoke(_actor(update), args[0])
+        change = await runtime_of(context).roles.revoke(_actor(update), args[0])
         if change.changed:
             await refresh_menu(context.bot, change.user_id, Role.SUPPORTER)
         return render.role_change_message(
@@ -196,7 +192,7 @@ async def revoke_command(update: Update, context: Context) -> None:
 @requires(Role.ADMIN)
 async def team_command(update: Update, context: Context) -> None:
     """/team: organisers and admins, with ids, @usernames, role and source."""
-    await _reply(update, render.team_message(await _service(context).team()))
+    await _reply(update, render.team_message(await runtime_of(context).roles.team()))
 
 
 # -- topics -------------------------------------------------------------------------------------
@@ -211,7 +207,7 @@ async def addtopic_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        topic = await _service(context).add_topic(_actor(update), args[0], args[1])
+        topic = await runtime_of(context).topics.add_topic(_actor(update), args[0], args[1])
         heading = "✅ Topic created. Add matching rules with /topicrule."
         return render.topic_detail_message(topic, heading)
 
@@ -227,7 +223,7 @@ async def edittopic_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        topic = await _service(context).edit_topic(_actor(update), *args)
+        topic = await runtime_of(context).topics.edit_topic(_actor(update), *args)
         return render.topic_detail_message(topic, f"✅ Changed the {args[1].lower()}.")
 
     await _run(update, call)
@@ -242,7 +238,7 @@ async def topicrule_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        change = await _service(context).change_rule(_actor(update), *args)
+        change = await runtime_of(context).topics.change_rule(_actor(update), *args)
         heading = render.rule_change_heading(
             change.op, change.kind, change.value, changed=change.changed
         )
@@ -260,7 +256,7 @@ async def archivetopic_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        result = await _service(context).archive_topic(_actor(update), args[0])
+        result = await runtime_of(context).topics.archive_topic(_actor(update), args[0])
         if result.notified:
             runtime_of(context).wake_delivery()
         heading = render.archived_heading(result.notified, changed=result.changed)
@@ -278,7 +274,7 @@ async def topicinfo_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        return render.topic_detail_message(await _service(context).topic_info(args[0]))
+        return render.topic_detail_message(await runtime_of(context).topics.topic_info(args[0]))
 
     await _run(update, call)
 
@@ -297,7 +293,9 @@ async def addfeed_command(update: Update, context: Context) -> None:
 
     async def call() -> RenderedMessage:
         try:
-            added = await _service(context).add_feed(_actor(update), url, name)
+            added = await runtime_of(context).feeds.add_checked_feed(
+                url, name, actor=_actor(update)
+            )
         except FeedError as error:
             return render.feed_check_failed_message(url, error.message)
         return render.feed_added_message(added.feed, added.title, added.entries)
@@ -308,7 +306,7 @@ async def addfeed_command(update: Update, context: Context) -> None:
 @requires(Role.ADMIN)
 async def feeds_command(update: Update, context: Context) -> None:
     """/feeds: each feed with its health."""
-    feeds = await _service(context).list_feeds()
+    feeds = await runtime_of(context).feeds.list_feeds()
     await _reply(update, render.feeds_message(feeds, timezone_of(context)))
 
 
@@ -320,7 +318,9 @@ async def _set_paused(update: Update, context: Context, paused: bool) -> None:
         return
 
     async def call() -> RenderedMessage:
-        feed, changed = await _service(context).set_feed_paused(_actor(update), args[0], paused)
+        feed, changed = await runtime_of(context).feeds.set_feed_paused(
+            args[0], paused, actor=_actor(update)
+        )
         return render.feed_paused_message(feed, paused=paused, changed=changed)
 
     await _run(update, call)
@@ -347,7 +347,7 @@ async def removefeed_command(update: Update, context: Context) -> None:
         return
 
     async def call() -> RenderedMessage:
-        return render.feed_remove_prompt(await _service(context).find_feed(args[0]))
+        return render.feed_remove_prompt(await runtime_of(context).feeds.find_feed(args[0]))
 
     await _run(update, call)
 
@@ -361,7 +361,9 @@ async def feed_remove_button(update: Update, context: Context) -> None:
         await _answer(query, INVALID_BUTTON)
         return
     try:
-        feed = await _service(context).remove_feed(_actor(update), pressed.feed_id)
+        feed = await runtime_of(context).feeds.remove_feed(
+            str(pressed.feed_id), actor=_actor(update)
+        )
     except FeedNotFoundError:
         await _answer(query, INVALID_BUTTON)
         return
@@ -383,7 +385,7 @@ async def feed_keep_button(update: Update, context: Context) -> None:
 @requires(Role.ADMIN)
 async def stats_command(update: Update, context: Context) -> None:
     """/stats: chats, subscriptions per topic, the last 7 days, failures by reason."""
-    await _reply(update, render.stats_message(await _service(context).stats()))
+    await _reply(update, render.stats_message(await runtime_of(context).reports.stats()))
 
 
 @requires(Role.ADMIN)
@@ -395,7 +397,7 @@ async def audit_command(update: Update, context: Context) -> None:
     except InvalidInputError:
         await _reply(update, render.usage_message("audit"))
         return
-    rows = await _service(context).audit(limit)
+    rows = await runtime_of(context).reports.audit(limit)
     await _reply(update, render.audit_message(rows, timezone_of(context)))
 
 

@@ -14,7 +14,7 @@ from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import CallbackContext
 
 from bot.runtime import Runtime
-from bot.services.members import RoleService
+from bot.services.roles import RoleService
 from bot.services.subscriptions import SubscriptionService
 
 # The context every handler receives (the application uses PTB's default context types).

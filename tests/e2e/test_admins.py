@@ -16,13 +16,12 @@ from sqlalchemy import func, select
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
 from bot.db.models import AuditEntry, Broadcast, Chat, Delivery, Feed, Topic, TopicRule, User
-from bot.domain.types import Role
+from bot.domain.types import Actor, Role
 from bot.handlers.guards import REFUSAL
 from bot.handlers.menus import ADMIN_COMMANDS, ORGANISER_COMMANDS, SUPPORTER_COMMANDS
 from bot.jobs import FEED_HEALTH_JOB
 from bot.render import callback_data as cb
 from bot.render import text as render
-from bot.services.admin import Actor
 from tests.e2e.conftest import runtime_of
 from tests.fakes.botapi import BotMessage, FakeBotApi
 from tests.fakes.clock import FakeClock
@@ -42,7 +41,7 @@ async def admin_app(
     """The whole bot with ADMIN in ADMIN_IDS and ORGANISER granted the organiser role."""
     application = make_application(bot_settings(admin_ids=[ADMIN]))
     async with running(application):
-        await runtime_of(application).admin.grant(Actor(None, "test"), str(ORGANISER), "organiser")
+        await runtime_of(application).roles.grant(Actor(None, "test"), str(ORGANISER), "organiser")
         yield application
 
 
@@ -95,15 +94,15 @@ async def snapshot(app: AnyApplication) -> tuple[Any, ...]:
 
 
 async def add_feed(app: AnyApplication, feeds: FeedServer, path: str = "/feed.xml") -> int:
-    """Serve a small feed and add it through the catalogue; returns its id."""
+    """Serve a small feed and add it through the feed service; returns its id."""
     feeds.add(path, rss([{"title": "Old news", "link": "https://news.example.org/0"}]))
-    info = await runtime_of(app).catalog.add_feed(feeds.url(path), "Amnesty news")
+    info = await runtime_of(app).feeds.add_feed(feeds.url(path), "Amnesty news")
     return info.id
 
 
 async def last_audit(app: AnyApplication) -> tuple[str, str, int | None]:
     """(action, target, actor_id) of the newest audit row."""
-    rows = await runtime_of(app).admin.audit(1)
+    rows = await runtime_of(app).reports.audit(1)
     async with runtime_of(app).sessionmaker() as session:
         actor_id = (
             (await session.execute(select(AuditEntry.actor_id).order_by(AuditEntry.id.desc())))
@@ -409,7 +408,7 @@ async def test_rule_added_in_chat_matches_next_post(
     await say(api, SUPPORTER, "/subscribe write for rights")
     old = {"title": "Office news", "link": "https://news.example.org/office", "guid": "old"}
     feeds.add("/feed.xml", rss([old]))
-    feed = await runtime.catalog.add_feed(feeds.url("/feed.xml"))
+    feed = await runtime.feeds.add_feed(feeds.url("/feed.xml"))
     await runtime.ingest.poll_feed(feed.id)  # primes the feed
     before = {"title": "Postcards from the office", "link": "https://news.example.org/p1"}
     feeds.add("/feed.xml", rss([before, old]))
@@ -458,7 +457,7 @@ async def test_feeds_shows_health(
 ) -> None:
     """/feeds shows each feed with its failures and last error."""
     feeds.error("/bad.xml", 500)
-    info = await runtime_of(admin_app).catalog.add_feed(feeds.url("/bad.xml"), "Broken")
+    info = await runtime_of(admin_app).feeds.add_feed(feeds.url("/bad.xml"), "Broken")
     await runtime_of(admin_app).ingest.poll_feed(info.id)
     reply = await ask(api, ADMIN, "/feeds")
     assert (
@@ -607,7 +606,7 @@ async def test_failing_feed_reported_once_then_recovery(
     async with running(application):
         runtime = runtime_of(application)
         feeds.error("/feed.xml", 503)
-        info = await runtime.catalog.add_feed(feeds.url("/feed.xml"), "Flaky")
+        info = await runtime.feeds.add_feed(feeds.url("/feed.xml"), "Flaky")
         await runtime.ingest.poll_feed(info.id)
         clock.advance(hours=25)
         (job,) = application.job_queue.get_jobs_by_name(FEED_HEALTH_JOB)  # type: ignore[union-attr]

@@ -44,13 +44,13 @@ async def followed(app: AnyApplication, chat_id: int) -> list[str]:
 
 async def topic_id(app: AnyApplication, slug: str) -> int:
     """The id of a bundled topic."""
-    topics = await runtime_of(app).catalog.list_topics()
+    topics = await runtime_of(app).topics.list_topics()
     return next(t.id for t in topics if t.slug == slug)
 
 
 async def label(app: AnyApplication, slug: str) -> str:
     """A topic as messages name it: its emoji (if any) and its name."""
-    topic = next(t for t in await runtime_of(app).catalog.list_topics() if t.slug == slug)
+    topic = next(t for t in await runtime_of(app).topics.list_topics() if t.slug == slug)
     return f"{topic.emoji} {topic.name}".strip()
 
 
@@ -318,7 +318,7 @@ async def test_latest_pages_in_the_same_message(
         for n in range(7)
     ]
     feeds.add("/news.xml", rss(items))
-    feed = await runtime.catalog.add_feed(feeds.url("/news.xml"), "Amnesty news")
+    feed = await runtime.feeds.add_feed(feeds.url("/news.xml"), "Amnesty news")
     await runtime.ingest.poll_feed(feed.id)
     (latest,) = await say(api, ALICE, "/latest")
     first = (latest.text.count("• "), button_texts(latest))
@@ -568,7 +568,7 @@ async def test_new_post_reaches_only_its_subscribers(
     await say(api, BOB, "/subscribe indigenous rights")
     old = {"title": "Office news", "link": "https://news.example.org/office", "guid": "old"}
     feeds.add("/feed.xml", rss([old]))
-    feed = await runtime.catalog.add_feed(feeds.url("/feed.xml"))
+    feed = await runtime.feeds.add_feed(feeds.url("/feed.xml"))
     await runtime.ingest.poll_feed(feed.id)  # primes the feed: old entries are not announced
     alice_before, bob_before = len(api.messages(ALICE)), len(api.messages(BOB))
     new = {

@@ -68,7 +68,7 @@ async def test_hostile_feed_content_is_delivered_as_valid_html(
         application = make_application(_settings(api, database_url))
         async with running(application):
             runtime = application.bot_data["runtime"]
-            await runtime.catalog.add_feed(feeds.url("/nasty.xml"))
+            await runtime.feeds.add_feed(feeds.url("/nasty.xml"))
             async with sessionmaker.begin() as session:
                 await session.execute(update(Feed).values(primed=True))
             expected = 2 + 2 * len(NASTY)  # the seeded post plus every nasty one, per chat

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import Delivery, Feed, Post
 from bot.domain.clock import SystemClock
 from bot.feeds.fetch import HttpxFetcher
-from bot.services.catalog import CatalogService
+from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
+from bot.services.roles import RoleService
 from tests.fakes.feedserver import FeedServer, rss
 from tests.faults.conftest import seed_fan_out
 
@@ -37,13 +38,17 @@ async def test_hostile_feeds_cycle_ends_with_readable_errors(
 ) -> None:
     await seed_fan_out(sessionmaker, 3)  # topic "faults" with 3 subscribers
     clock = SystemClock()
-    catalog = CatalogService(sessionmaker, clock, allow_private_urls=True)
     healthy = rss([{"title": "Faults campaign update", "guid": "ok-1", "link": "https://e.org/1"}])
     latin1 = rss([{"title": "Café faults", "guid": "c-1"}]).encode("latin-1")
     async with (
         FeedServer() as srv,
         HttpxFetcher(allow_private=True, timeout=1.5, total_timeout=3) as fetcher,
     ):
+        ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300)
+        roles = RoleService(sessionmaker, clock)
+        feed_service = FeedService(
+            sessionmaker, clock, ingest=ingest, roles=roles, allow_private_urls=True
+        )
         srv.add("/healthy.xml", healthy)
         srv.add("/hang.xml", healthy)
         srv.hang("/hang.xml")
@@ -58,10 +63,9 @@ async def test_hostile_feeds_cycle_ends_with_readable_errors(
         bad = ["/hang.xml", "/loop-a.xml", "/huge.xml", "/invalid.xml"]
         survivable = ["/lenient.xml", "/laughs.xml", "/latin1-says-utf8.xml", "/says-utf16.xml"]
         for path in ["/healthy.xml", *bad, *survivable]:
-            await catalog.add_feed(srv.url(path))
+            await feed_service.add_feed(srv.url(path))
         async with sessionmaker.begin() as session:
             await session.execute(update(Feed).values(primed=True))  # announce at once
-        ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300)
         rss_before = psutil.Process().memory_info().rss
         started = time.monotonic()
         summary = await ingest.poll_due()

@@ -1,6 +1,6 @@
-"""SSRF at the service level (tests/feeds/test_fetch.py covers the fetcher itself): the catalog
-refuses private feed URLs unless ALLOW_PRIVATE_FEED_URLS, and a poll whose feed redirects (or
-resolves) to a private address records a readable refusal instead of fetching it."""
+"""SSRF at the service level (tests/feeds/test_fetch.py covers the fetcher itself): the feed
+service refuses private feed URLs unless ALLOW_PRIVATE_FEED_URLS, and a poll whose feed
+redirects (or resolves) to a private address records a readable refusal instead of fetching it."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from bot.db.models import Feed
 from bot.domain.clock import SystemClock
 from bot.errors import FeedRefusedError
 from bot.feeds.fetch import HttpxFetcher
-from bot.services.catalog import CatalogService
+from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
+from bot.services.roles import RoleService
 
 PRIVATE = [
     "http://127.0.0.1/feed.xml",
@@ -27,20 +28,35 @@ PRIVATE = [
 ]
 
 
+def _feed_service(
+    sessionmaker: async_sessionmaker[AsyncSession], fetcher: HttpxFetcher, *, allow_private: bool
+) -> FeedService:
+    clock = SystemClock()
+    return FeedService(
+        sessionmaker,
+        clock,
+        ingest=IngestService(sessionmaker, fetcher, clock, interval_seconds=300),
+        roles=RoleService(sessionmaker, clock),
+        allow_private_urls=allow_private,
+    )
+
+
 @pytest.mark.parametrize("url", PRIVATE)
 async def test_catalog_refuses_private_feed_urls(
     sessionmaker: async_sessionmaker[AsyncSession], url: str
 ) -> None:
-    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=False)
-    with pytest.raises(FeedRefusedError):
-        await catalog.add_feed(url)
+    async with HttpxFetcher(allow_private=False) as fetcher:
+        feed_service = _feed_service(sessionmaker, fetcher, allow_private=False)
+        with pytest.raises(FeedRefusedError):
+            await feed_service.add_feed(url)
 
 
 async def test_catalog_accepts_private_urls_when_allowed(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=True)
-    info = await catalog.add_feed("http://127.0.0.1:9/feed.xml")
+    async with HttpxFetcher(allow_private=True) as fetcher:
+        feed_service = _feed_service(sessionmaker, fetcher, allow_private=True)
+        info = await feed_service.add_feed("http://127.0.0.1:9/feed.xml")
     assert info.url.startswith("http://127.0.0.1")
 
 
@@ -57,14 +73,15 @@ async def test_poll_refuses_a_redirect_to_a_private_address(
         requested.append(str(request.url))
         return httpx.Response(302, headers={"Location": location})
 
-    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=False)
-    await catalog.add_feed("http://feeds.example.org/rss")
     fetcher = HttpxFetcher(
         allow_private=False,
         transport=httpx.MockTransport(handler),
         resolve=_public_resolver,
     )
     async with fetcher:
+        await _feed_service(sessionmaker, fetcher, allow_private=False).add_feed(
+            "http://feeds.example.org/rss"
+        )
         ingest = IngestService(sessionmaker, fetcher, SystemClock(), interval_seconds=300)
         summary = await ingest.poll_due()
     async with sessionmaker() as session:
@@ -78,11 +95,12 @@ async def test_poll_refuses_a_name_that_resolves_to_loopback(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """DNS rebinding shape: the name looks public, its address is loopback."""
-    catalog = CatalogService(sessionmaker, SystemClock(), allow_private_urls=False)
-    await catalog.add_feed("http://rebind.example.org/rss")
-    async with sessionmaker.begin() as session:
-        await session.execute(update(Feed).values(primed=True))
     async with HttpxFetcher(allow_private=False, resolve=_loopback_resolver, timeout=2) as fetcher:
+        await _feed_service(sessionmaker, fetcher, allow_private=False).add_feed(
+            "http://rebind.example.org/rss"
+        )
+        async with sessionmaker.begin() as session:
+            await session.execute(update(Feed).values(primed=True))
         ingest = IngestService(sessionmaker, fetcher, SystemClock(), interval_seconds=300)
         summary = await ingest.poll_due()
     assert [o.status for o in summary.outcomes] == ["error"]

@@ -14,17 +14,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
-from bot.db.repos import ChatRepo, TopicRepo
-from bot.domain.topics import default_topics_text, parse_topics_toml
-from bot.feeds.fetch import HttpxFetcher
+from bot.domain.types import Actor
 from bot.sender import TelegramSender
-from bot.services.admin import Actor, AdminService
 from bot.services.broadcasts import BroadcastDraft, BroadcastService
-from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryEngine
-from bot.services.ingest import IngestService
+from bot.services.topics import TopicService
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.clock import FakeClock
+from tests.services.support import follow
 
 Sessions = async_sessionmaker[AsyncSession]
 ADMIN = Actor.of(9001, "boss")
@@ -41,22 +38,12 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 
 @pytest.fixture
-async def admin(sessionmaker: Sessions, clock: FakeClock) -> AsyncIterator[AdminService]:
-    """The admin use-cases, with the bundled topics and three chats following StopTorture."""
-    catalog = CatalogService(sessionmaker, clock, allow_private_urls=True)
-    await catalog.import_topics(parse_topics_toml(default_topics_text()))
-    async with sessionmaker.begin() as session:
-        chats, topic = ChatRepo(session), await TopicRepo(session).by_key("stoptorture")
-        assert topic is not None
-        for chat_id in [*FOLLOWERS, GONE]:
-            await chats.ensure(chat_id, "private", clock.now())
-            await chats.subscribe(chat_id, topic.id, clock.now())
-        await chats.set_inactive(GONE, "blocked", clock.now())
-    async with HttpxFetcher(allow_private=True, timeout=2.0) as fetcher:
-        ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=60)
-        yield AdminService(
-            sessionmaker, clock, [ADMIN.user_id or 0], catalog=catalog, ingest=ingest
-        )
+async def followed_topics(
+    sessionmaker: Sessions, clock: FakeClock, topics: TopicService
+) -> TopicService:
+    """The topic use-cases, with the bundled topics and three chats following StopTorture."""
+    await follow(sessionmaker, clock, "stoptorture", [*FOLLOWERS, GONE], blocked=[GONE])
+    return topics
 
 
 @pytest.fixture
@@ -87,7 +74,7 @@ async def _drain(api: FakeBotApi, sessionmaker: Sessions, clock: FakeClock) -> N
 
 
 async def test_archive_notice_is_not_listed_in_broadcasts(
-    admin: AdminService, broadcasts: BroadcastService
+    followed_topics: TopicService, broadcasts: BroadcastService
 ) -> None:
     """/broadcasts lists the organisers' broadcasts, not the notice an archive sends."""
     audience = await broadcasts.audience(["all"])
@@ -96,17 +83,17 @@ async def test_archive_notice_is_not_listed_in_broadcasts(
         actor_id=ORGANISER,
         actor=str(ORGANISER),
     )
-    await admin.archive_topic(ADMIN, "stoptorture")
+    await followed_topics.archive_topic(ADMIN, "stoptorture")
     recent, scheduled = await broadcasts.overview()
     assert ([v.id for v in recent], scheduled) == ([sent.id], [])
 
 
 async def test_archive_notice_reaches_each_active_follower_once(
-    admin: AdminService, api: FakeBotApi, sessionmaker: Sessions, clock: FakeClock
+    followed_topics: TopicService, api: FakeBotApi, sessionmaker: Sessions, clock: FakeClock
 ) -> None:
     """Each active follower gets the notice once (archiving again sends nothing more)."""
-    await admin.archive_topic(ADMIN, "stoptorture")
-    await admin.archive_topic(ADMIN, "stoptorture")
+    await followed_topics.archive_topic(ADMIN, "stoptorture")
+    await followed_topics.archive_topic(ADMIN, "stoptorture")
     await _drain(api, sessionmaker, clock)
     received = {chat: [m.text for m in api.messages(chat)] for chat in [*FOLLOWERS, GONE]}
     notice = (

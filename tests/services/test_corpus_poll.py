@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Feed, Post
 from bot.feeds.fetch import HttpxFetcher
-from bot.services.catalog import CatalogService
+from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
+from bot.services.roles import RoleService
 from tests.fakes.clock import FakeClock
 from tests.fakes.feedserver import FeedServer
 from tests.feeds.test_corpus import CORPUS, _corpus_files
@@ -27,13 +28,16 @@ async def test_corpus_cycle_records_every_feed(
 ) -> None:
     """One poll cycle over all corpus files: no exception, every feed has a success or an error."""
     files = _corpus_files()
-    catalog = CatalogService(sessionmaker, clock, allow_private_urls=True)
     async with FeedServer() as server, HttpxFetcher(allow_private=True, timeout=5) as fetcher:
+        ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300, concurrency=16)
+        roles = RoleService(sessionmaker, clock)
+        feed_service = FeedService(
+            sessionmaker, clock, ingest=ingest, roles=roles, allow_private_urls=True
+        )
         for index, path in enumerate(files):
             route = f"/corpus/{index}{path.suffix}"
             server.add(route, path.read_bytes(), content_type=_TYPES.get(path.suffix, "text/xml"))
-            await catalog.add_feed(server.url(route))
-        ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300, concurrency=16)
+            await feed_service.add_feed(server.url(route))
         summary = await ingest.poll_due()
     async with sessionmaker() as session:
         feeds = list((await session.execute(select(Feed))).scalars())

@@ -16,14 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
 from bot.db.repos import ChatRepo, TopicRepo
-from bot.domain.topics import default_topics_text, parse_topics_toml
-from bot.feeds.fetch import HttpxFetcher
+from bot.domain.types import Actor
 from bot.sender import TelegramSender
-from bot.services.admin import Actor, AdminService
 from bot.services.broadcasts import BroadcastDraft, BroadcastService
-from bot.services.catalog import CatalogService
 from bot.services.delivery import DeliveryEngine
+from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
+from bot.services.topics import TopicService
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.clock import FakeClock
 from tests.fakes.feedserver import FeedServer, rss
@@ -47,42 +46,6 @@ async def api() -> AsyncIterator[FakeBotApi]:
     """The fake Telegram Bot API (limits off: the engine's pacing is not under test)."""
     async with FakeBotApi(limits=False) as server:
         yield server
-
-
-@pytest.fixture
-async def feeds() -> AsyncIterator[FeedServer]:
-    """A local feed server."""
-    async with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[HttpxFetcher]:
-    """The real fetcher, allowed to reach the loopback feed server."""
-    async with HttpxFetcher(allow_private=True, timeout=2.0) as real:
-        yield real
-
-
-@pytest.fixture
-async def catalog(sessionmaker: Sessions, clock: FakeClock) -> CatalogService:
-    """The catalogue with the bundled topics."""
-    service = CatalogService(sessionmaker, clock, allow_private_urls=True)
-    await service.import_topics(parse_topics_toml(default_topics_text()))
-    return service
-
-
-@pytest.fixture
-def ingest(sessionmaker: Sessions, fetcher: HttpxFetcher, clock: FakeClock) -> IngestService:
-    """The polling service with a pinned jitter."""
-    return IngestService(sessionmaker, fetcher, clock, interval_seconds=60, rng=lambda: 0.0)
-
-
-@pytest.fixture
-def admin(
-    sessionmaker: Sessions, clock: FakeClock, catalog: CatalogService, ingest: IngestService
-) -> AdminService:
-    """The admin use-cases."""
-    return AdminService(sessionmaker, clock, [ADMIN.user_id or 0], catalog=catalog, ingest=ingest)
 
 
 @pytest.fixture
@@ -119,11 +82,11 @@ async def _subscribe(sessionmaker: Sessions, clock: FakeClock, slug: str) -> Non
 
 
 async def _announce_post(
-    feeds: FeedServer, catalog: CatalogService, ingest: IngestService, clock: FakeClock
+    feeds: FeedServer, feed_service: FeedService, ingest: IngestService, clock: FakeClock
 ) -> None:
     """Prime a feed, then publish POST in it: one pending delivery per subscribed chat."""
     feeds.add("/feed.xml", rss([]), etag='"v1"')
-    await catalog.add_feed(feeds.url("/feed.xml"))
+    await feed_service.add_feed(feeds.url("/feed.xml"))
     await ingest.poll_due()
     clock.advance(61)
     feeds.add("/feed.xml", rss([POST]), etag='"v2"')
@@ -148,10 +111,11 @@ def _received(api: FakeBotApi) -> list[tuple[str, list[str]]]:
     return received
 
 
+@pytest.mark.usefixtures("topics")
 async def test_post_edited_mid_backlog_shows_new_title(
     api: FakeBotApi,
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     delivery: DeliveryEngine,
     sessionmaker: Sessions,
@@ -159,7 +123,7 @@ async def test_post_edited_mid_backlog_shows_new_title(
 ) -> None:
     """After a feed edits a post, the deliveries still pending show the new title."""
     await _subscribe(sessionmaker, clock, "stoptorture")
-    await _announce_post(feeds, catalog, ingest, clock)
+    await _announce_post(feeds, feed_service, ingest, clock)
     await _send_first_batch(delivery, api)
     feeds.add("/feed.xml", rss([dict(POST, title="UPDATED: torture in secret prisons")]))
     await ingest.poll_due()
@@ -171,18 +135,18 @@ async def test_post_edited_mid_backlog_shows_new_title(
 async def test_topic_renamed_mid_backlog_shows_new_name(
     api: FakeBotApi,
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
-    admin: AdminService,
+    topics: TopicService,
     delivery: DeliveryEngine,
     sessionmaker: Sessions,
     clock: FakeClock,
 ) -> None:
     """After /edittopic renames the topic, the pending notifications name it the new way."""
     await _subscribe(sessionmaker, clock, "stoptorture")
-    await _announce_post(feeds, catalog, ingest, clock)
+    await _announce_post(feeds, feed_service, ingest, clock)
     await _send_first_batch(delivery, api)
-    await admin.edit_topic(ADMIN, "stoptorture", "name", "Stop Torture Now")
+    await topics.edit_topic(ADMIN, "stoptorture", "name", "Stop Torture Now")
     await delivery.drain_all()
     old = ("✋ StopTorture", ["Read and act", "Unsubscribe from StopTorture"])
     new = ("✋ Stop Torture Now", ["Read and act", "Unsubscribe from Stop Torture Now"])
@@ -191,7 +155,7 @@ async def test_topic_renamed_mid_backlog_shows_new_name(
 
 async def test_topic_renamed_mid_broadcast_shows_new_name(
     api: FakeBotApi,
-    admin: AdminService,
+    topics: TopicService,
     delivery: DeliveryEngine,
     sessionmaker: Sessions,
     clock: FakeClock,
@@ -206,7 +170,7 @@ async def test_topic_renamed_mid_broadcast_shows_new_name(
         actor=ADMIN.name,
     )
     await _send_first_batch(delivery, api)
-    await admin.edit_topic(ADMIN, "stoptorture", "name", "Stop Torture Now")
+    await topics.edit_topic(ADMIN, "stoptorture", "name", "Stop Torture Now")
     await delivery.drain_all()
     assert [labels for _, labels in _received(api)] == [
         ["Unsubscribe from StopTorture"]

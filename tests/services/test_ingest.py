@@ -14,8 +14,9 @@ from bot.db.repos import ChatRepo, TopicRepo
 from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import PollOutcome
 from bot.feeds.fetch import HttpxFetcher
-from bot.services.catalog import CatalogService
+from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
+from bot.services.topics import TopicService
 from tests.fakes.clock import FakeClock
 from tests.fakes.feedserver import FeedServer, rss
 
@@ -36,36 +37,7 @@ OLD_POST = {
 }
 
 
-@pytest.fixture
-async def feeds() -> AsyncIterator[FeedServer]:
-    """A local feed server."""
-    async with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture
-async def fetcher() -> AsyncIterator[HttpxFetcher]:
-    """The real fetcher, allowed to reach the loopback feed server."""
-    async with HttpxFetcher(allow_private=True, timeout=2.0) as real:
-        yield real
-
-
-@pytest.fixture
-async def catalog(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FakeClock
-) -> CatalogService:
-    """The catalogue service with the bundled topics loaded."""
-    service = CatalogService(sessionmaker, clock, allow_private_urls=True)
-    await service.import_topics(parse_topics_toml(default_topics_text()))
-    return service
-
-
-@pytest.fixture
-def ingest(
-    sessionmaker: async_sessionmaker[AsyncSession], fetcher: HttpxFetcher, clock: FakeClock
-) -> IngestService:
-    """The polling service with a pinned jitter."""
-    return IngestService(sessionmaker, fetcher, clock, interval_seconds=60, rng=lambda: 0.0)
+pytestmark = pytest.mark.usefixtures("topics")  # the bundled topics, in every test
 
 
 async def _topic_id(sessionmaker: async_sessionmaker[AsyncSession], slug: str) -> int:
@@ -110,14 +82,14 @@ async def _posts(sessionmaker: async_sessionmaker[AsyncSession]) -> list[Post]:
 
 async def _prime(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     path: str = "/feed.xml",
     items: list[dict[str, object]] | None = None,
 ) -> int:
     feeds.add(path, rss(items if items is not None else [OLD_POST]), etag='"v1"')
-    info = await catalog.add_feed(feeds.url(path))
+    info = await feed_service.add_feed(feeds.url(path))
     await ingest.poll_due()
     clock.advance(61)
     return info.id
@@ -125,7 +97,7 @@ async def _prime(
 
 async def test_first_poll_records_posts_without_announcing(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -133,7 +105,7 @@ async def test_first_poll_records_posts_without_announcing(
     """A new feed's existing entries are stored as seen, and nobody is sent them."""
     await _subscribe(sessionmaker, clock, 1001, "stoptorture")
     feeds.add("/feed.xml", rss([OLD_POST, TORTURE_POST]))
-    await catalog.add_feed(feeds.url("/feed.xml"))
+    await feed_service.add_feed(feeds.url("/feed.xml"))
     summary = await ingest.poll_due()
     posts = await _posts(sessionmaker)
     assert (summary.posts_new, [p.announced for p in posts], await _deliveries(sessionmaker)) == (
@@ -145,7 +117,7 @@ async def test_first_poll_records_posts_without_announcing(
 
 async def test_new_post_creates_one_delivery_per_subscribed_chat(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -155,7 +127,7 @@ async def test_new_post_creates_one_delivery_per_subscribed_chat(
     await _subscribe(sessionmaker, clock, 1002, "stoptorture", "write-for-rights")
     await _subscribe(sessionmaker, clock, 1003, "indigenous-rights")
     await _subscribe(sessionmaker, clock, 1004, "stoptorture", active=False)
-    await _prime(feeds, catalog, ingest, clock)
+    await _prime(feeds, feed_service, ingest, clock)
     feeds.add("/feed.xml", rss([TORTURE_POST, OLD_POST]), etag='"v2"')
     summary = await ingest.poll_due()
     assert (summary.deliveries_new, await _deliveries(sessionmaker)) == (
@@ -166,14 +138,14 @@ async def test_new_post_creates_one_delivery_per_subscribed_chat(
 
 async def test_chat_following_several_matched_topics_gets_one_delivery(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """A post matching two topics a chat follows is delivered to it once."""
     await _subscribe(sessionmaker, clock, 2001, "stoptorture", "write-for-rights")
-    await _prime(feeds, catalog, ingest, clock)
+    await _prime(feeds, feed_service, ingest, clock)
     both = dict(TORTURE_POST, categories=["StopTorture", "Write for Rights"])
     feeds.add("/feed.xml", rss([both]), etag='"v2"')
     await ingest.poll_due()
@@ -182,13 +154,13 @@ async def test_chat_following_several_matched_topics_gets_one_delivery(
 
 async def test_post_topics_are_stored(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """Each stored post keeps the topics it matched."""
-    await _prime(feeds, catalog, ingest, clock)
+    await _prime(feeds, feed_service, ingest, clock)
     mmiw = {
         "title": "Justice for missing and murdered Indigenous women",
         "link": "https://news.example.org/mmiw",
@@ -210,14 +182,14 @@ async def test_post_topics_are_stored(
 
 async def test_repolling_same_content_creates_nothing(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """Polling the same document again (without validators) adds no post and no delivery."""
     await _subscribe(sessionmaker, clock, 1001, "stoptorture")
-    await _prime(feeds, catalog, ingest, clock)
+    await _prime(feeds, feed_service, ingest, clock)
     feeds.add("/feed.xml", rss([TORTURE_POST, OLD_POST]))
     await ingest.poll_due()
     clock.advance(61)
@@ -231,13 +203,13 @@ async def test_repolling_same_content_creates_nothing(
 
 async def test_not_modified_costs_no_parse_and_keeps_validators(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """A 304 answer is recorded as success and the ETag is kept for the next poll."""
-    feed_id = await _prime(feeds, catalog, ingest, clock)
+    feed_id = await _prime(feeds, feed_service, ingest, clock)
     summary = await ingest.poll_due()
     async with sessionmaker() as session:
         feed = await session.get(Feed, feed_id)
@@ -251,14 +223,14 @@ async def test_not_modified_costs_no_parse_and_keeps_validators(
 
 async def test_edited_post_is_updated_not_reannounced(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """A later edit of a post (same identity) updates it and queues nothing new."""
     await _subscribe(sessionmaker, clock, 1001, "stoptorture")
-    await _prime(feeds, catalog, ingest, clock)
+    await _prime(feeds, feed_service, ingest, clock)
     feeds.add("/feed.xml", rss([TORTURE_POST]), etag='"v2"')
     await ingest.poll_due()
     clock.advance(61)
@@ -275,15 +247,15 @@ async def test_edited_post_is_updated_not_reannounced(
 
 async def test_same_canonical_url_in_another_feed_is_not_new(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """A post already known by canonical URL (utm_* and fragment aside) is not announced again."""
     await _subscribe(sessionmaker, clock, 1001, "stoptorture")
-    await _prime(feeds, catalog, ingest, clock, "/a.xml")
-    await _prime(feeds, catalog, ingest, clock, "/b.xml")
+    await _prime(feeds, feed_service, ingest, clock, "/a.xml")
+    await _prime(feeds, feed_service, ingest, clock, "/b.xml")
     feeds.add("/a.xml", rss([TORTURE_POST]), etag='"a2"')
     await ingest.poll_due()
     clock.advance(61)
@@ -297,14 +269,14 @@ async def test_same_canonical_url_in_another_feed_is_not_new(
 
 async def test_broken_feed_records_error_and_backs_off(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """A failing feed keeps a readable error, counts failures and waits longer each time."""
     feeds.error("/down.xml", 503)
-    info = await catalog.add_feed(feeds.url("/down.xml"))
+    info = await feed_service.add_feed(feeds.url("/down.xml"))
     delays = []
     for _ in range(3):
         await ingest.poll_due()
@@ -322,14 +294,14 @@ async def test_broken_feed_records_error_and_backs_off(
 
 async def test_backoff_is_capped_at_six_hours(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """However long a feed fails, it is retried at least every six hours."""
     feeds.error("/down.xml", 500)
-    info = await catalog.add_feed(feeds.url("/down.xml"))
+    info = await feed_service.add_feed(feeds.url("/down.xml"))
     for _ in range(12):
         await ingest.poll_due()
         async with sessionmaker() as session:
@@ -348,7 +320,7 @@ async def test_backoff_is_capped_at_six_hours(
 
 async def test_broken_feed_does_not_stop_healthy_ones(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -358,7 +330,7 @@ async def test_broken_feed_does_not_stop_healthy_ones(
     feeds.error("/down.xml", 500)
     feeds.add("/ok.xml", rss([OLD_POST]))
     for path in ("/hang.xml", "/down.xml", "/ok.xml"):
-        await catalog.add_feed(feeds.url(path))
+        await feed_service.add_feed(feeds.url(path))
     summary = await ingest.poll_due()
     statuses = sorted((o.url.rsplit("/", 1)[1], o.status) for o in summary.outcomes)
     assert statuses == [("down.xml", "error"), ("hang.xml", "error"), ("ok.xml", "new")]
@@ -366,14 +338,14 @@ async def test_broken_feed_does_not_stop_healthy_ones(
 
 async def test_recovery_resets_health(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """After a failure, a successful poll clears the error and the failure count."""
     feeds.error("/feed.xml", 500)
-    info = await catalog.add_feed(feeds.url("/feed.xml"))
+    info = await feed_service.add_feed(feeds.url("/feed.xml"))
     await ingest.poll_due()
     feeds.add("/feed.xml", rss([OLD_POST]))
     clock.advance(hours=1)
@@ -386,7 +358,7 @@ async def test_recovery_resets_health(
 
 async def test_html_page_resolves_to_its_feed(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -394,7 +366,7 @@ async def test_html_page_resolves_to_its_feed(
     """A URL that answers with an HTML page is resolved through its alternate link and stored."""
     feeds.add("/real-feed.xml", rss([OLD_POST]))
     feeds.html_with_alternate("/blog", "/real-feed.xml")
-    info = await catalog.add_feed(feeds.url("/blog"))
+    info = await feed_service.add_feed(feeds.url("/blog"))
     summary = await ingest.poll_due()
     async with sessionmaker() as session:
         feed = await session.get(Feed, info.id)
@@ -404,12 +376,12 @@ async def test_html_page_resolves_to_its_feed(
 
 async def test_only_due_feeds_are_polled(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
 ) -> None:
     """A feed polled a moment ago is not polled again before its interval passes."""
-    await _prime(feeds, catalog, ingest, clock)
+    await _prime(feeds, feed_service, ingest, clock)
     hits = feeds.hits("/feed.xml")
     clock.advance(-61 + 30)
     summary = await ingest.poll_due()
@@ -418,19 +390,20 @@ async def test_only_due_feeds_are_polled(
 
 async def test_rule_added_changes_matching_of_next_post(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
+    topics: TopicService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """Topic rules are read at each poll, so a new keyword matches the next post."""
     await _subscribe(sessionmaker, clock, 1001, "write-for-rights")
-    await _prime(feeds, catalog, ingest, clock)
+    await _prime(feeds, feed_service, ingest, clock)
     specs = parse_topics_toml(default_topics_text())
     w4r = next(s for s in specs if s.slug == "write-for-rights")
     from dataclasses import replace
 
-    await catalog.import_topics([replace(w4r, keywords=(*w4r.keywords, "postcard marathon"))])
+    await topics.import_topics([replace(w4r, keywords=(*w4r.keywords, "postcard marathon"))])
     post = {
         "title": "Join the postcard marathon",
         "link": "https://news.example.org/postcards",
@@ -453,13 +426,13 @@ async def _stored_url(sessionmaker: async_sessionmaker[AsyncSession], feed_id: i
 async def test_permanent_redirect_updates_the_feed_url(
     status: int,
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """A feed that moved permanently (301, 308) is stored under its new URL."""
-    feed_id = await _prime(feeds, catalog, ingest, clock, path="/old.xml")
+    feed_id = await _prime(feeds, feed_service, ingest, clock, path="/old.xml")
     feeds.add("/new.xml", rss([OLD_POST]))
     feeds.redirect("/old.xml", "/new.xml", status=status)
     await ingest.poll_due()
@@ -470,13 +443,13 @@ async def test_permanent_redirect_updates_the_feed_url(
 async def test_temporary_redirect_keeps_the_feed_url(
     status: int,
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """A temporary redirect (302, 303, 307) is followed but the feed keeps its URL."""
-    feed_id = await _prime(feeds, catalog, ingest, clock, path="/feed.xml")
+    feed_id = await _prime(feeds, feed_service, ingest, clock, path="/feed.xml")
     feeds.add("/elsewhere.xml", rss([OLD_POST]))
     feeds.redirect("/feed.xml", "/elsewhere.xml", status=status)
     summary = await ingest.poll_due()
@@ -488,13 +461,13 @@ async def test_temporary_redirect_keeps_the_feed_url(
 
 async def test_redirect_chain_moves_the_url_only_along_permanent_hops(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """301 then 302: the feed is stored under the 301's target, not the temporary one."""
-    feed_id = await _prime(feeds, catalog, ingest, clock, path="/old.xml")
+    feed_id = await _prime(feeds, feed_service, ingest, clock, path="/old.xml")
     feeds.redirect("/old.xml", "/moved.xml", status=301)
     feeds.redirect("/moved.xml", "/today.xml", status=302)
     feeds.add("/today.xml", rss([OLD_POST]))
@@ -504,13 +477,13 @@ async def test_redirect_chain_moves_the_url_only_along_permanent_hops(
 
 async def test_permanent_hop_after_a_temporary_one_keeps_the_feed_url(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     ingest: IngestService,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """302 then 301: the feed's own address only redirects for now, so it is kept."""
-    feed_id = await _prime(feeds, catalog, ingest, clock, path="/feed.xml")
+    feed_id = await _prime(feeds, feed_service, ingest, clock, path="/feed.xml")
     feeds.redirect("/feed.xml", "/campaign.xml", status=302)
     feeds.redirect("/campaign.xml", "/archive.xml", status=301)
     feeds.add("/archive.xml", rss([OLD_POST]))
@@ -521,7 +494,7 @@ async def test_permanent_hop_after_a_temporary_one_keeps_the_feed_url(
 async def test_adding_a_temporarily_redirected_url_stores_it_as_given(
     feeds: FeedServer,
     ingest: IngestService,
-    catalog: CatalogService,
+    feed_service: FeedService,
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """check_feed reports the URL as given when it only redirects temporarily."""
@@ -574,7 +547,7 @@ async def refuse_feed_updates(
 
 async def test_failure_that_cannot_be_recorded_leaves_other_feeds_alone(
     feeds: FeedServer,
-    catalog: CatalogService,
+    feed_service: FeedService,
     fetcher: HttpxFetcher,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -585,9 +558,9 @@ async def test_failure_that_cannot_be_recorded_leaves_other_feeds_alone(
     feeds.add("/ok.xml", rss([OLD_POST]))
     feeds.add("/slow.xml", rss([TORTURE_POST]))
     feeds.hang("/slow.xml")  # still in flight when the broken feed's failure is recorded
-    down = await catalog.add_feed(feeds.url("/down.xml"))
+    down = await feed_service.add_feed(feeds.url("/down.xml"))
     for path in ("/ok.xml", "/slow.xml"):
-        await catalog.add_feed(feeds.url(path))
+        await feed_service.add_feed(feeds.url(path))
     await refuse_feed_updates(down.id)
 
     def release_slow_feed(outcome: PollOutcome) -> None:

@@ -1,0 +1,253 @@
+"""Feed use-cases: one implementation for chat and the command line.
+
+Add (checked or not), FEED_URLS at start, list, find, pause and resume, remove, and the
+24-hour feed-health report.
+
+Owns one transaction per public method and an audit row for every change. A checked add
+fetches and parses the feed once through `IngestService.check_feed` before storing it; the
+health report's recipients come from `RoleService`. Returns plain values for `bot.render`
+and the command line to show.
+Must not: receive or return Telegram objects, import `telegram.ext` or handlers, or send
+messages itself (the feed-health job sends what it gets back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.db.models import Feed
+from bot.db.repos import AuditRepo, FeedRepo
+from bot.domain.clock import Clock
+from bot.domain.types import CLI_ACTOR, Actor
+from bot.domain.views import FeedHealthView
+from bot.errors import AlreadyExistsError, FeedError, FeedNotFoundError
+from bot.feeds.fetch import check_url_syntax
+from bot.services.ingest import IngestService
+from bot.services.roles import RoleService
+
+FAILING_REPORT_AFTER = timedelta(hours=24)
+# FEED_URLS, the feeds the configuration asks for at start.
+FEED_URLS_ACTOR = Actor(None, "FEED_URLS")
+# The longest feed id or URL looked up; longer input cannot match and is cut.
+KEY_MAX = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdded:
+    """A feed that was checked and added."""
+
+    feed: FeedHealthView
+    title: str | None
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAlert:
+    """A feed to tell the admins about (failing for a day, or working again)."""
+
+    id: int
+    url: str
+    label: str
+    last_error: str | None
+    failing_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """What the feed-health job should tell the admins, and whom."""
+
+    failing: tuple[FeedAlert, ...]
+    recovered: tuple[FeedAlert, ...]
+    recipients: tuple[int, ...]
+
+
+def _label(feed: Feed) -> str:
+    """The name to show: the admin's name, else the feed's title, else the URL."""
+    return feed.name or feed.title or feed.url
+
+
+def _feed_view(feed: Feed) -> FeedHealthView:
+    return FeedHealthView(
+        id=feed.id,
+        url=feed.url,
+        label=_label(feed),
+        paused=feed.paused,
+        last_success_at=feed.last_success_at,
+        last_error=feed.last_error,
+        consecutive_failures=feed.consecutive_failures,
+        next_poll_at=feed.next_poll_at,
+    )
+
+
+def _alert(feed: Feed) -> FeedAlert:
+    return FeedAlert(
+        id=feed.id,
+        url=feed.url,
+        label=_label(feed),
+        last_error=feed.last_error,
+        failing_since=feed.failing_since,
+    )
+
+
+class FeedService:
+    """The feed use-cases; see the module docstring."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        ingest: IngestService,
+        roles: RoleService,
+        allow_private_urls: bool = False,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._clock = clock
+        self._ingest = ingest
+        self._roles = roles
+        self._allow_private = allow_private_urls
+
+    async def add_feed(
+        self, url: str, name: str | None = None, *, actor: Actor = CLI_ACTOR
+    ) -> FeedHealthView:
+        """Add a feed, due for its first poll at once (the URL is checked, not fetched).
+
+        Raises:
+            FeedRefusedError: the URL is not an http(s) URL we may fetch.
+            AlreadyExistsError: the feed is there already.
+        """
+        clean = check_url_syntax(url, allow_private=self._allow_private)
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feeds = FeedRepo(session)
+            if await feeds.by_url(clean) is not None:
+                raise AlreadyExistsError("feed", clean)
+            feed = await feeds.add(clean, (name or "").strip()[:200] or None, now)
+            await AuditRepo(session).record(
+                now, actor.name, "feed.add", clean, actor_id=actor.user_id
+            )
+            return _feed_view(feed)
+
+    async def add_checked_feed(
+        self, url: str, name: str | None = None, *, actor: Actor
+    ) -> FeedAdded:
+        """Fetch and parse a feed once; if it reads, add it (polled at once).
+
+        Raises:
+            AlreadyExistsError: the feed is there already.
+            FeedError: the feed cannot be fetched or parsed (the message says why).
+        """
+        try:
+            existing = await self.find_feed(url)
+        except FeedNotFoundError:
+            existing = None
+        if existing is not None:
+            raise AlreadyExistsError("feed", existing.url)
+        check = await self._ingest.check_feed(url)
+        feed = await self.add_feed(check.url, name, actor=actor)
+        return FeedAdded(feed, check.feed.title, len(check.feed.entries))
+
+    async def ensure_feeds(self, urls: Sequence[str]) -> list[FeedHealthView]:
+        """Add the FEED_URLS that are not there yet; returns the ones added."""
+        added = []
+        for url in urls:
+            try:
+                added.append(await self.add_feed(url, actor=FEED_URLS_ACTOR))
+            except AlreadyExistsError:
+                continue
+        return added
+
+    async def list_feeds(self) -> list[FeedHealthView]:
+        """Every feed with its health."""
+        async with self._sessionmaker() as session:
+            return [_feed_view(f) for f in await FeedRepo(session).all()]
+
+    async def find_feed(self, key: str) -> FeedHealthView:
+        """A feed by id or URL.
+
+        Raises:
+            FeedNotFoundError: none matches.
+        """
+        async with self._sessionmaker() as session:
+            return _feed_view(await self._find(FeedRepo(session), key))
+
+    async def set_feed_paused(
+        self, key: str, paused: bool, *, actor: Actor = CLI_ACTOR
+    ) -> tuple[FeedHealthView, bool]:
+        """Pause or resume a feed by id or URL; a resumed feed is polled at once.
+
+        Returns:
+            The feed as it is now, and False when it was in that state already.
+
+        Raises:
+            FeedNotFoundError: none matches.
+        """
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feed = await self._find(FeedRepo(session), key)
+            changed = feed.paused != paused
+            if changed:
+                feed.paused = paused
+                if not paused:
+                    feed.next_poll_at = now
+                action = "feed.pause" if paused else "feed.resume"
+                await AuditRepo(session).record(
+                    now, actor.name, action, feed.url, actor_id=actor.user_id
+                )
+            return _feed_view(feed), changed
+
+    async def remove_feed(self, key: str, *, actor: Actor = CLI_ACTOR) -> FeedHealthView:
+        """Remove a feed by id or URL; its posts stay.
+
+        Raises:
+            FeedNotFoundError: none matches.
+        """
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feeds = FeedRepo(session)
+            feed = await self._find(feeds, key)
+            info = _feed_view(feed)
+            await feeds.delete(feed)
+            await AuditRepo(session).record(
+                now, actor.name, "feed.remove", feed.url, actor_id=actor.user_id
+            )
+            return info
+
+    async def feed_health_report(self) -> HealthReport:
+        """Feeds failing for 24 hours not yet reported, and reported feeds working again.
+
+        Each feed is returned once per episode: taking it marks it (failure_reported), and a
+        recovery clears the mark, so the caller sends what it gets and nothing twice.
+        """
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            repo = FeedRepo(session)
+            failing = await repo.take_failing_to_report(now - FAILING_REPORT_AFTER)
+            recovered = await repo.take_recovered_to_report()
+            report_failing = tuple(_alert(f) for f in failing)
+            report_recovered = tuple(_alert(f) for f in recovered)
+        recipients: tuple[int, ...] = ()
+        if report_failing or report_recovered:
+            recipients = await self._roles.admin_recipients()
+        return HealthReport(report_failing, report_recovered, recipients)
+
+    @staticmethod
+    async def _find(feeds: FeedRepo, key: str) -> Feed:
+        key = key[:KEY_MAX].strip()
+        feed = None
+        if key.isdigit():
+            feed = await feeds.get(int(key))
+        if feed is None and key:
+            feed = await feeds.by_url(key)
+            if feed is None:
+                try:
+                    feed = await feeds.by_url(check_url_syntax(key))
+                except FeedError:
+                    feed = None
+        if feed is None:
+            raise FeedNotFoundError(key)
+        return feed
