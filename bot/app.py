@@ -22,8 +22,8 @@ from bot import jobs
 from bot.config import Settings
 from bot.handlers import register_handlers
 from bot.handlers.admins import install_team_menus
+from bot.handlers.broadcast_jobs import start_broadcast_jobs
 from bot.handlers.menus import install_menus
-from bot.handlers.organisers import start_broadcast_jobs
 from bot.handlers.updates import PerChatUpdateProcessor
 from bot.health import HealthServer, Metrics
 from bot.runtime import DeliveryWiring, Runtime, build_runtime

@@ -1,11 +1,14 @@
-"""Admin commands and buttons: translate updates into service calls and replies.
+"""Admin commands and buttons: translate updates into role, topic, feed and report service calls.
 
 Owns /whoami (anyone) and the admin commands /grant, /revoke, /team, /addtopic, /edittopic,
 /topicrule, /archivetopic, /topicinfo, /addfeed, /feeds, /pausefeed, /resumefeed,
 /removefeed (with its Remove / Cancel buttons), /stats and /audit. Every admin command and
 button is wrapped in `requires(Role.ADMIN)`, which asks for the role at the moment of use and
 answers in private chats only (elsewhere it points to the private chat).
-Wrong arguments get the usage line and change nothing.
+
+Each admin command is `@admin_command(name, parse)` over a function that makes one service
+call and renders its result; the skeleton does the rest, the same for all: wrong arguments
+(`parse` gives None) get the usage line and change nothing, domain errors get their reply.
 
 Must not: import SQLAlchemy or `bot.db`, keep state between updates, or let a domain error
 reach the user as a traceback. Domain errors are mapped here, in this order:
@@ -18,13 +21,13 @@ anything else goes to `bot.handlers.errors.error_handler`.
 
 from __future__ import annotations
 
-import logging
+import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from telegram import Bot, CallbackQuery, LinkPreviewOptions, Update
+from telegram import Bot, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 
 from bot.domain.types import Actor, Role
 from bot.errors import (
@@ -39,15 +42,17 @@ from bot.errors import (
 from bot.handlers.context import Context, runtime_of, timezone_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
-from bot.handlers.guards import requires
+from bot.handlers.guards import Callback, requires
 from bot.handlers.menus import install_staff_menus, refresh_menu
+from bot.handlers.replies import answer as _answer
+from bot.handlers.replies import edit as _edit
+from bot.handlers.replies import reply as _reply
 from bot.render import admins as render
 from bot.render import callback_data as cb
 from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
 from bot.runtime import Runtime
 from bot.services.reports import parse_audit_limit
-
-log = logging.getLogger(__name__)
+from bot.services.roles import RoleChange
 
 
 async def install_team_menus(bot: Bot, runtime: Runtime) -> None:
@@ -65,41 +70,10 @@ def _actor(update: Update) -> Actor:
     return Actor.of(user.id, user.username)
 
 
-def _args(update: Update, count: int) -> list[str]:
+def _args(text: str | None, count: int) -> list[str]:
     """The words after the command, the last one taking the rest of the text."""
-    parts = (_message(update).text or "").split(maxsplit=count)
+    parts = (text or "").split(maxsplit=count)
     return [p.strip() for p in parts[1:]]
-
-
-def _preview(message: RenderedMessage) -> LinkPreviewOptions | None:
-    return LinkPreviewOptions(is_disabled=True) if message.disable_preview else None
-
-
-async def _reply(update: Update, message: RenderedMessage) -> None:
-    await _message(update).reply_text(
-        message.text,
-        reply_markup=message.reply_markup,
-        link_preview_options=_preview(message),
-    )
-
-
-async def _answer(query: CallbackQuery, text: str | None = None) -> None:
-    try:
-        await query.answer(text)
-    except BadRequest as error:
-        log.info("callback query not answered", extra={"error": error.message})
-
-
-async def _edit(query: CallbackQuery, message: RenderedMessage) -> None:
-    try:
-        await query.edit_message_text(
-            message.text,
-            reply_markup=message.reply_markup,
-            link_preview_options=_preview(message),
-        )
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            raise
 
 
 def _error_message(error: BotError) -> RenderedMessage:
@@ -115,13 +89,83 @@ def _error_message(error: BotError) -> RenderedMessage:
     return render.admin_error_message(str(error))
 
 
-async def _run(update: Update, call: Callable[[], Awaitable[RenderedMessage]]) -> None:
-    """Call the service through `call` and reply with its rendering or the mapped error."""
+# -- the admin command skeleton -----------------------------------------------------------------
+
+Args = TypeVar("Args")
+
+# What a command reads from its message text: its arguments, or None for the usage line.
+Parse = Callable[[str | None], Args | None]
+# What a command does: one service call, rendered (domain errors are mapped by the skeleton).
+Run = Callable[[Context, Actor, Args], Awaitable[RenderedMessage]]
+
+
+@dataclass(frozen=True, slots=True)
+class AdminCommand:
+    """An admin command as `register_handlers` adds it: its name and its guarded callback."""
+
+    name: str
+    callback: Callback
+
+
+def admin_command(name: str, parse: Parse[Args]) -> Callable[[Run[Args]], AdminCommand]:
+    """Make `run` the admin command /name: every admin command takes the same steps.
+
+    In a private chat, for a user who is an admin now (`requires(Role.ADMIN)`): parse the
+    text (None -> the usage line, nothing changed), run the service call, map a domain error
+    to its reply (`_error_message`), and reply with the result.
+    """
+
+    def decorate(run: Run[Args]) -> AdminCommand:
+        @requires(Role.ADMIN)
+        @functools.wraps(run)
+        async def command(update: Update, context: Context) -> None:
+            args = parse(_message(update).text)
+            if args is None:
+                await _reply(update, render.usage_message(name))
+                return
+            try:
+                message = await run(context, _actor(update), args)
+            except (NotFoundError, AlreadyExistsError, InvalidInputError) as error:
+                message = _error_message(error)
+            await _reply(update, message)
+
+        return AdminCommand(name, command)
+
+    return decorate
+
+
+def words(count: int, *, one_word_last: bool = False) -> Parse[list[str]]:
+    """Exactly `count` arguments, the last one taking the rest of the text (or one word)."""
+
+    def parse(text: str | None) -> list[str] | None:
+        args = _args(text, count)
+        if len(args) != count or (one_word_last and " " in args[-1]):
+            return None
+        return args
+
+    return parse
+
+
+def nothing(text: str | None) -> tuple[()]:
+    """No arguments (anything after the command is ignored)."""
+    return ()
+
+
+def url_and_name(text: str | None) -> tuple[str, str | None] | None:
+    """/addfeed: a URL and an optional name (the rest of the text)."""
+    args = _args(text, 2)
+    if not args:
+        return None
+    return args[0], (args[1] if len(args) > 1 else None)
+
+
+def audit_limit(text: str | None) -> int | None:
+    """/audit: how many rows (`parse_audit_limit`), None if that is not a valid number."""
+    args = _args(text, 1)
     try:
-        message = await call()
-    except (NotFoundError, AlreadyExistsError, InvalidInputError) as error:
-        message = _error_message(error)
-    await _reply(update, message)
+        return parse_audit_limit(args[0] if args else "")
+    except InvalidInputError:
+        return None
 
 
 # -- anyone -------------------------------------------------------------------------------------
@@ -140,216 +184,129 @@ async def whoami_command(update: Update, context: Context) -> None:
 # -- roles --------------------------------------------------------------------------------------
 
 
-@requires(Role.ADMIN)
-async def grant_command(update: Update, context: Context) -> None:
+async def _role_changed(context: Context, change: RoleChange, *, granted: bool) -> RenderedMessage:
+    """Refresh the user's command menu if their role changed; say what happened."""
+    if change.changed:
+        await refresh_menu(context.bot, change.user_id, change.role)
+    return render.role_change_message(
+        change.user_id,
+        change.username,
+        change.role.value,
+        change.previous.value,
+        changed=change.changed,
+        granted=granted,
+        admin_ids=change.admin_ids,
+    )
+
+
+@admin_command("grant", words(2, one_word_last=True))
+async def grant_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/grant <id|@username> organiser|admin: give a role and refresh their menu."""
-    args = _args(update, 2)
-    if len(args) != 2 or " " in args[1]:
-        await _reply(update, render.usage_message("grant"))
-        return
-
-    async def call() -> RenderedMessage:
-        change = await runtime_of(context).roles.grant(_actor(update), args[0], args[1])
-        if change.changed:
-            await refresh_menu(context.bot, change.user_id, change.role)
-        return render.role_change_message(
-            change.user_id,
-            change.username,
-            change.role.value,
-            change.previous.value,
-            changed=change.changed,
-            granted=True,
-            admin_ids=change.admin_ids,
-        )
-
-    await _run(update, call)
+    change = await runtime_of(context).roles.grant(actor, args[0], args[1])
+    return await _role_changed(context, change, granted=True)
 
 
-@requires(Role.ADMIN)
-async def revoke_command(update: Update, context: Context) -> None:
+@admin_command("revoke", words(1, one_word_last=True))
+async def revoke_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/revoke <id|@username>: back to supporter; their scoped menu is deleted."""
-    args = _args(update, 1)
-    if len(args) != 1 or " " in args[0]:
-        await _reply(update, render.usage_message("revoke"))
-        return
-
-    async def call() -> RenderedMessage:
-        change = await runtime_of(context).roles.revoke(_actor(update), args[0])
-        if change.changed:
-            await refresh_menu(context.bot, change.user_id, Role.SUPPORTER)
-        return render.role_change_message(
-            change.user_id,
-            change.username,
-            change.role.value,
-            change.previous.value,
-            changed=change.changed,
-            granted=False,
-        )
-
-    await _run(update, call)
+    change = await runtime_of(context).roles.revoke(actor, args[0])
+    return await _role_changed(context, change, granted=False)
 
 
-@requires(Role.ADMIN)
-async def team_command(update: Update, context: Context) -> None:
+@admin_command("team", nothing)
+async def team_command(context: Context, actor: Actor, args: tuple[()]) -> RenderedMessage:
     """/team: organisers and admins, with ids, @usernames, role and source."""
-    await _reply(update, render.team_message(await runtime_of(context).roles.team()))
+    return render.team_message(await runtime_of(context).roles.team())
 
 
 # -- topics -------------------------------------------------------------------------------------
 
 
-@requires(Role.ADMIN)
-async def addtopic_command(update: Update, context: Context) -> None:
+@admin_command("addtopic", words(2))
+async def addtopic_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/addtopic <slug> <Name>: a new topic without rules."""
-    args = _args(update, 2)
-    if len(args) != 2:
-        await _reply(update, render.usage_message("addtopic"))
-        return
-
-    async def call() -> RenderedMessage:
-        topic = await runtime_of(context).topics.add_topic(_actor(update), args[0], args[1])
-        heading = "✅ Topic created. Add matching rules with /topicrule."
-        return render.topic_detail_message(topic, heading)
-
-    await _run(update, call)
+    topic = await runtime_of(context).topics.add_topic(actor, args[0], args[1])
+    heading = "✅ Topic created. Add matching rules with /topicrule."
+    return render.topic_detail_message(topic, heading)
 
 
-@requires(Role.ADMIN)
-async def edittopic_command(update: Update, context: Context) -> None:
+@admin_command("edittopic", words(3))
+async def edittopic_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/edittopic <slug> name|description|emoji <value>."""
-    args = _args(update, 3)
-    if len(args) != 3:
-        await _reply(update, render.usage_message("edittopic"))
-        return
-
-    async def call() -> RenderedMessage:
-        topic = await runtime_of(context).topics.edit_topic(_actor(update), *args)
-        return render.topic_detail_message(topic, f"✅ Changed the {args[1].lower()}.")
-
-    await _run(update, call)
+    topic = await runtime_of(context).topics.edit_topic(actor, *args)
+    return render.topic_detail_message(topic, f"✅ Changed the {args[1].lower()}.")
 
 
-@requires(Role.ADMIN)
-async def topicrule_command(update: Update, context: Context) -> None:
+@admin_command("topicrule", words(4))
+async def topicrule_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/topicrule <slug> add|remove category|keyword|exclude <text>."""
-    args = _args(update, 4)
-    if len(args) != 4:
-        await _reply(update, render.usage_message("topicrule"))
-        return
-
-    async def call() -> RenderedMessage:
-        change = await runtime_of(context).topics.change_rule(_actor(update), *args)
-        heading = render.rule_change_heading(
-            change.op, change.kind, change.value, changed=change.changed
-        )
-        return render.topic_detail_message(change.topic, heading)
-
-    await _run(update, call)
+    change = await runtime_of(context).topics.change_rule(actor, *args)
+    heading = render.rule_change_heading(
+        change.op, change.kind, change.value, changed=change.changed
+    )
+    return render.topic_detail_message(change.topic, heading)
 
 
-@requires(Role.ADMIN)
-async def archivetopic_command(update: Update, context: Context) -> None:
+@admin_command("archivetopic", words(1))
+async def archivetopic_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/archivetopic <slug>: hidden from pickers and matching; subscribers are told."""
-    args = _args(update, 1)
-    if len(args) != 1:
-        await _reply(update, render.usage_message("archivetopic"))
-        return
-
-    async def call() -> RenderedMessage:
-        result = await runtime_of(context).topics.archive_topic(_actor(update), args[0])
-        if result.notified:
-            runtime_of(context).wake_delivery()
-        heading = render.archived_heading(result.notified, changed=result.changed)
-        return render.topic_detail_message(result.topic, heading)
-
-    await _run(update, call)
+    result = await runtime_of(context).topics.archive_topic(actor, args[0])
+    if result.notified:
+        runtime_of(context).wake_delivery()
+    heading = render.archived_heading(result.notified, changed=result.changed)
+    return render.topic_detail_message(result.topic, heading)
 
 
-@requires(Role.ADMIN)
-async def topicinfo_command(update: Update, context: Context) -> None:
+@admin_command("topicinfo", words(1))
+async def topicinfo_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/topicinfo <slug>: rules, subscribers, posts matched in the last 30 days."""
-    args = _args(update, 1)
-    if len(args) != 1:
-        await _reply(update, render.usage_message("topicinfo"))
-        return
-
-    async def call() -> RenderedMessage:
-        return render.topic_detail_message(await runtime_of(context).topics.topic_info(args[0]))
-
-    await _run(update, call)
+    return render.topic_detail_message(await runtime_of(context).topics.topic_info(args[0]))
 
 
 # -- feeds --------------------------------------------------------------------------------------
 
 
-@requires(Role.ADMIN)
-async def addfeed_command(update: Update, context: Context) -> None:
+@admin_command("addfeed", url_and_name)
+async def addfeed_command(
+    context: Context, actor: Actor, args: tuple[str, str | None]
+) -> RenderedMessage:
     """/addfeed <url> [name]: check the feed now; add it if it reads."""
-    args = _args(update, 2)
-    if not args:
-        await _reply(update, render.usage_message("addfeed"))
-        return
-    url, name = args[0], (args[1] if len(args) > 1 else None)
-
-    async def call() -> RenderedMessage:
-        try:
-            added = await runtime_of(context).feeds.add_checked_feed(
-                url, name, actor=_actor(update)
-            )
-        except FeedError as error:
-            return render.feed_check_failed_message(url, error.message)
-        return render.feed_added_message(added.feed, added.title, added.entries)
-
-    await _run(update, call)
+    url, name = args
+    try:
+        added = await runtime_of(context).feeds.add_checked_feed(url, name, actor=actor)
+    except FeedError as error:
+        return render.feed_check_failed_message(url, error.message)
+    return render.feed_added_message(added.feed, added.title, added.entries)
 
 
-@requires(Role.ADMIN)
-async def feeds_command(update: Update, context: Context) -> None:
+@admin_command("feeds", nothing)
+async def feeds_command(context: Context, actor: Actor, args: tuple[()]) -> RenderedMessage:
     """/feeds: each feed with its health."""
     feeds = await runtime_of(context).feeds.list_feeds()
-    await _reply(update, render.feeds_message(feeds, timezone_of(context)))
+    return render.feeds_message(feeds, timezone_of(context))
 
 
-async def _set_paused(update: Update, context: Context, paused: bool) -> None:
-    command = "pausefeed" if paused else "resumefeed"
-    args = _args(update, 1)
-    if len(args) != 1:
-        await _reply(update, render.usage_message(command))
-        return
-
-    async def call() -> RenderedMessage:
-        feed, changed = await runtime_of(context).feeds.set_feed_paused(
-            args[0], paused, actor=_actor(update)
-        )
-        return render.feed_paused_message(feed, paused=paused, changed=changed)
-
-    await _run(update, call)
+async def _set_paused(context: Context, actor: Actor, key: str, paused: bool) -> RenderedMessage:
+    feed, changed = await runtime_of(context).feeds.set_feed_paused(key, paused, actor=actor)
+    return render.feed_paused_message(feed, paused=paused, changed=changed)
 
 
-@requires(Role.ADMIN)
-async def pausefeed_command(update: Update, context: Context) -> None:
+@admin_command("pausefeed", words(1))
+async def pausefeed_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/pausefeed <id|url>: stop polling a feed."""
-    await _set_paused(update, context, True)
+    return await _set_paused(context, actor, args[0], True)
 
 
-@requires(Role.ADMIN)
-async def resumefeed_command(update: Update, context: Context) -> None:
+@admin_command("resumefeed", words(1))
+async def resumefeed_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/resumefeed <id|url>: poll a paused feed again, at once."""
-    await _set_paused(update, context, False)
+    return await _set_paused(context, actor, args[0], False)
 
 
-@requires(Role.ADMIN)
-async def removefeed_command(update: Update, context: Context) -> None:
+@admin_command("removefeed", words(1))
+async def removefeed_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/removefeed <id|url>: ask to confirm with a Remove button."""
-    args = _args(update, 1)
-    if len(args) != 1:
-        await _reply(update, render.usage_message("removefeed"))
-        return
-
-    async def call() -> RenderedMessage:
-        return render.feed_remove_prompt(await runtime_of(context).feeds.find_feed(args[0]))
-
-    await _run(update, call)
+    return render.feed_remove_prompt(await runtime_of(context).feeds.find_feed(args[0]))
 
 
 @requires(Role.ADMIN)
@@ -382,45 +339,43 @@ async def feed_keep_button(update: Update, context: Context) -> None:
 # -- figures ------------------------------------------------------------------------------------
 
 
-@requires(Role.ADMIN)
-async def stats_command(update: Update, context: Context) -> None:
+@admin_command("stats", nothing)
+async def stats_command(context: Context, actor: Actor, args: tuple[()]) -> RenderedMessage:
     """/stats: chats, subscriptions per topic, the last 7 days, failures by reason."""
-    await _reply(update, render.stats_message(await runtime_of(context).reports.stats()))
+    return render.stats_message(await runtime_of(context).reports.stats())
 
 
-@requires(Role.ADMIN)
-async def audit_command(update: Update, context: Context) -> None:
+@admin_command("audit", audit_limit)
+async def audit_command(context: Context, actor: Actor, args: int) -> RenderedMessage:
     """/audit [n]: the latest n (default 20, at most 100) admin and organiser actions."""
-    args = _args(update, 1)
-    try:
-        limit = parse_audit_limit(args[0] if args else "")
-    except InvalidInputError:
-        await _reply(update, render.usage_message("audit"))
-        return
-    rows = await runtime_of(context).reports.audit(limit)
-    await _reply(update, render.audit_message(rows, timezone_of(context)))
+    rows = await runtime_of(context).reports.audit(args)
+    return render.audit_message(rows, timezone_of(context))
 
 
 # -- the registry -------------------------------------------------------------------------------
 
+_ADMIN_ONLY = (
+    grant_command,
+    revoke_command,
+    team_command,
+    addtopic_command,
+    edittopic_command,
+    topicrule_command,
+    archivetopic_command,
+    topicinfo_command,
+    addfeed_command,
+    feeds_command,
+    pausefeed_command,
+    resumefeed_command,
+    removefeed_command,
+    stats_command,
+    audit_command,
+)
+
 # Values are Any: `requires` types its wrapper as returning Awaitable, PTB asks for Coroutine.
 COMMANDS: dict[str, Any] = {
     "whoami": whoami_command,
-    "grant": grant_command,
-    "revoke": revoke_command,
-    "team": team_command,
-    "addtopic": addtopic_command,
-    "edittopic": edittopic_command,
-    "topicrule": topicrule_command,
-    "archivetopic": archivetopic_command,
-    "topicinfo": topicinfo_command,
-    "addfeed": addfeed_command,
-    "feeds": feeds_command,
-    "pausefeed": pausefeed_command,
-    "resumefeed": resumefeed_command,
-    "removefeed": removefeed_command,
-    "stats": stats_command,
-    "audit": audit_command,
+    **{command.name: command.callback for command in _ADMIN_ONLY},
 }
 
 BUTTONS: dict[str, Any] = {

@@ -17,12 +17,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import CallbackQuery, LinkPreviewOptions, Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 
 from bot.domain.types import Role
 from bot.handlers.context import Context, roles_of
+from bot.handlers.replies import answer, reply
 from bot.render import text as render
 
 log = logging.getLogger(__name__)
@@ -49,10 +49,7 @@ async def in_private_chat(update: Update, context: Context) -> bool:
     if update.callback_query is not None:
         await update.callback_query.answer(render.PRIVATE_ONLY_ANSWER)
     elif update.effective_message is not None:
-        pointer = render.private_only_message(context.bot.username)
-        await update.effective_message.reply_text(
-            pointer.text, link_preview_options=LinkPreviewOptions(is_disabled=True)
-        )
+        await reply(update, render.private_only_message(context.bot.username), previews_off=True)
     return False
 
 
@@ -122,10 +119,7 @@ async def genuine_press(update: Update) -> bool:
     query = update.callback_query
     if query is None or button_on_message(query):
         return True
-    try:
-        await query.answer(render.INVALID_BUTTON)
-    except BadRequest as error:
-        log.info("callback query not answered", extra={"error": error.message})
+    await answer(query, render.INVALID_BUTTON)
     return False
 
 

@@ -1,4 +1,4 @@
-"""Organiser commands and buttons: /broadcast, /push, /broadcasts, /cancel, and their jobs.
+"""Organiser commands and buttons: /broadcast, /push, /broadcasts, /cancel.
 
 Owns the broadcast conversation (drawn in organisers.mmd): /broadcast <topics>|all or
 /push <post URL> <topic> [intro] -> compose (text or one photo; for /push the intro line) ->
@@ -8,10 +8,8 @@ when and schedule, or cancel. The draft lives in `user_data` until confirmed; on
 and Schedule write rows (through `BroadcastService`). /cancel leaves at any step; a draft
 expires after CONVERSATION_TIMEOUT.
 
-Also owns the broadcast jobs: a one-second tick that starts due scheduled broadcasts (the
-database is the source of truth) and keeps each organiser's progress message up to date, at
-most one edit every PROGRESS_EDIT_SECONDS, then a final summary; plus a one-off timer per
-scheduled broadcast, set when it is scheduled and again for every scheduled row at start-up.
+The jobs that start scheduled broadcasts and keep progress messages current live in
+`bot.handlers.broadcast_jobs`; scheduling a draft sets its timer there (`set_fire_timer`).
 
 Every command, every button and every step of the conversation checks the organiser role at
 the moment of use: `requires(Role.ORGANISER)` outside the conversation, `organiser_step` on
@@ -25,7 +23,6 @@ Must not: import SQLAlchemy or `bot.db`, or keep state outside `user_data` and t
 from __future__ import annotations
 
 import functools
-import logging
 import secrets
 import warnings
 from collections.abc import Callable, Coroutine, Sequence
@@ -34,8 +31,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from telegram import (
-    Bot,
-    CallbackQuery,
     Chat,
     LinkPreviewOptions,
     Message,
@@ -43,9 +38,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageEntityType
-from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    Application,
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
@@ -59,14 +52,16 @@ from telegram.warnings import PTBUserWarning
 from bot.domain.types import Role
 from bot.domain.when import parse_when
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
+from bot.handlers.broadcast_jobs import set_fire_timer
 from bot.handlers.context import Context, runtime_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import genuine_press, in_private_chat, permitted, private_only, requires
+from bot.handlers.replies import answer as _answer
+from bot.handlers.replies import edit_message, reply
 from bot.render import callback_data as cb
 from bot.render import organisers as render
-from bot.render.text import INVALID_BUTTON, RenderedMessage, escape, topic_not_found_message
-from bot.runtime import Runtime
+from bot.render.text import INVALID_BUTTON, escape, topic_not_found_message
 from bot.services.broadcasts import (
     Audience,
     BroadcastDraft,
@@ -75,12 +70,8 @@ from bot.services.broadcasts import (
     validate_action_url,
 )
 
-log = logging.getLogger(__name__)
-
 COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING = range(5)
 CONVERSATION_TIMEOUT = 15 * 60
-TICK_SECONDS = 1.0
-TICK_JOB = "broadcasts_tick"
 DRAFT = "broadcast_draft"
 SKIP = "skip"
 
@@ -156,39 +147,9 @@ def actor_name(update: Update) -> tuple[int, str]:
     return user.id, f"@{user.username} ({user.id})" if user.username else str(user.id)
 
 
-async def _reply(update: Update, message: RenderedMessage) -> Message:
-    return await _message(update).reply_text(
-        message.text,
-        reply_markup=message.reply_markup,
-        link_preview_options=LinkPreviewOptions(is_disabled=True),
-    )
-
-
-async def _answer(query: CallbackQuery, text: str | None = None) -> None:
-    try:
-        await query.answer(text)
-    except BadRequest as error:
-        log.info("callback query not answered", extra={"error": error.message})
-
-
-async def _edit(bot: Bot, chat_id: int, message_id: int, message: RenderedMessage) -> bool:
-    """Edit a message; "not modified" and a vanished message are not errors."""
-    try:
-        await bot.edit_message_text(
-            message.text,
-            chat_id=chat_id,
-            message_id=message_id,
-            reply_markup=message.reply_markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        )
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            log.warning("message not edited", extra={"chat_id": chat_id, "error": error.message})
-            return False
-    except TelegramError as error:
-        log.warning("message not edited", extra={"chat_id": chat_id, "error": str(error)})
-        return False
-    return True
+# Organisers' messages quote the links of their drafts: never a link preview.
+_reply = functools.partial(reply, previews_off=True)
+_edit = functools.partial(edit_message, previews_off=True)
 
 
 def _pending(context: Context) -> _Pending | None:
@@ -230,20 +191,6 @@ async def _show_preview(update: Update, context: Context, pending: _Pending) -> 
     )
     await context.bot.send_message(chat_id, summary.text, reply_markup=summary.reply_markup)
     return PREVIEWING
-
-
-def set_fire_timer(
-    application: Application[Any, Any, Any, Any, Any, Any] | Context,
-    broadcast_id: int,
-    when: datetime,
-    now: datetime,
-) -> None:
-    """A one-off JobQueue timer that starts the broadcast at `when` (measured on `now`)."""
-    job_queue = application.job_queue
-    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
-        return
-    delay = max(0.0, (when - now).total_seconds())
-    job_queue.run_once(fire_scheduled_job, when=delay, name=f"broadcast-{broadcast_id}")
 
 
 # -- entry points ------------------------------------------------------------------------------
@@ -520,78 +467,6 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
             query.message.message_id,
             render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone),
         )
-
-
-# -- jobs --------------------------------------------------------------------------------------
-
-
-async def fire_scheduled_job(context: Context) -> None:
-    """Start the scheduled broadcasts whose time has come (a timer or the tick)."""
-    runtime: Runtime | None = context.bot_data.get("runtime")
-    if runtime is None:
-        return
-    started = await runtime.broadcasts.fire_due()
-    if started:
-        log.info("scheduled broadcasts started", extra={"broadcasts": started})
-        runtime.wake_delivery()
-
-
-async def broadcast_tick_job(context: Context) -> None:
-    """Start due broadcasts; edit each progress message (rate-limited); finish and summarise."""
-    runtime: Runtime | None = context.bot_data.get("runtime")
-    if runtime is None:
-        return
-    await fire_scheduled_job(context)
-    service = runtime.broadcasts
-    throttle = runtime.progress
-    for view, chat_id, message_id in await service.sending():
-        finished = await service.finish_if_done(view.id) if view.pending == 0 else None
-        if chat_id is None:
-            continue
-        shown = render.progress_message(finished or view)
-        if message_id is None:
-            try:
-                sent = await context.bot.send_message(chat_id, shown.text)
-            except TelegramError as error:
-                log.warning("progress not sent", extra={"chat_id": chat_id, "error": str(error)})
-            else:
-                await service.set_progress_message(view.id, chat_id, sent.message_id)
-                throttle.edited(view.id, shown.text)
-        elif throttle.should_edit(view.id, shown.text, final=finished is not None):
-            await _edit(context.bot, chat_id, message_id, shown)
-            throttle.edited(view.id, shown.text)
-        if finished is not None:
-            throttle.forget(view.id)
-            try:
-                await context.bot.send_message(
-                    chat_id, render.final_summary_message(finished).text
-                )
-            except TelegramError as error:
-                log.warning("summary not sent", extra={"chat_id": chat_id, "error": str(error)})
-
-
-async def start_broadcast_jobs(
-    application: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime
-) -> None:
-    """Add the broadcast tick and restore a timer for every scheduled broadcast in the database.
-
-    The tick alone would start every due broadcast (the rows are the truth); the timers make
-    a broadcast start on time, and racing them is harmless (`BroadcastService.fire_due`).
-    """
-    job_queue = application.job_queue
-    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
-        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-    job_queue.run_repeating(
-        broadcast_tick_job,
-        interval=TICK_SECONDS,
-        first=TICK_SECONDS,
-        name=TICK_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-    )
-    service = runtime.broadcasts
-    now = service.now()
-    for broadcast_id, when in await service.scheduled_times():
-        set_fire_timer(application, broadcast_id, when, now)
 
 
 # -- registration ------------------------------------------------------------------------------

@@ -20,17 +20,10 @@ anything else goes to `bot.handlers.errors.error_handler`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 
-from telegram import (
-    CallbackQuery,
-    Chat,
-    LinkPreviewOptions,
-    Update,
-)
+from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest
 
 from bot.errors import TopicNotFoundError
 from bot.handlers.context import Context, subscriptions_of, timezone_of
@@ -38,11 +31,12 @@ from bot.handlers.context import chat_of as _chat
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import button_on_message
+from bot.handlers.replies import answer as _answer
+from bot.handlers.replies import edit as _edit
+from bot.handlers.replies import reply as _reply
 from bot.render import callback_data as cb
 from bot.render import supporters as render
-from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
-
-log = logging.getLogger(__name__)
+from bot.render.text import INVALID_BUTTON, topic_not_found_message
 
 DEEP_LINK_SUBSCRIBE = "sub-"
 UNSUBSCRIBE_ALL = "all"
@@ -72,37 +66,6 @@ def command_argument(text: str | None) -> str:
 def is_group(chat: Chat) -> bool:
     """Whether the chat is a group or supergroup."""
     return chat.type in _GROUP_TYPES
-
-
-def _preview(message: RenderedMessage) -> LinkPreviewOptions | None:
-    return LinkPreviewOptions(is_disabled=True) if message.disable_preview else None
-
-
-async def _reply(update: Update, message: RenderedMessage) -> None:
-    await _message(update).reply_text(
-        message.text, reply_markup=message.reply_markup, link_preview_options=_preview(message)
-    )
-
-
-async def _edit(query: CallbackQuery, message: RenderedMessage) -> None:
-    """Edit the pressed message in place (no keyboard if the rendering has none)."""
-    try:
-        await query.edit_message_text(
-            message.text,
-            reply_markup=message.reply_markup,
-            link_preview_options=_preview(message),
-        )
-    except BadRequest as error:
-        if "not modified" not in error.message.lower():
-            raise
-
-
-async def _answer(query: CallbackQuery, text: str | None = None) -> None:
-    """Answer a callback query; a query that is too old to answer is not an error."""
-    try:
-        await query.answer(text)
-    except BadRequest as error:
-        log.info("callback query not answered", extra={"error": error.message})
 
 
 async def _may_change(update: Update, context: Context) -> bool:

@@ -612,3 +612,17 @@ async def test_failure_in_a_handler_gets_an_apology_not_a_traceback(
     api.fail_next("getChatMember", 400, "Bad Request: chat not found")
     (reply,) = await say(api, BOB, "/subscribe stoptorture", chat_id=GROUP)
     assert (reply.text, await followed(bot_app, GROUP)) == (SOMETHING_WRONG, [])
+
+
+async def test_button_whose_message_vanished_acts_without_an_apology(
+    api: FakeBotApi, bot_app: AnyApplication
+) -> None:
+    """A picker press whose message is gone by the time of the edit subscribes, no apology."""
+    (picker,) = await say(api, ALICE, "/topics")
+    api.fail_next("editMessageText", 400, "Bad Request: message to edit not found")
+    await press(api, ALICE, picker, button_data(picker, "StopTorture"))
+    await handled(api, bot_app)
+    assert ([m.text for m in api.messages(ALICE)[1:]], await followed(bot_app, ALICE)) == (
+        [],
+        ["stoptorture"],
+    )
