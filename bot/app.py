@@ -1,4 +1,4 @@
-"""Composition root: wraps a `Runtime` in the python-telegram-bot Application (STYLE.md habit 1).
+"""Composition root: wraps a `Runtime` in the python-telegram-bot Application.
 
 `make_application()` builds the Application with its handlers; its `post_init` builds the
 runtime (`bot.runtime.build_runtime`) on the Application's own event loop, with the hooks the

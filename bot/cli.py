@@ -1,4 +1,4 @@
-"""The `campaignbot` command line (DESIGN.md: run, db upgrade, feeds, topics, poll-once).
+"""The `campaignbot` command line (run, db upgrade, feeds, topics, poll-once).
 
 Exit status: 0 on success, 2 on bad input or configuration with one clear line on stderr,
 1 on an unexpected failure (logged). No traceback reaches the user for expected errors.

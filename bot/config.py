@@ -1,6 +1,6 @@
 """Configuration: one `Settings` object read from the environment and `.env`.
 
-The variable names are a contract fixed by DESIGN.md (TELEGRAM_BOT_TOKEN, DATABASE_URL, ...).
+The variable names are a contract with users and deployments (TELEGRAM_BOT_TOKEN, DATABASE_URL, ...).
 `load_settings()` is called once by the composition root (cli/app) and the result passed down;
 nothing here is read at import time. Contains no business logic.
 """
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     health_port: int | None = Field(default=None, ge=1, le=65535)
 
-    # Tuning knobs beyond the DESIGN.md contract; defaults suit a small organisation.
+    # Tuning knobs beyond the documented contract; defaults suit a small organisation.
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     feed_concurrency: int = Field(default=16, ge=1, le=256)

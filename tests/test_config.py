@@ -41,7 +41,7 @@ def test_env_example_documents_every_setting() -> None:
 
 
 def test_defaults_match_design() -> None:
-    """Defaults are those of DESIGN.md."""
+    """Defaults are the documented ones (.env.example, README)."""
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     actual = (
         settings.telegram_api_url,

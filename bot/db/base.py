@@ -1,6 +1,6 @@
 """Declarative base, naming convention and the aware-UTC datetime column type.
 
-Every datetime that crosses `bot.db` is timezone-aware UTC (STYLE.md 2.6). SQLite keeps no
+Every datetime that crosses `bot.db` is timezone-aware UTC. SQLite keeps no
 time zone, so `UTCDateTime` converts on the way in and out; on PostgreSQL it is
 `timestamp with time zone`.
 """

@@ -1,4 +1,4 @@
-"""ORM models: singular classes, plural tables (STYLE.md 2.4).
+"""ORM models: singular classes, plural tables.
 
 Idempotency lives in constraints: posts are unique per feed identity and per canonical URL
 hash, deliveries per (chat, post) and per (chat, broadcast). Telegram ids are BigInteger.

@@ -1,4 +1,4 @@
-"""The clock seam: services ask a `Clock` for the time, tests set it (STYLE.md habit 12)."""
+"""The clock seam: services ask a `Clock` for the time, tests set it."""
 
 from __future__ import annotations
 

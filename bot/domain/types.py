@@ -1,4 +1,4 @@
-"""Plain values that flow through the pipeline, named by stage (STYLE.md 2.4).
+"""Plain values that flow through the pipeline, named by stage.
 
 `ParsedFeed`/`ParsedEntry` come out of the parser, `TopicRules` go into the matcher,
 `Match` comes out of it. No I/O, no Telegram, no SQLAlchemy.
@@ -182,7 +182,7 @@ class PollSummary:
 
 
 class OutcomeKind(enum.StrEnum):
-    """What happened to one send (STYLE.md: `DeliveryOutcome`)."""
+    """What happened to one send."""
 
     SENT = "sent"
     RETRY_AFTER = "retry_after"  # 429: pause all sending, then retry

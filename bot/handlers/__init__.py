@@ -2,7 +2,7 @@
 
 `register_handlers` is the only place where handler groups and their order are decided.
 Modules here translate updates into service calls; they must not import SQLAlchemy or
-`bot.db` (STYLE.md 2.3).
+`bot.db` (docs/ARCHITECTURE.md, "Layout and layers").
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Command menus per audience, installed with setMyCommands (STYLE.md 2.7).
+"""Command menus per audience, installed with setMyCommands.
 
 Owns the supporter command lists: every private chat gets `SUPPORTER_COMMANDS`, every group
 `GROUP_COMMANDS` (the same without /start and /forgetme, which concern a person). Organiser

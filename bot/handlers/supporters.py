@@ -3,7 +3,7 @@
 Owns /start (with the `sub-<slug>` deep link), /help, /topics, /subscribe, /unsubscribe,
 /mysubs, /latest, /forgetme, their inline buttons, and the hints for free text and unknown
 commands. Each callback extracts primitives from the update, calls the service, renders with
-`bot.render.supporters` and replies (STYLE.md 2.7). Every button press is answered, and a
+`bot.render.supporters` and replies. Every button press is answered, and a
 press whose data is not one of ours, or not on the pressed message any more, only gets
 "This button is no longer valid".
 

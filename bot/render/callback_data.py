@@ -1,4 +1,4 @@
-"""Callback data for inline buttons: built and parsed only here (STYLE.md 2.4).
+"""Callback data for inline buttons: built and parsed only here.
 
 Format `"<area>:<action>[:<arg>…]"`, at most 64 bytes (Telegram's limit). Everything a
 button needs is in its data or in the database, never only in memory, so buttons keep working

@@ -1,6 +1,6 @@
 """The delivery engine: drains the outbox through a `Sender`, paced, and records every outcome.
 
-Guarantees (DESIGN.md "Delivery guarantees"):
+Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - group commit of "sent": when Telegram accepts a message its delivery joins a small buffer of
   sent marks that one transaction records, flushed every `mark_flush_seconds` (5 ms) or as soon as
   it holds `mark_batch` (32) marks; a full buffer makes the next send wait for the flush. A

@@ -1,6 +1,6 @@
 """Repositories: one per aggregate, constructed with a session; they never commit.
 
-The use-case in `bot.services` owns the transaction (STYLE.md 2.6). Statements are
+The use-case in `bot.services` owns the transaction. Statements are
 dialect-neutral, except for `ON CONFLICT DO NOTHING`, which both SQLite and PostgreSQL
 speak through their own `insert()` constructs (see `_sql._insert`).
 
