@@ -1,6 +1,6 @@
 """Configuration: one `Settings` object read from the environment and `.env`.
 
-The variable names are a contract with users and deployments (TELEGRAM_BOT_TOKEN, DATABASE_URL, ...).
+The variable names are a contract with users (TELEGRAM_BOT_TOKEN, DATABASE_URL, ...).
 `load_settings()` is called once by the composition root (cli/app) and the result passed down;
 nothing here is read at import time. Contains no business logic.
 """
