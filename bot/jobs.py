@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.domain.schedule import poll_tick_seconds
-from bot.handlers.context import runtime_of
+from bot.handlers.context import run_repeating, runtime_of
 from bot.render import admins as render
 from bot.runtime import Runtime
 
@@ -43,17 +43,8 @@ def schedule_jobs(
     application: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime
 ) -> None:
     """Add the repeating jobs to the application's JobQueue."""
-    job_queue = application.job_queue
-    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
-        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
     tick = poll_tick_seconds(runtime.settings.poll_interval_seconds)
-    job_queue.run_repeating(
-        poll_feeds_job,
-        interval=tick,
-        first=0,
-        name=POLL_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
-    )
+    run_repeating(application, poll_feeds_job, interval=tick, first=0, name=POLL_JOB)
     schedule_feed_health_job(application)
 
 
@@ -96,13 +87,10 @@ async def feed_health_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 def schedule_feed_health_job(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Check feed health every five minutes (the first check five minutes after start)."""
-    job_queue = application.job_queue
-    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
-        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-    job_queue.run_repeating(
+    run_repeating(
+        application,
         feed_health_job,
         interval=FEED_HEALTH_INTERVAL_SECONDS,
         first=FEED_HEALTH_INTERVAL_SECONDS,
         name=FEED_HEALTH_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
     )

@@ -20,7 +20,7 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.handlers.context import Context
+from bot.handlers.context import Context, run_repeating
 from bot.handlers.replies import edit_message
 from bot.render import organisers as render
 from bot.runtime import Runtime
@@ -98,15 +98,8 @@ async def start_broadcast_jobs(
     The tick alone would start every due broadcast (the rows are the truth); the timers make
     a broadcast start on time, and racing them is harmless (`BroadcastService.fire_due`).
     """
-    job_queue = application.job_queue
-    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
-        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
-    job_queue.run_repeating(
-        broadcast_tick_job,
-        interval=TICK_SECONDS,
-        first=TICK_SECONDS,
-        name=TICK_JOB,
-        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    run_repeating(
+        application, broadcast_tick_job, interval=TICK_SECONDS, first=TICK_SECONDS, name=TICK_JOB
     )
     service = runtime.broadcasts
     now = service.now()

@@ -7,11 +7,12 @@ own, touch the database, or import `bot.app` (a higher layer).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from datetime import tzinfo
 from typing import Any
 
 from telegram import CallbackQuery, Chat, Message, Update
-from telegram.ext import CallbackContext
+from telegram.ext import Application, CallbackContext
 
 from bot.runtime import Runtime
 from bot.services.roles import RoleService
@@ -19,6 +20,7 @@ from bot.services.subscriptions import SubscriptionService
 
 # The context every handler receives (the application uses PTB's default context types).
 Context = CallbackContext[Any, Any, Any, Any]
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
 def runtime_of(context: Context) -> Runtime:
@@ -70,3 +72,28 @@ def query_of(update: Update) -> CallbackQuery:
     if query is None:
         raise ValueError("update without a callback query")
     return query
+
+
+def run_repeating(
+    application: AnyApplication,
+    callback: Callable[[Context], Coroutine[Any, Any, Any]],
+    *,
+    interval: float,
+    first: float,
+    name: str,
+) -> None:
+    """Add a repeating job that never overlaps itself and never skips a late run.
+
+    Raises:
+        RuntimeError: python-telegram-bot was installed without the job-queue extra.
+    """
+    job_queue = application.job_queue
+    if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
+        raise RuntimeError("python-telegram-bot was installed without the job-queue extra")
+    job_queue.run_repeating(
+        callback,
+        interval=interval,
+        first=first,
+        name=name,
+        job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+    )
