@@ -11,7 +11,10 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # pytest-xdist: one worker per core (`make test WORKERS=1` runs in one process); worksteal
 # keeps both cores busy when a long test lands late. Each worker has its own database.
 WORKERS ?= auto
-PYTEST := $(BIN)/pytest -q -n $(WORKERS) --dist worksteal
+# Python keeps its bytecode caches (__pycache__, ignored by git) even where the environment
+# says PYTHONDONTWRITEBYTECODE: otherwise every worker and every `python -m bot` the tests
+# start compiles the bot and re-rewrites the test modules again (about 2 s of CPU each).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(WORKERS) --dist worksteal
 
 .DEFAULT_GOAL := help
 .PHONY: help install run migrate lint typecheck imports test test-fast cov bench check-config clean
