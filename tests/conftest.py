@@ -35,6 +35,7 @@ from bot.db import migrate
 from bot.db.base import Base
 from bot.db.session import make_engine, make_sessionmaker
 from tests.fakes.clock import FakeClock
+from tests.prefork import kill_leftovers
 
 PG_SKIP_REASON = (
     "PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test "
@@ -165,6 +166,13 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     for upper in (f.upper() for f in Settings.model_fields):
         monkeypatch.delenv(upper, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_left_running() -> Iterator[None]:
+    """A `python -m bot` forked for a test (tests/prefork.py) does not outlive it."""
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Crash safety of the real `campaignbot run` process: kill -9 mid fan-out, SIGTERM drains.
 
-The bot runs as a separate process (exactly as deployed) against the fake Bot API server in
-this test's process; deliveries are counted at the server, so losses and duplicates are facts.
+The bot runs as a separate process (`campaignbot run`, forked from a parent that has imported
+the bot, tests/prefork.py) against the fake Bot API server in this test's process; deliveries
+are counted at the server, so losses and duplicates are facts.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import DeliveryStatus
 from tests.fakes.botapi import FakeBotApi
 from tests.faults.conftest import seed_fan_out
+from tests.prefork import BotProcess, start_bot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHATS = 2000
@@ -61,7 +62,7 @@ async def _sent_in_db(url: str) -> int:
     return count
 
 
-async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> asyncio.subprocess.Process:
+async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> BotProcess:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "TELEGRAM_BOT_TOKEN": api.token,
@@ -71,19 +72,10 @@ async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> asyncio.subpr
         "SEND_RATE_PER_SECOND": "1000",
         "LOG_LEVEL": "WARNING",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_bot(env, "run", cwd=tmp_path)
 
 
-async def _wait_exit(process: asyncio.subprocess.Process, timeout: float = 30) -> int:
+async def _wait_exit(process: BotProcess, timeout: float = 30) -> int:
     await asyncio.wait_for(process.wait(), timeout)
     assert process.returncode is not None
     return process.returncode
