@@ -243,26 +243,25 @@ async def _empty_pg(engine: AsyncEngine) -> None:
         await raw.driver_connection.execute(_empty_sql)  # asyncpg: many statements at once
 
 
-async def _prepare_pg(url: str) -> AsyncEngine:
-    """An engine on this process's database: migrated once, then emptied for every test."""
+async def _prepare_pg(engine: AsyncEngine, url: str) -> None:
+    """This process's database: migrated once, then emptied for every test."""
     global _pg_ready, _empty_sql
-    engine = make_engine(async_database_url(url))
-    try:
-        if _pg_ready:
-            try:
-                await _empty_pg(engine)
-                return engine
-            except Exception:  # a test left the schema changed: build it again
-                _pg_ready = False
-                _empty_sql = None
-        await _create_worker_database(url)
-        await _drop_everything(engine)
-        await migrate.upgrade(engine)
-        _pg_ready = True
-    except BaseException:
-        await engine.dispose()
-        raise
-    return engine
+    if _pg_ready:
+        try:
+            await _empty_pg(engine)
+            return
+        except Exception:  # a test left the schema changed: build it again
+            _pg_ready = False
+            _empty_sql = None
+    await _create_worker_database(url)
+    await _drop_everything(engine)
+    await migrate.upgrade(engine)
+    _pg_ready = True
+
+
+# One engine per database kind and test process, its pool emptied after every test: a new
+# engine would compile every SQL statement again (SQLAlchemy caches them per engine).
+_engines: dict[str, AsyncEngine] = {}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -274,10 +273,16 @@ def db_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(db_kind: str, sqlite_template: Path, tmp_path: Path) -> str:
+def database_url(
+    db_kind: str, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """A plain DATABASE_URL (as users write it) for a fresh, migrated database."""
     if db_kind == "sqlite":
-        target = tmp_path / "bot.sqlite3"
+        folder = tmp_path_factory.getbasetemp() / "database"
+        folder.mkdir(exist_ok=True)
+        target = folder / "bot.sqlite3"
+        for leftover in folder.iterdir():  # the last test's file, WAL and journal
+            leftover.unlink()
         shutil.copyfile(sqlite_template, target)
         return f"sqlite:///{target}"
     url = pg_url()
@@ -288,12 +293,15 @@ def database_url(db_kind: str, sqlite_template: Path, tmp_path: Path) -> str:
 @pytest.fixture
 async def engine(db_kind: str, database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on a migrated, empty database."""
-    if db_kind == "postgres":
-        eng = await _prepare_pg(database_url)
-    else:
-        eng = make_engine(async_database_url(database_url))
-    yield eng
-    await eng.dispose()
+    eng = _engines.get(db_kind)
+    if eng is None:
+        eng = _engines[db_kind] = make_engine(async_database_url(database_url))
+    try:
+        if db_kind == "postgres":
+            await _prepare_pg(eng, database_url)
+        yield eng
+    finally:
+        await eng.dispose()
 
 
 @pytest.fixture
