@@ -7,7 +7,6 @@ import asyncio
 import json
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.feedserver import FeedServer
+from tests.prefork import start_bot
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
@@ -42,16 +42,7 @@ async def test_json_logs_are_one_object_per_line_and_never_hold_the_token(
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "DEBUG",
         }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_bot(env, "run", cwd=tmp_path)  # a real process (tests/prefork.py)
         await api.wait_for_poller(timeout=30)
         api.fail_next("sendMessage", 500, count=2)
         api.send_text(4242, "/start")
@@ -62,8 +53,9 @@ async def test_json_logs_are_one_object_per_line_and_never_hold_the_token(
         await api.wait_for_requests("sendMessage", count=2, timeout=30)
         await asyncio.sleep(1.0)
         process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), 30)
-    lines = [line for line in (out + err).decode("utf-8").splitlines() if line.strip()]
+        await asyncio.wait_for(process.wait(), 30)
+        out, err = process.output()
+    lines = [line for line in (out + err).splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # raises on any non-JSON line
     secret = api.token.split(":", 1)[1]
     assert process.returncode == 0
