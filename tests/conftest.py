@@ -39,7 +39,8 @@ from tests.prefork import kill_leftovers
 
 PG_SKIP_REASON = (
     "PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test "
-    "(a throwaway database) to run it; .ci/run does this when PostgreSQL answers"
+    "(each test process creates and drops its own database next to it) to run it; .ci/run "
+    "does this when PostgreSQL answers"
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
