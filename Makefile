@@ -8,6 +8,13 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# pytest-xdist: one worker per core (`make test WORKERS=1` runs in one process); worksteal
+# keeps both cores busy when a long test lands late. Each worker has its own database.
+WORKERS ?= auto
+# Python keeps its bytecode caches (__pycache__, ignored by git) even where the environment
+# says PYTHONDONTWRITEBYTECODE: otherwise every worker and every `python -m bot` the tests
+# start compiles the bot and re-rewrites the test modules again (about 2 s of CPU each).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(WORKERS) --dist worksteal
 
 .DEFAULT_GOAL := help
 .PHONY: help install run migrate lint typecheck imports test test-fast cov bench check-config clean
@@ -41,14 +48,14 @@ typecheck: install ## mypy (strict) on bot/
 imports: install ## import-linter: the layer contract of STYLE.md 2.3
 	$(BIN)/lint-imports
 
-test: install lint typecheck imports ## lint, type-check and run the whole test suite
-	$(BIN)/pytest -q
+test: install lint typecheck imports ## lint, type-check and run the whole test suite (what CI runs)
+	$(PYTEST)
 
-test-fast: install ## only the test suite
-	$(BIN)/pytest -q -x
+test-fast: install ## the tests not marked slow (crash, chaos, outage, bench), stop at a failure
+	$(PYTEST) -x -m "not slow"
 
 cov: install ## tests with branch coverage
-	$(BIN)/pytest -q --cov --cov-report=term-missing:skip-covered
+	$(PYTEST) --cov --cov-report=term-missing:skip-covered
 
 bench: install ## benchmarks against the fake Bot API and feed servers
 	$(BIN)/python -m bench

@@ -1,45 +1,164 @@
 """Shared fixtures: settings, a migrated database on SQLite and PostgreSQL, a fake clock.
 
 Storage tests take the `engine` fixture, which is parametrised over SQLite and, when
-TEST_DATABASE_URL is set, PostgreSQL. The PostgreSQL database named there is treated as
-disposable: its tables are dropped and recreated by the migrations, then truncated per test.
+TEST_DATABASE_URL is set, PostgreSQL. The database named there is only the way in: each test
+process (each pytest-xdist worker, or `master` without xdist) creates its own database next to
+it, `<name>_gw0`, `<name>_gw1`…, migrates it once, empties it before every test and drops it at
+the end; TEST_DATABASE_URL in that process then names its own database.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
 import site
+import ssl
 import sys
 import sysconfig
 import tempfile
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx._transports.default as httpx_transports
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import NullPool, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.config import Settings, async_database_url
 from bot.db import migrate
 from bot.db.base import Base
 from bot.db.session import make_engine, make_sessionmaker
+from bot.runtime import skip_sniffio_probe
 from tests.fakes.clock import FakeClock
+from tests.prefork import kill_leftovers
 
 PG_SKIP_REASON = (
     "PostgreSQL run skipped: set TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test "
-    "(a throwaway database) to run it; .ci/run does this when PostgreSQL answers"
+    "(each test process creates and drops its own database next to it) to run it; .ci/run "
+    "does this when PostgreSQL answers"
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def pg_url() -> str | None:
-    """The PostgreSQL URL for tests, if configured."""
+    """The PostgreSQL URL for tests, if configured (this test process's own database)."""
     url = os.environ.get("TEST_DATABASE_URL", "").strip()
     return url or None
+
+
+# -- one PostgreSQL database per test process ---------------------------------------------------
+
+_pg_server_url: str | None = None  # TEST_DATABASE_URL as given: where the databases are created
+_pg_created = False
+
+
+def _worker_database_url(url: str, worker: str) -> str:
+    """The URL of this worker's own database: the given name with `_<worker>` appended."""
+    parsed = make_url(url)
+    own = parsed.set(database=f"{parsed.database}_{worker}")
+    return own.render_as_string(hide_password=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point TEST_DATABASE_URL at this process's own database (created on first use).
+
+    The pytest-xdist controller runs no test: it leaves the variable to its workers.
+    """
+    global _pg_server_url
+    url = pg_url()
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    controller = worker is None and config.getoption("dist", "no") != "no"
+    if url is None or controller or _pg_server_url is not None:
+        return
+    _pg_server_url = url
+    os.environ["TEST_DATABASE_URL"] = _worker_database_url(url, worker or "master")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop this process's database (before an xdist worker reports that it has finished)."""
+    global _pg_server_url, _pg_created
+    if _pg_server_url is None:
+        return
+    own = os.environ["TEST_DATABASE_URL"]
+    os.environ["TEST_DATABASE_URL"] = _pg_server_url
+    if _pg_created:
+        asyncio.run(
+            _admin(_pg_server_url, f'DROP DATABASE IF EXISTS "{_db_name(own)}" WITH (FORCE)')
+        )
+    _pg_server_url, _pg_created = None, False
+
+
+def _db_name(url: str) -> str:
+    return str(make_url(url).database)
+
+
+async def _admin(server_url: str, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE/DROP DATABASE) on the given server."""
+    engine = create_async_engine(
+        async_database_url(server_url), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        async with engine.connect() as conn:
+            for statement in statements:
+                await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the slow tests first (after pytest-randomly's shuffle, which stays within groups).
+
+    With pytest-xdist the longest tests then run while the many short ones fill the other
+    worker, instead of one long test finishing alone at the end.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_sniffio_probe() -> None:
+    """Spare httpcore its per-request `import sniffio` from the first test on, as the bot does.
+
+    The bot does this when it builds its runtime (`bot.runtime.skip_sniffio_probe`), so only
+    tests that talk to the fake server through a Bot of their own before any bot started (the
+    chaos test) would pay a sys.path scan per request, about a sixth of their CPU.
+    """
+    skip_sniffio_probe()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_ca_bundle_per_process() -> Iterator[None]:
+    """Parse the CA bundle once per test process instead of once per HTTP client.
+
+    Each Application makes three httpx clients and each client parses certifi's bundle
+    (about 0.1 s of CPU); the tests speak plain HTTP to local servers, so nothing about TLS
+    is under test. The context is the one httpx would build; only its construction is shared.
+    """
+    original = httpx_transports.create_ssl_context
+    shared: dict[bool, ssl.SSLContext] = {}
+
+    def create_ssl_context(
+        verify: ssl.SSLContext | str | bool = True, cert: Any = None, trust_env: bool = True
+    ) -> ssl.SSLContext:
+        if verify is not True or cert is not None:
+            return original(verify=verify, cert=cert, trust_env=trust_env)
+        if trust_env not in shared:
+            shared[trust_env] = original(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[trust_env]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(httpx_transports, "create_ssl_context", create_ssl_context)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -50,6 +169,13 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name, raising=False)
     for upper in (f.upper() for f in Settings.model_fields):
         monkeypatch.delenv(upper, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_left_running() -> Iterator[None]:
+    """A `python -m bot` forked for a test (tests/prefork.py) does not outlive it."""
+    yield
+    kill_leftovers()
 
 
 @pytest.fixture
@@ -83,18 +209,62 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 _pg_ready = False
 
 
-async def _prepare_pg(url: str) -> AsyncEngine:
-    global _pg_ready
-    engine = make_engine(async_database_url(url))
-    if not _pg_ready:
-        await _drop_everything(engine)
-        await migrate.upgrade(engine)
-        _pg_ready = True
-    else:
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        async with engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    return engine
+async def _create_worker_database(url: str) -> None:
+    """Create this process's database on the server of TEST_DATABASE_URL, afresh."""
+    global _pg_created
+    if _pg_server_url is None or _pg_created:
+        return
+    name = _db_name(url)
+    await _admin(
+        _pg_server_url,
+        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+        f'CREATE DATABASE "{name}"',
+    )
+    _pg_created = True
+
+
+_empty_sql: str | None = None
+
+
+async def _empty_pg(engine: AsyncEngine) -> None:
+    """Delete every row and restart the id sequences, in one round trip.
+
+    DELETE on these small tables costs a tenth of TRUNCATE (which makes new files for every
+    table); the rows are gone all the same and ids start at 1 again.
+    """
+    global _empty_sql
+    async with engine.begin() as conn:
+        if _empty_sql is None:
+            sequences = await conn.scalars(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+            )
+            _empty_sql = "".join(
+                [f"DELETE FROM {t.name};" for t in reversed(Base.metadata.sorted_tables)]  # noqa: S608
+                + [f"SELECT setval('{name}', 1, false);" for name in sequences]
+            )
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.execute(_empty_sql)  # asyncpg: many statements at once
+
+
+async def _prepare_pg(engine: AsyncEngine, url: str) -> None:
+    """This process's database: migrated once, then emptied for every test."""
+    global _pg_ready, _empty_sql
+    if _pg_ready:
+        try:
+            await _empty_pg(engine)
+            return
+        except Exception:  # a test left the schema changed: build it again
+            _pg_ready = False
+            _empty_sql = None
+    await _create_worker_database(url)
+    await _drop_everything(engine)
+    await migrate.upgrade(engine)
+    _pg_ready = True
+
+
+# One engine per database kind and test process, its pool emptied after every test: a new
+# engine would compile every SQL statement again (SQLAlchemy caches them per engine).
+_engines: dict[str, AsyncEngine] = {}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -106,10 +276,16 @@ def db_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def database_url(db_kind: str, sqlite_template: Path, tmp_path: Path) -> str:
+def database_url(
+    db_kind: str, sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     """A plain DATABASE_URL (as users write it) for a fresh, migrated database."""
     if db_kind == "sqlite":
-        target = tmp_path / "bot.sqlite3"
+        folder = tmp_path_factory.getbasetemp() / "database"
+        folder.mkdir(exist_ok=True)
+        target = folder / "bot.sqlite3"
+        for leftover in folder.iterdir():  # the last test's file, WAL and journal
+            leftover.unlink()
         shutil.copyfile(sqlite_template, target)
         return f"sqlite:///{target}"
     url = pg_url()
@@ -120,12 +296,15 @@ def database_url(db_kind: str, sqlite_template: Path, tmp_path: Path) -> str:
 @pytest.fixture
 async def engine(db_kind: str, database_url: str) -> AsyncIterator[AsyncEngine]:
     """An engine on a migrated, empty database."""
-    if db_kind == "postgres":
-        eng = await _prepare_pg(database_url)
-    else:
-        eng = make_engine(async_database_url(database_url))
-    yield eng
-    await eng.dispose()
+    eng = _engines.get(db_kind)
+    if eng is None:
+        eng = _engines[db_kind] = make_engine(async_database_url(database_url))
+    try:
+        if db_kind == "postgres":
+            await _prepare_pg(eng, database_url)
+        yield eng
+    finally:
+        await eng.dispose()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import DeliveryStatus
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotApi
 from tests.fakes.feedserver import FeedServer, rss
+from tests.prefork import run_bot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,14 +44,23 @@ POSTS = [
 
 
 async def campaignbot(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """Run `python -m bot ARGS` with exactly this environment; return (status, stdout, stderr)."""
+    """Run `python -m bot ARGS` with exactly this environment; return (status, stdout, stderr).
+
+    `run` starts a fresh interpreter, exactly as users start the bot; the one-shot commands
+    are forked from a parent that has imported the bot already (tests/prefork.py), a real
+    process all the same, without two seconds of imports each.
+    """
+    env = {"PATH": os.environ.get("PATH", ""), **env}
+    cwd = env.get("CWD", str(REPO_ROOT))
+    if args[:1] != ("run",):
+        return await run_bot(env, *args, cwd=Path(cwd))
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         *args,
-        env={"PATH": os.environ.get("PATH", ""), **env},
-        cwd=env.get("CWD", str(REPO_ROOT)),
+        env=env,
+        cwd=cwd,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -57,8 +57,12 @@ def bot_settings(api: FakeBotApi, database_url: str) -> Callable[..., Settings]:
 async def bot_app(
     bot_settings: Callable[..., Settings], engine: Any
 ) -> AsyncIterator[AnyApplication]:
-    """The whole bot, running: long polling, poller job and delivery engine."""
-    application = make_application(bot_settings())
+    """The whole bot, running: long polling, poller job and delivery engine.
+
+    It runs on the test's engine (`build_runtime`'s `engine`), which has compiled the bot's
+    SQL in earlier tests already.
+    """
+    application = make_application(bot_settings(), engine=engine)
     async with running(application):
         yield application
 

@@ -39,7 +39,7 @@ async def admin_app(
     bot_settings: Callable[..., Settings], engine: Any
 ) -> AsyncIterator[AnyApplication]:
     """The whole bot with ADMIN in ADMIN_IDS and ORGANISER granted the organiser role."""
-    application = make_application(bot_settings(admin_ids=[ADMIN]))
+    application = make_application(bot_settings(admin_ids=[ADMIN]), engine=engine)
     async with running(application):
         await runtime_of(application).roles.grant(Actor(None, "test"), str(ORGANISER), "organiser")
         yield application

@@ -44,7 +44,7 @@ def organiser_app(bot_settings: Callable[..., Settings], engine: Any) -> Callabl
 
     def make(clock: FakeClock | None = None) -> Any:
         kwargs = {"clock": clock} if clock is not None else {}
-        return running(make_application(bot_settings(admin_ids=[ADMIN]), **kwargs))
+        return running(make_application(bot_settings(admin_ids=[ADMIN]), engine=engine, **kwargs))
 
     return make
 

@@ -1,7 +1,8 @@
 """Crash safety of the real `campaignbot run` process: kill -9 mid fan-out, SIGTERM drains.
 
-The bot runs as a separate process (exactly as deployed) against the fake Bot API server in
-this test's process; deliveries are counted at the server, so losses and duplicates are facts.
+The bot runs as a separate process (`campaignbot run`, forked from a parent that has imported
+the bot, tests/prefork.py) against the fake Bot API server in this test's process; deliveries
+are counted at the server, so losses and duplicates are facts.
 """
 
 from __future__ import annotations
@@ -9,19 +10,18 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import async_database_url
-from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TopicRepo
+from bot.db.repos import DeliveryRepo
 from bot.db.session import make_engine, make_sessionmaker
-from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
+from bot.domain.types import DeliveryStatus
 from tests.fakes.botapi import FakeBotApi
+from tests.faults.conftest import seed_fan_out
+from tests.prefork import BotProcess, start_bot
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHATS = 2000
@@ -42,24 +42,7 @@ async def api() -> AsyncIterator[FakeBotApi]:
 async def _queue_fan_out(url: str, chats: int) -> None:
     """Subscribe `chats` chats and queue one pending delivery each (what a new post does)."""
     engine = make_engine(async_database_url(url))
-    sessionmaker: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
-    now = datetime.now(UTC)  # the bot process runs on the real clock
-    async with sessionmaker.begin() as session:
-        topic = await TopicRepo(session).add(
-            TopicSpec(slug="crash-test", name="Crash test", keywords=("crash",)), now
-        )
-        chat_repo = ChatRepo(session)
-        for chat_id in range(100_000, 100_000 + chats):
-            await chat_repo.ensure(chat_id, "private", now)
-            await chat_repo.subscribe(chat_id, topic.id, now)
-        entry = ParsedEntry(
-            identity="crash-1",
-            url="https://news.example.org/crash",
-            title="Crash",
-            summary="A post for everyone.",
-        )
-        inserted = await PostRepo(session).insert_new(None, [entry], now, announced=True)  # type: ignore[arg-type]
-        await DeliveryRepo(session).fan_out_post(inserted["crash-1"], [topic.id], now)
+    await seed_fan_out(make_sessionmaker(engine), chats)  # bulk rows: seconds less than the ORM
     await engine.dispose()
 
 
@@ -79,7 +62,7 @@ async def _sent_in_db(url: str) -> int:
     return count
 
 
-async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> asyncio.subprocess.Process:
+async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> BotProcess:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "TELEGRAM_BOT_TOKEN": api.token,
@@ -89,19 +72,10 @@ async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> asyncio.subpr
         "SEND_RATE_PER_SECOND": "1000",
         "LOG_LEVEL": "WARNING",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    return await start_bot(env, "run", cwd=tmp_path)
 
 
-async def _wait_exit(process: asyncio.subprocess.Process, timeout: float = 30) -> int:
+async def _wait_exit(process: BotProcess, timeout: float = 30) -> int:
     await asyncio.wait_for(process.wait(), timeout)
     assert process.returncode is not None
     return process.returncode

@@ -24,7 +24,7 @@ from tests.fakes.botapi import FakeBotApi
 from tests.faults.conftest import FIRST_CHAT, seed_fan_out
 
 CHATS = 10_000
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(420)]
 
 
 @pytest.fixture
@@ -72,7 +72,8 @@ async def test_chaos_sending_loses_nothing_and_duplicates_only_lost_answers(
             rng=lambda: 0.0,
         )
         # drain_all stops when nothing is due; retries wait out their backoff in real time.
-        async with asyncio.timeout(150):
+        # A guard against a hang, not a speed target: a loaded CI machine shares its cores.
+        async with asyncio.timeout(300):
             while await _pending(sessionmaker):
                 await engine.drain_all(deadline=150)
                 await asyncio.sleep(0.2)

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 from bot.log import configure_logging
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.feedserver import FeedServer
+from tests.prefork import start_bot
 
 TOKEN = "123456789:AAHfakeFAKEfake_fake-FAKEfakefake12"  # noqa: S105 - shaped like a real one
 SHORT_TOKEN = "123456:TEST-fake-token"  # noqa: S105 - too short for the token pattern
@@ -48,16 +48,7 @@ async def test_json_logs_are_one_object_per_line_and_never_hold_the_token(
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "DEBUG",
         }
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=tmp_path,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        process = await start_bot(env, "run", cwd=tmp_path)  # a real process (tests/prefork.py)
         await api.wait_for_poller(timeout=30)
         api.fail_next("sendMessage", 500, count=2)
         api.send_text(4242, "/start")
@@ -68,8 +59,9 @@ async def test_json_logs_are_one_object_per_line_and_never_hold_the_token(
         await api.wait_for_requests("sendMessage", count=2, timeout=30)
         await asyncio.sleep(1.0)
         process.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(process.communicate(), 30)
-    lines = [line for line in (out + err).decode("utf-8").splitlines() if line.strip()]
+        await asyncio.wait_for(process.wait(), 30)
+        out, err = process.output()
+    lines = [line for line in (out + err).splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # raises on any non-JSON line
     secret = api.token.split(":", 1)[1]
     assert process.returncode == 0
