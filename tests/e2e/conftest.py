@@ -15,14 +15,20 @@ import pytest
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
 from bot.runtime import Runtime
-from tests.fakes.botapi import FakeBotApi
+from tests.fakes.botapi import FakeBotApi, RateLimits
 from tests.fakes.feedserver import FeedServer
 
 
 @pytest.fixture
 async def api() -> AsyncIterator[FakeBotApi]:
-    """The fake Telegram Bot API server."""
-    async with FakeBotApi() as server:
+    """The fake Telegram Bot API server, with a per-chat burst that fits a dialogue.
+
+    The fake's default bucket (3 messages, then 1 a second) makes every organiser dialogue
+    wait out a 429 of about 1.1 s per step, which is most of the suite's wall time and no
+    test's subject. The overall and group limits stay on; the dialogue under the strict
+    per-chat limit has its own test (test_broadcasts.py).
+    """
+    async with FakeBotApi(limits=RateLimits(per_chat_burst=30)) as server:
         yield server
 
 

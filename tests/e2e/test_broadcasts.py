@@ -156,6 +156,28 @@ async def test_broadcast_to_two_topics_reaches_each_chat_once(
         }
 
 
+async def test_dialogue_under_strict_per_chat_limit_completes(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """Under the fake's default per-chat bucket (3 messages, then 1 a second) the organiser's
+    replies run into 429s; the bot waits them out and the broadcast reaches each follower once.
+    """
+    api.set_limits(per_chat_burst=3, per_chat_per_second=1.0)
+    async with organiser_app() as app:
+        await subscribe_all(app)
+        _, summary = await compose(api, ADMIN, "/broadcast stoptorture write for rights")
+        await send_now(api, ADMIN, summary)
+        for chat_id in (3001, 3002, 3003):
+            await api.wait_for_message(chat_id)
+        assert api.stats.too_many_requests > 0
+        assert {c: api.sent_per_chat().get(c, 0) for c in FOLLOWS} == {
+            3001: 1,
+            3002: 1,
+            3003: 1,
+            3004: 0,
+        }
+
+
 async def test_preview_equals_delivered_message(
     api: FakeBotApi, organiser_app: Callable[..., Any]
 ) -> None:
