@@ -8,7 +8,7 @@ The database keeps no names of supporters; a user row holds the numeric id, a lo
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -97,6 +97,8 @@ class Topic(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     emoji: Mapped[str] = mapped_column(String(16), default="")
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # The label of the in-chat action button under this topic's post notifications, if any.
+    action_label: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
 
 
@@ -211,6 +213,12 @@ class Broadcast(Base):
     total: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The label of the in-chat action button ("✅ I did it"), or None for no button.
+    action_label: Mapped[str | None] = mapped_column(String(64))
+    # Results sent to the organiser: 0 none yet, 1 the first (one hour), 2 the last (24 hours);
+    # the message id is the results message, edited by the next stage.
+    results_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    results_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Delivery(Base):
@@ -241,6 +249,11 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # What the recipient did with it, and nothing about how: tracked-link clicks (count and
+    # first time) and the in-chat action button (once). Never shown per chat.
+    clicks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    first_click_at: Mapped[datetime | None]
+    acted_at: Mapped[datetime | None]
 
 
 # The claim order (DeliveryRepo.claim_due): pending, highest priority first, then oldest, with
@@ -254,6 +267,58 @@ Index(
     Delivery.id,
     Delivery.next_attempt_at,
 )
+
+
+# MessageTotals.kind values.
+POST = "post"
+
+
+class MessageTotals(Base):
+    """Aggregate figures of one post or broadcast, per topic, that no delivery row holds.
+
+    Two kinds of figures live here. Event counters, counted when they happen and never per
+    chat: shares (inline results chosen), joins (new supporters who came through a shared
+    link), unsubscribes (credited to the last message the chat got within 48 hours). And the
+    folded figures of delivery rows deleted by the retention job or /forgetme (targeted, sent,
+    failed, blocked, unique clicks, click count, actions), so that results stay exact after
+    the rows are gone. A message's results are its live delivery rows plus these.
+    `topic_id` 0 means no topic (a broadcast to "all", a share of the message as a whole).
+    """
+
+    __tablename__ = "message_totals"
+    __table_args__ = (
+        UniqueConstraint("kind", "message_id", "topic_id"),
+        CheckConstraint(f"kind IN ('{POST}', '{BROADCAST}')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # A posts.id or a broadcasts.id, by kind (no foreign key: totals outlive both).
+    message_id: Mapped[int]
+    topic_id: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    targeted: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    sent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    failed: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    blocked: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    clicks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    click_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    actions: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    shares: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    joins: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    unsubscribes: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+
+class TopicGrowth(Base):
+    """Subscriptions gained and lost per topic per week (Monday, UTC): counters, no chats."""
+
+    __tablename__ = "topic_growth"
+    __table_args__ = (UniqueConstraint("topic_id", "week_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"))
+    week_start: Mapped[date]
+    joined: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    left: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
 
 class AuditEntry(Base):
