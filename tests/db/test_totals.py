@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.repos import TopicRepo, TotalsRepo
-from bot.db.repos.totals import week_start
+from bot.db.models import Broadcast, Delivery
+from bot.db.repos import ChatRepo, TopicRepo, TotalsRepo
+from bot.db.repos.totals import delivery_figures, week_start
 from bot.domain.types import TopicSpec
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -58,3 +60,51 @@ async def test_growth_is_counted_per_iso_week(
         (topic.id, date(2026, 11, 30), 1, 1),
     ]
     assert week_start(date(2026, 12, 6)) == date(2026, 11, 30)
+
+
+async def test_delivery_figures_count_each_status_click_and_action(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The aggregate columns read sent, failed, dropped, unique and total clicks and actions."""
+    async with sessionmaker.begin() as session:
+        chats = ChatRepo(session)
+        for chat_id in range(1, 6):
+            await chats.ensure(chat_id, "private", NOW)
+        broadcast = Broadcast(created_by=1, status="done", created_at=NOW)
+        session.add(broadcast)
+        await session.flush()
+        rows = [
+            ("sent", 3, NOW),
+            ("sent", 1, NOW),
+            ("sent", 0, None),
+            ("failed", 0, None),
+            ("dropped", 0, None),
+        ]
+        for chat_id, (status, clicks, acted) in enumerate(rows, start=1):
+            session.add(
+                Delivery(
+                    chat_id=chat_id,
+                    broadcast_id=broadcast.id,
+                    status=status,
+                    next_attempt_at=NOW,
+                    created_at=NOW,
+                    clicks=clicks,
+                    first_click_at=NOW if clicks else None,
+                    acted_at=acted,
+                )
+            )
+    async with sessionmaker() as session:
+        figures = (
+            await session.execute(
+                select(*delivery_figures()).where(Delivery.broadcast_id == broadcast.id)
+            )
+        ).one()
+    assert dict(figures._mapping) == {
+        "targeted": 5,
+        "sent": 3,
+        "failed": 1,
+        "blocked": 1,
+        "clicks": 2,
+        "click_count": 4,
+        "actions": 2,
+    }

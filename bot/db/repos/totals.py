@@ -8,11 +8,12 @@ names a chat.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import MessageTotals, TopicGrowth
+from bot.db.models import Delivery, MessageTotals, TopicGrowth
 from bot.db.repos._sql import _insert
 
 # The counters of `message_totals`, in table order.
@@ -28,6 +29,30 @@ COUNTERS = (
     "joins",
     "unsubscribes",
 )
+
+
+# The counters a message's delivery rows give, in COUNTERS order, as aggregate expressions:
+# results read them from live rows, and retention and /forgetme fold them into message_totals
+# before deleting the rows, so the two always agree. "blocked" is a chat that blocked the bot,
+# left, or was deactivated or forgotten before its turn (status dropped).
+_DELIVERY_FIGURES: dict[str, Any] = {
+    "targeted": func.count(),
+    "sent": func.count().filter(Delivery.status == "sent"),
+    "failed": func.count().filter(Delivery.status == "failed"),
+    "blocked": func.count().filter(Delivery.status == "dropped"),
+    "clicks": func.count(Delivery.first_click_at),
+    "click_count": func.coalesce(func.sum(Delivery.clicks), 0),
+    "actions": func.count(Delivery.acted_at),
+}
+
+
+def delivery_figures() -> list[Any]:
+    """Aggregate columns over `deliveries`, labelled with the counter each gives.
+
+    targeted, sent, failed, blocked, clicks, click_count, actions: group them by message and
+    topic.
+    """
+    return [expression.label(name) for name, expression in _DELIVERY_FIGURES.items()]
 
 
 def week_start(day: date) -> date:
