@@ -107,7 +107,7 @@ class Settings(BaseSettings):
             if not value:
                 return DEFAULT_RETENTION_DAYS
             if not value.lstrip("-").isdigit():
-                raise ValueError(f"must be a whole number of days (at least 1), not {value!r}")
+                raise ValueError("must be a whole number of days, at least 1 (default 90)")
         return value
 
     @field_validator("bot_timezone")

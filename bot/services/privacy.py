@@ -37,6 +37,8 @@ class PrivacyService:
         *,
         batch_size: int = RETENTION_BATCH,
     ) -> None:
+        if retention_days < 1:
+            raise ValueError("retention must be at least one day")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self._sessionmaker = sessionmaker
