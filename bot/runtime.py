@@ -248,6 +248,7 @@ async def build_runtime(
             concurrency=settings.feed_concurrency,
             on_new_deliveries=delivery.wake if delivery is not None else None,
             on_poll_outcome=wiring.on_poll_outcome if wiring is not None else None,
+            retention_days=settings.retention_days,
         )
         roles = RoleService(sessionmaker, clock, settings.admin_ids)
         return Runtime(

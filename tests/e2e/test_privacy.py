@@ -137,7 +137,8 @@ async def test_mydata_is_in_help_and_menus(
     menus = api.requests("setMyCommands")
     listed = [[c["command"] for c in r.params["commands"]] for r in menus]
     assert "/mydata" in (help_text.text or "")
-    assert listed and all("mydata" in commands for commands in listed)
+    assert listed
+    assert all("mydata" in commands for commands in listed)
 
 
 # -- /forgetme ------------------------------------------------------------------------------------
@@ -160,7 +161,7 @@ async def test_forgetme_removes_the_chats_marks_and_keeps_the_totals(
         expected = await figures(session)
         bob_before = await figures(session, Delivery.chat_id == BOB)
     # Alice's pending row is dropped when she is forgotten: it then counts as blocked.
-    for key, values in expected.items():
+    for values in expected.values():
         if values == {"targeted": 1}:
             values["blocked"] = 1
 

@@ -15,10 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import AuditEntry, Chat, Delivery, Post, User
 from bot.db.repos import AuditRepo, UserRepo
 from bot.domain.privacy import RetentionSummary
+from bot.feeds.fetch import HttpxFetcher
+from bot.services.feeds import FeedService
+from bot.services.ingest import IngestService
 from bot.services.privacy import PrivacyService
 from bot.services.subscriptions import SubscriptionService
 from tests.db.privacy_seed import DAYS, figures, is_old, seed, totals
 from tests.fakes.clock import FakeClock
+from tests.fakes.feedserver import FeedServer, rss
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -149,3 +153,44 @@ async def test_my_data_shows_what_is_stored(sessionmaker: Sessions, clock: FakeC
     assert (mine.user.id, mine.user.username, mine.user.role) == (101, "alice", "supporter")
     assert (group.user, group.audit_entries, group.deliveries) == (None, 0, 5)
     assert (nobody.known, nobody.user, nobody.deliveries) == (False, None, 0)
+
+
+async def test_a_feed_still_listing_a_trimmed_post_does_not_restore_it(
+    sessionmaker: Sessions,
+    clock: FakeClock,
+    feeds: FeedServer,
+    fetcher: HttpxFetcher,
+    feed_service: FeedService,
+) -> None:
+    """Within retention a feed's edit updates the post; once trimmed, the post stays title
+    and link even when the feed lists it again, edited."""
+    item = {
+        "title": "Letters that freed a prisoner",
+        "link": "https://news.example.org/letters",
+        "guid": "letters-1",
+        "description": "<p>The full story.</p>",
+        "author": "press@example.org (Press office)",
+    }
+    ingest = IngestService(
+        sessionmaker, fetcher, clock, interval_seconds=60, rng=lambda: 0.0, retention_days=DAYS
+    )
+    feeds.add("/feed.xml", rss([item]), etag='"v1"')
+    await feed_service.add_feed(feeds.url("/feed.xml"))
+    await ingest.poll_due()
+    clock.advance(61)
+    feeds.add("/feed.xml", rss([dict(item, description="<p>Updated story.</p>")]), etag='"v2"')
+    await ingest.poll_due()
+    async with sessionmaker() as session:
+        (post,) = (await session.execute(select(Post))).scalars()
+        within = post.summary
+    clock.advance(timedelta(days=DAYS + 1).total_seconds())
+    await PrivacyService(sessionmaker, clock, DAYS).apply_retention()
+    feeds.add("/feed.xml", rss([dict(item, description="<p>Edited again.</p>")]), etag='"v3"')
+
+    await ingest.poll_due()
+
+    async with sessionmaker() as session:
+        (post,) = (await session.execute(select(Post))).scalars()
+        after = (post.title, post.url, post.summary, post.author)
+    assert within == "Updated story."
+    assert after == ("Letters that freed a prisoner", "https://news.example.org/letters", "", None)
