@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import AuditEntry, Delivery, Post
+from bot.db.models import AuditEntry, Broadcast, Delivery, Post
 from bot.db.repos import AuditRepo, PrivacyRepo
 from tests.db.privacy_seed import figures, is_old, seed, totals
 
@@ -157,3 +157,33 @@ async def test_chat_delivery_marks_and_audit_count(sessionmaker: Sessions) -> No
     # 101: old post (3 clicks, acted), pending post (1 click), old broadcast (2 clicks, acted),
     # recent post (1 click, acted), recent broadcast (2 clicks).
     assert (marks, audit) == (((5, 5, 3), (0, 0, 0)), (1, 0))
+
+
+async def test_a_post_whose_push_still_has_pending_deliveries_is_kept(
+    sessionmaker: Sessions,
+) -> None:
+    """A /push broadcast marked done with one delivery still pending keeps its post whole;
+    once that delivery is sent, the post is trimmed like any other."""
+    async with sessionmaker.begin() as session:
+        seeded = await seed(session, NOW)
+        push = Broadcast(
+            created_by=101, status="done", created_at=NOW, post_id=seeded.old_post, total=1
+        )
+        session.add(push)
+        await session.flush()
+        waiting = Delivery(
+            chat_id=103,
+            broadcast_id=push.id,
+            status="pending",
+            next_attempt_at=NOW,
+            created_at=NOW,
+        )
+        session.add(waiting)
+    async with sessionmaker.begin() as session:
+        kept = await PrivacyRepo(session).expired_posts(seeded.cutoff, 100)
+        delivery = await session.get(Delivery, waiting.id)
+        assert delivery is not None
+        delivery.status = "sent"
+    async with sessionmaker.begin() as session:
+        trimmed = await PrivacyRepo(session).expired_posts(seeded.cutoff, 100)
+    assert (kept, trimmed) == ([], [seeded.old_post])

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, exists, func, or_, select, update
+from sqlalchemy import String, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -107,13 +107,17 @@ class PrivacyRepo:
         Expired: first seen before `cutoff`. Posts that a pending delivery or a live
         broadcast (a /push scheduled or sending) will still render are left alone.
         """
-        pending_delivery = exists().where(Delivery.post_id == Post.id, Delivery.status == _PENDING)
-        pending_broadcast = exists().where(
-            Broadcast.post_id == Post.id,
-            or_(
-                Broadcast.status.in_(_LIVE_BROADCASTS),
-                exists().where(Delivery.broadcast_id == Broadcast.id, Delivery.status == _PENDING),
-            ),
+        # Uncorrelated subqueries: each is computed once (SQLite builds a temporary index;
+        # PostgreSQL hashes it), not once per post.
+        pending = select(Delivery.post_id).where(
+            Delivery.status == _PENDING, Delivery.post_id.is_not(None)
+        )
+        pending_broadcasts = select(Delivery.broadcast_id).where(
+            Delivery.status == _PENDING, Delivery.broadcast_id.is_not(None)
+        )
+        pushed = select(Broadcast.post_id).where(
+            Broadcast.post_id.is_not(None),
+            or_(Broadcast.status.in_(_LIVE_BROADCASTS), Broadcast.id.in_(pending_broadcasts)),
         )
         untrimmed = or_(
             Post.summary != "",
@@ -123,7 +127,12 @@ class PrivacyRepo:
         )
         result = await self.session.execute(
             select(Post.id)
-            .where(Post.first_seen_at < cutoff, untrimmed, ~pending_delivery, ~pending_broadcast)
+            .where(
+                Post.first_seen_at < cutoff,
+                untrimmed,
+                Post.id.not_in(pending),
+                Post.id.not_in(pushed),
+            )
             .order_by(Post.id)
             .limit(limit)
         )
