@@ -18,6 +18,9 @@ from bot.errors import ConfigError
 
 DEFAULT_DATABASE_URL = "sqlite:///./data/campaignbot.sqlite3"
 DEFAULT_API_URL = "https://api.telegram.org/bot"
+DEFAULT_RETENTION_DAYS = 90
+# A hundred years: an upper bound that keeps the cut-off date arithmetic safe.
+MAX_RETENTION_DAYS = 36_500
 
 _BOTFATHER_STEPS = (
     "Talk to @BotFather in Telegram (/newbot) to get a token, "
@@ -67,6 +70,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     health_port: int | None = Field(default=None, ge=1, le=65535)
+    # Delivery rows (and their click and action marks) older than this are folded into
+    # per-message totals and deleted; older posts keep their title and link only.
+    retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=MAX_RETENTION_DAYS)
 
     # Tuning knobs beyond the documented contract; defaults suit a small organisation.
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
@@ -90,6 +96,18 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
+        return value
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _whole_days(cls, value: object) -> object:
+        """An empty RETENTION_DAYS is the default; anything but a whole number is refused."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return DEFAULT_RETENTION_DAYS
+            if not value.lstrip("-").isdigit():
+                raise ValueError("must be a whole number of days, at least 1 (default 90)")
         return value
 
     @field_validator("bot_timezone")

@@ -46,6 +46,7 @@ def schedule_jobs(
     tick = poll_tick_seconds(runtime.settings.poll_interval_seconds)
     run_repeating(application, poll_feeds_job, interval=tick, first=0, name=POLL_JOB)
     schedule_feed_health_job(application)
+    schedule_retention_job(application)
 
 
 FEED_HEALTH_JOB = "feed_health"
@@ -93,4 +94,38 @@ def schedule_feed_health_job(application: Application[Any, Any, Any, Any, Any, A
         interval=FEED_HEALTH_INTERVAL_SECONDS,
         first=FEED_HEALTH_INTERVAL_SECONDS,
         name=FEED_HEALTH_JOB,
+    )
+
+
+RETENTION_JOB = "retention"
+RETENTION_INTERVAL_SECONDS = 24 * 3600
+# The first run, after start: soon enough that a bot restarted daily still runs it, late
+# enough to leave the start (menus, first poll, pending sends) alone.
+RETENTION_FIRST_SECONDS = 600
+
+
+async def retention_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    """Fold delivery rows older than RETENTION_DAYS into totals and trim old posts."""
+    privacy = runtime_of(context).privacy
+    summary = await privacy.apply_retention()
+    log.info(
+        "retention applied",
+        extra={
+            "job": RETENTION_JOB,
+            "retention_days": privacy.retention_days,
+            "deliveries_folded": summary.deliveries,
+            "posts_trimmed": summary.posts,
+            "batches": summary.batches,
+        },
+    )
+
+
+def schedule_retention_job(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Apply retention once a day (the first run ten minutes after start)."""
+    run_repeating(
+        application,
+        retention_job,
+        interval=RETENTION_INTERVAL_SECONDS,
+        first=RETENTION_FIRST_SECONDS,
+        name=RETENTION_JOB,
     )

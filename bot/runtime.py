@@ -40,6 +40,7 @@ from bot.services.broadcasts import BroadcastService, ProgressThrottle
 from bot.services.delivery import DeliveryEngine
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
+from bot.services.privacy import PrivacyService
 from bot.services.reports import ReportService
 from bot.services.roles import RoleService
 from bot.services.status import StatusService
@@ -91,6 +92,7 @@ class Runtime:
     broadcasts: BroadcastService
     progress: ProgressThrottle
     status: StatusService
+    privacy: PrivacyService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -246,6 +248,7 @@ async def build_runtime(
             concurrency=settings.feed_concurrency,
             on_new_deliveries=delivery.wake if delivery is not None else None,
             on_poll_outcome=wiring.on_poll_outcome if wiring is not None else None,
+            retention_days=settings.retention_days,
         )
         roles = RoleService(sessionmaker, clock, settings.admin_ids)
         return Runtime(
@@ -269,6 +272,7 @@ async def build_runtime(
             broadcasts=BroadcastService(sessionmaker, clock, settings.timezone),
             progress=ProgressThrottle(clock, PROGRESS_EDIT_SECONDS),
             status=StatusService(sessionmaker),
+            privacy=PrivacyService(sessionmaker, clock, settings.retention_days),
             delivery=delivery,
             sender_bot=sender_bot,
         )

@@ -105,6 +105,37 @@ def test_invalid_value_names_the_variable(
     assert caught.value.variable == variable
 
 
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("0", "greater than or equal to 1"),
+        ("-30", "greater than or equal to 1"),
+        ("ninety", "whole number of days"),
+        ("1.5", "whole number of days"),
+        ("30d", "whole number of days"),
+        ("36501", "less than or equal to 36500"),
+    ],
+)
+def test_bad_retention_days_is_a_clear_config_error(
+    monkeypatch: pytest.MonkeyPatch, value: str, says: str
+) -> None:
+    """RETENTION_DAYS must be whole days from 1 up: anything else names the variable and why."""
+    monkeypatch.setenv("RETENTION_DAYS", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (caught.value.variable, says in caught.value.message) == ("RETENTION_DAYS", True)
+
+
+@pytest.mark.parametrize(("value", "days"), [(None, 90), ("", 90), (" 30 ", 30), ("1", 1)])
+def test_retention_days_default_and_values(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, days: int
+) -> None:
+    """Unset or empty is the default of 90 days; a whole number is taken as given."""
+    if value is not None:
+        monkeypatch.setenv("RETENTION_DAYS", value)
+    assert load_settings(_env_file=None).retention_days == days
+
+
 def test_config_error_never_repeats_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
     """A bad value is not echoed (it could be a secret pasted into the wrong variable)."""
     monkeypatch.setenv("POLL_INTERVAL_SECONDS", "123456789:SECRET-token-value")

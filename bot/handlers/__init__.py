@@ -54,6 +54,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         "unsubscribe": supporters.unsubscribe_command,
         "mysubs": supporters.mysubs_command,
         "latest": supporters.latest_command,
+        "mydata": supporters.mydata_command,
         "forgetme": supporters.forgetme_command,
     }
     application.add_handlers(

@@ -31,13 +31,17 @@ SUPPORTER_COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("unsubscribe", "Stop following a topic, or /unsubscribe all"),
     BotCommand("mysubs", "The topics you follow"),
     BotCommand("latest", "The latest posts: /latest [topic]"),
+    BotCommand("mydata", "See everything the bot stores about this chat"),
     BotCommand("forgetme", "Delete everything the bot stores about you"),
     BotCommand("whoami", "Your Telegram id and your role with this bot"),
     BotCommand("help", "Everything the bot can do"),
 )
 _PERSONAL = frozenset({"start", "forgetme", "whoami"})
 # In a group the group follows topics, not the person reading the menu.
-_IN_GROUPS = {"mysubs": "The topics this group follows"}
+_IN_GROUPS = {
+    "mysubs": "The topics this group follows",
+    "mydata": "See everything the bot stores about this group",
+}
 GROUP_COMMANDS: tuple[BotCommand, ...] = tuple(
     BotCommand(c.command, _IN_GROUPS.get(c.command, c.description))
     for c in SUPPORTER_COMMANDS

@@ -1,13 +1,14 @@
 """Supporter commands and buttons: translate updates into `SubscriptionService` calls and replies.
 
 Owns /start (with the `sub-<slug>` deep link), /help, /topics, /subscribe, /unsubscribe,
-/mysubs, /latest, /forgetme, their inline buttons, and the hints for free text and unknown
+/mysubs, /latest, /mydata, /forgetme, their inline buttons, and the hints for free text and unknown
 commands. Each callback extracts primitives from the update, calls the service, renders with
 `bot.render.supporters` and replies. Every button press is answered, and a
 press whose data is not one of ours, or not on the pressed message any more, only gets
 "This button is no longer valid".
 
-In groups, everyone may read (/help, /topics, /mysubs, /latest); only group admins may change
+In groups, everyone may read (/help, /topics, /mysubs, /latest, /mydata: the group's record,
+never a member's); only group admins may change
 the group's subscriptions, checked with getChatMember on every change (nothing cached). Replies
 in a group speak of the group ("This group now follows …"), never of "you".
 
@@ -26,7 +27,7 @@ from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.errors import TopicNotFoundError
-from bot.handlers.context import Context, subscriptions_of, timezone_of
+from bot.handlers.context import Context, runtime_of, subscriptions_of, timezone_of
 from bot.handlers.context import chat_of as _chat
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
@@ -35,6 +36,7 @@ from bot.handlers.replies import answer as _answer
 from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
 from bot.render import callback_data as cb
+from bot.render import privacy as render_privacy
 from bot.render import supporters as render
 from bot.render.text import INVALID_BUTTON, topic_not_found_message
 
@@ -202,6 +204,16 @@ async def latest_command(update: Update, context: Context) -> None:
         tz=timezone_of(context),
     )
     await _reply(update, rendered)
+
+
+async def mydata_command(update: Update, context: Context) -> None:
+    """/mydata: everything stored about this chat (and, in private, about the person)."""
+    chat = _chat(update)
+    group = chat.type != ChatType.PRIVATE
+    user = update.effective_user
+    user_id = user.id if user is not None and not group else None
+    view = await runtime_of(context).privacy.my_data(chat.id, user_id)
+    await _reply(update, render_privacy.mydata_message(view, timezone_of(context), group=group))
 
 
 async def forgetme_command(update: Update, context: Context) -> None:

@@ -40,13 +40,17 @@ SUPPORTER_HELP: tuple[tuple[str, str, str], ...] = (
     ("unsubscribe", "<topic>", "stop following a topic; /unsubscribe all stops everything"),
     ("mysubs", "", "the topics you follow, with a button to unsubscribe from each"),
     ("latest", "[topic]", "the latest posts, five at a time"),
+    ("mydata", "", "see everything the bot stores about you"),
     ("forgetme", "", "delete everything the bot stores about you"),
     ("whoami", "", "your Telegram id and your role with this bot"),
     ("start", "", "the welcome message and topic picker"),
     ("help", "", "this list"),
 )
 # What a command does when it concerns the group rather than the person asking.
-GROUP_HELP = {"mysubs": "the topics this group follows, with a button to unsubscribe from each"}
+GROUP_HELP = {
+    "mysubs": "the topics this group follows, with a button to unsubscribe from each",
+    "mydata": "see everything the bot stores about this group",
+}
 
 
 def _follows(group: bool, adverb: str = "") -> str:
@@ -263,8 +267,9 @@ def forget_prompt() -> RenderedMessage:
     """/forgetme: what will be deleted, with Delete and Cancel buttons."""
     text = (
         "<b>Delete everything the bot stores about you?</b>\n"
-        "That is your subscriptions, the record of messages sent to you, "
-        "and your Telegram id and @username. This cannot be undone."
+        "That is your subscriptions, the record of messages sent to you (with any link "
+        "opened or action pressed), and your Telegram id and @username. Campaign figures "
+        "keep only anonymous totals. This cannot be undone."
     )
     rows = (
         (

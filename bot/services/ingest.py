@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -57,6 +57,7 @@ class IngestService:
         rng: Callable[[], float] = random.random,
         on_new_deliveries: Callable[[], None] | None = None,
         on_poll_outcome: Callable[[PollOutcome], None] | None = None,
+        retention_days: int | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
@@ -66,6 +67,9 @@ class IngestService:
         self._rng = rng
         self._on_new_deliveries = on_new_deliveries  # wakes the delivery engine
         self._on_poll_outcome = on_poll_outcome  # metrics hook
+        # Posts first seen longer ago than this keep their title and link only (retention):
+        # a feed still listing them does not bring their text back.
+        self._retention = timedelta(days=retention_days) if retention_days else None
         self.last_cycle_at: float | None = None  # time.monotonic() of the last finished cycle
 
     async def poll_due(self) -> PollSummary:
@@ -220,8 +224,11 @@ class IngestService:
                 entries, stored_identities=existing, stored_url_hashes=known, primed=feed.primed
             )
             announce = plan.announce
+            expired = now - self._retention if self._retention is not None else None
             for entry in plan.edits:  # edited later: updated, never re-announced
-                posts.apply_edit(existing[entry.identity], entry, now)
+                post = existing[entry.identity]
+                if expired is None or post.first_seen_at >= expired:
+                    posts.apply_edit(post, entry, now)
             inserted = await posts.insert_new(feed_id, plan.new, now, announced=announce)
             deliveries = 0
             matched_pairs: list[tuple[int, int]] = []

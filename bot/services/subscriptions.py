@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Topic
-from bot.db.repos import ChatRepo, DeliveryRepo, FeedRepo, PostRepo, TopicRepo, UserRepo
+from bot.db.repos import (
+    ChatRepo,
+    DeliveryRepo,
+    FeedRepo,
+    PostRepo,
+    PrivacyRepo,
+    TopicRepo,
+    UserRepo,
+)
 from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
 from bot.domain.views import PAGE_SIZE, PostView, TopicView
@@ -30,6 +38,8 @@ MAX_SUGGESTIONS = 3
 MAX_PAGE = 9999
 # The in-memory user cache is cleared when it grows past this many users.
 USER_CACHE_LIMIT = 100_000
+# Why a forgotten chat's pending deliveries were dropped (they then count as "blocked").
+FORGOTTEN = "forgotten"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,17 +172,25 @@ class SubscriptionService:
             await DeliveryRepo(session).drop_pending_for_chat(chat_id, reason)
 
     async def forget(self, chat_id: int, user_id: int) -> ForgetResult:
-        """Delete a chat (its subscriptions and deliveries cascade) and the user's row.
+        """Delete a chat, its subscriptions and deliveries, and the user's row, in one go.
+
+        The chat's delivery rows (with their click and action marks) are folded into the
+        per-message totals before they are deleted, so campaign figures stay exact while
+        nothing links the chat to them any more; its pending ones count as dropped. Audit
+        entries by or about the user keep their numeric id but no @username.
 
         Returns:
             What was deleted, for the confirmation message.
         """
         async with self._sessionmaker.begin() as session:
             chats = ChatRepo(session)
+            privacy = PrivacyRepo(session)
             subscriptions = len(await chats.topic_ids(chat_id))
-            deliveries = await DeliveryRepo(session).count_for_chat(chat_id)
+            await DeliveryRepo(session).drop_pending_for_chat(chat_id, FORGOTTEN)
+            deliveries = await privacy.fold_deliveries(await privacy.chat_deliveries(chat_id))
             chat = await chats.delete(chat_id)
             role = await UserRepo(session).delete(user_id)
+            await privacy.forget_audit_names(user_id)
         self._users.pop(user_id, None)
         return ForgetResult(
             chat=chat,

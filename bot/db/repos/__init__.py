@@ -7,7 +7,8 @@ speak through their own `insert()` constructs (see `_sql._insert`).
 One module per aggregate: `feeds`, `posts`, `topics` (with their rules), `chats` (chats and
 subscriptions; users and roles), `deliveries` (the outbox, the fan-out and its audience),
 `broadcasts`, `audit`, `state`, `totals` (per-message counters and topic growth, never per
-chat), and `reports` (figures that only read). Import the classes
+chat), `privacy` (retention, forgetting, what /mydata counts), and `reports` (figures that
+only read). Import the classes
 from here: `from bot.db.repos import DeliveryRepo`.
 
 Maintenance rule: every new public method gets a test in tests/db/, run on both databases.
@@ -19,6 +20,7 @@ from bot.db.repos.chats import ChatRepo, UserRepo
 from bot.db.repos.deliveries import DeliveryRepo
 from bot.db.repos.feeds import FeedRepo
 from bot.db.repos.posts import PostRepo
+from bot.db.repos.privacy import PrivacyRepo
 from bot.db.repos.reports import ReportRepo
 from bot.db.repos.state import StateRepo
 from bot.db.repos.topics import TopicRepo
@@ -31,6 +33,7 @@ __all__ = [
     "DeliveryRepo",
     "FeedRepo",
     "PostRepo",
+    "PrivacyRepo",
     "ReportRepo",
     "StateRepo",
     "TopicRepo",
