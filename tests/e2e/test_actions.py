@@ -42,7 +42,7 @@ def action_app(bot_settings: Callable[..., Settings], engine: Any) -> Callable[.
     """Start the bot with ADMIN as an ADMIN_IDS admin (optionally on a given clock)."""
 
     def make(clock: FakeClock | None = None) -> Any:
-        kwargs = {"clock": clock} if clock is not None else {}
+        kwargs: dict[str, Any] = {"clock": clock} if clock is not None else {}
         return running(make_application(bot_settings(admin_ids=[ADMIN]), engine=engine, **kwargs))
 
     return make
@@ -56,11 +56,8 @@ def texts(message: BotMessage) -> list[str]:
 async def broadcast_id(app: AnyApplication) -> int:
     """The id of the newest broadcast."""
     async with runtime_of(app).sessionmaker() as session:
-        return int(
-            (await session.execute(select(Broadcast.id).order_by(Broadcast.id.desc())))
-            .scalars()
-            .first()
-        )
+        newest = await session.scalars(select(Broadcast.id).order_by(Broadcast.id.desc()))
+        return int(newest.first() or 0)
 
 
 async def deliver(
@@ -70,11 +67,16 @@ async def deliver(
     before = {c: len(api.messages(c)) for c in chats}
     preview, summary = await compose(api, ADMIN, command, **flow)
     await send_now(api, ADMIN, summary)
-    delivered = {
-        c: await api.wait_for_message(c, lambda m, c=c: m in api.messages(c)[before[c] :])
-        for c in chats
-    }
+    delivered = {c: await next_message(api, c, before[c]) for c in chats}
     return preview, delivered
+
+
+async def next_message(api: FakeBotApi, chat_id: int, seen: int) -> BotMessage:
+    """The first message a chat gets after the `seen` it had."""
+    messages = await api.wait_until(
+        lambda: api.messages(chat_id)[seen:] or None, what=f"a message to {chat_id}"
+    )
+    return messages[0]
 
 
 async def unsubscribes(app: AnyApplication, kind: str, message_id: int) -> int:
@@ -307,7 +309,7 @@ async def test_unsubscribe_is_credited_to_the_latest_message_within_48_hours(
         clock.advance(hours=2)
         await say(api, 3002, "/unsubscribe write for rights")
         assert (
-            answer.get("text", "").startswith("You no longer follow StopTorture"),
+            str(answer.get("text")).startswith("You no longer follow StopTorture"),
             await unsubscribes(app, "broadcast", second),
             await unsubscribes(app, "broadcast", first),
         ) == (True, 2, 0)
