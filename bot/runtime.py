@@ -36,6 +36,7 @@ from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
 from bot.errors import ConfigError, InvalidInputError
 from bot.feeds.fetch import HttpxFetcher
 from bot.sender import TelegramSender
+from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
 from bot.services.delivery import DeliveryEngine
 from bot.services.feeds import FeedService
@@ -93,6 +94,7 @@ class Runtime:
     progress: ProgressThrottle
     status: StatusService
     privacy: PrivacyService
+    actions: ActionService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -273,6 +275,7 @@ async def build_runtime(
             progress=ProgressThrottle(clock, PROGRESS_EDIT_SECONDS),
             status=StatusService(sessionmaker),
             privacy=PrivacyService(sessionmaker, clock, settings.retention_days),
+            actions=ActionService(sessionmaker, clock),
             delivery=delivery,
             sender_bot=sender_bot,
         )

@@ -12,6 +12,7 @@ The file format::
     name = "StopTorture"
     emoji = "✋"
     description = "One sentence."
+    action = "✍️ I wrote my letter"  # optional: the action button under its posts
     categories = ["StopTorture", "Torture"]
     keywords = ["torture", "tortur*", "cruel, inhuman or degrading"]
     exclude = []
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from importlib import resources
 from typing import Any
 
@@ -29,12 +31,14 @@ from bot.domain.types import TopicSpec
 from bot.errors import InvalidInputError
 
 __all__ = [
+    "ACTION_LABEL_MAX",
     "DESCRIPTION_MAX",
     "EMOJI_MAX",
     "NAME_MAX",
     "RULES_PER_TOPIC_MAX",
     "RULE_MAX",
     "SLUG_MAX",
+    "check_action_label",
     "default_topics_text",
     "parse_topics_toml",
     "validate_slug",
@@ -46,13 +50,15 @@ DESCRIPTION_MAX = 300
 EMOJI_MAX = 8
 RULE_MAX = 100
 RULES_PER_TOPIC_MAX = 200
+# The label of an action button ("✅ I did it"): one line, short enough for a phone's width.
+ACTION_LABEL_MAX = 40
 # A '*' keyword must keep this many letters or digits before the star, or it matches too much.
 STEM_MIN = 3
 
 # Letters, digits and inner hyphens: "write-for-rights", not "-w4r" or "W4R".
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _RULE_FIELDS = {"categories": "categories", "keywords": "keywords", "exclude": "excludes"}
-_FIELDS = ("slug", "name", "emoji", "description", *_RULE_FIELDS)
+_FIELDS = ("slug", "name", "emoji", "description", "action", *_RULE_FIELDS)
 
 
 def validate_slug(slug: str) -> str:
@@ -75,6 +81,28 @@ def validate_slug(slug: str) -> str:
     if suggestion:
         problem += f", e.g. {suggestion!r}"
     raise InvalidInputError(problem)
+
+
+def check_action_label(label: str) -> str:
+    """Return an action button's label without surrounding whitespace if it is valid.
+
+    A label is 1-40 characters on one line (an emoji counts as the characters it is made of).
+
+    Raises:
+        InvalidInputError: empty, too long, or not one line.
+    """
+    label = label.strip()
+    if (
+        not label
+        or len(label.splitlines()) != 1
+        or any(unicodedata.category(c) == "Cc" for c in label)
+    ):
+        raise InvalidInputError(f"an action label is 1-{ACTION_LABEL_MAX} characters on one line")
+    if len(label) > ACTION_LABEL_MAX:
+        raise InvalidInputError(
+            f"an action label is at most {ACTION_LABEL_MAX} characters, not {len(label)}"
+        )
+    return label
 
 
 def default_topics_text() -> str:
@@ -151,6 +179,9 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
     emoji = _string(table, "emoji")
     if len(emoji) > EMOJI_MAX:
         raise InvalidInputError(f"emoji must be at most {EMOJI_MAX} characters, got {len(emoji)}")
+    action = _string(table, "action")
+    if action:
+        action = check_action_label(action)
     rules = {field: _rules(table, field) for field in _RULE_FIELDS}
     total = sum(len(r) for r in rules.values())
     if total > RULES_PER_TOPIC_MAX:
@@ -162,6 +193,7 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
         name=name,
         description=description,
         emoji=emoji,
+        action=action,
         categories=rules["categories"],
         keywords=rules["keywords"],
         excludes=rules["exclude"],

@@ -129,6 +129,8 @@ class TopicSpec:
     description: str = ""
     emoji: str = ""
     categories: tuple[str, ...] = ()
+    # The action button's label under the topic's posts ("" = no button).
+    action: str = ""
     keywords: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
 

@@ -24,6 +24,8 @@ class TopicView:
     emoji: str = ""
     description: str = ""
     subscribed: bool = False
+    # The label of the action button under its posts (None: no button).
+    action_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class TopicDetailView:
     subscribers: int
     active_subscribers: int
     posts_30_days: int
+    action_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import admins, errors, members, organisers, supporters
+from bot.handlers import actions, admins, errors, members, organisers, supporters
 from bot.render import callback_data as cb
 
 # Group -2 observes every update before anything else (guards of other audiences may use -1);
@@ -74,6 +74,12 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
             CallbackQueryHandler(callback, pattern=supporters.callback_kind(kind))
             for kind, callback in buttons.items()
         ],
+        group=ANSWER_GROUP,
+    )
+
+    # The action button under delivered messages ("✅ I did it"): anyone in the chat.
+    application.add_handler(
+        CallbackQueryHandler(actions.action_button, pattern=cb.ACTION_PATTERN),
         group=ANSWER_GROUP,
     )
 

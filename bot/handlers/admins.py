@@ -232,7 +232,7 @@ async def addtopic_command(context: Context, actor: Actor, args: list[str]) -> R
 
 @admin_command("edittopic", words(3))
 async def edittopic_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
-    """/edittopic <slug> name|description|emoji <value>."""
+    """/edittopic <slug> name|description|emoji|action <value>."""
     topic = await runtime_of(context).topics.edit_topic(actor, *args)
     return render.topic_detail_message(topic, f"✅ Changed the {args[1].lower()}.")
 

@@ -74,7 +74,9 @@ ORGANISER_COMMANDS: tuple[BotCommand, ...] = (
 )
 ADMIN_COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("addtopic", "New topic: /addtopic <slug> <Name>"),
-    BotCommand("edittopic", "Edit a topic: /edittopic <slug> name|description|emoji <value>"),
+    BotCommand(
+        "edittopic", "Edit a topic: /edittopic <slug> name|description|emoji|action <value>"
+    ),
     BotCommand("topicrule", "Matching rules: /topicrule <slug> add|remove <kind> <text>"),
     BotCommand("archivetopic", "Archive a topic: /archivetopic <slug>"),
     BotCommand("topicinfo", "A topic's rules and figures: /topicinfo <slug>"),

@@ -2,7 +2,8 @@
 
 Owns the broadcast conversation (drawn in organisers.mmd): /broadcast <topics>|all or
 /push <post URL> <topic> [intro] -> compose (text or one photo; for /push the intro line) ->
-"Take action" link -> preview (the very message supporters get, rendered by the renderer the
+"Take action" link -> action button ("✅ I did it", an own label, or none; /broadcast
+only) -> preview (the very message supporters get, rendered by the renderer the
 delivery engine uses, then the audience and Send now / Schedule / Cancel) -> send, or ask
 when and schedule, or cancel. The draft lives in `user_data` until confirmed; only Send now
 and Schedule write rows (through `BroadcastService`). /cancel leaves at any step; a draft
@@ -49,6 +50,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.domain.topics import check_action_label
 from bot.domain.types import Role
 from bot.domain.when import parse_when
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
@@ -61,6 +63,7 @@ from bot.handlers.replies import answer as _answer
 from bot.handlers.replies import edit_message, reply
 from bot.render import callback_data as cb
 from bot.render import organisers as render
+from bot.render.actions import DEFAULT_ACTION_LABEL
 from bot.render.text import INVALID_BUTTON, escape, topic_not_found_message
 from bot.services.broadcasts import (
     Audience,
@@ -70,7 +73,7 @@ from bot.services.broadcasts import (
     validate_action_url,
 )
 
-COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING = range(5)
+COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING, ACTING, LABELLING = range(7)
 CONVERSATION_TIMEOUT = 15 * 60
 DRAFT = "broadcast_draft"
 SKIP = "skip"
@@ -91,6 +94,7 @@ class _Pending:
     action_url: str | None = None
     post_id: int | None = None
     push: PushPlan | None = None
+    action_label: str | None = None
 
     def draft(self) -> BroadcastDraft:
         return BroadcastDraft(
@@ -99,6 +103,7 @@ class _Pending:
             photo=self.photo,
             action_url=self.action_url,
             post_id=self.post_id,
+            action_label=self.action_label,
         )
 
 
@@ -291,7 +296,7 @@ async def compose_other(update: Update, context: Context) -> None:
 
 
 async def link_text(update: Update, context: Context) -> int | None:
-    """The "Take action" link, or "skip"; then the preview."""
+    """The "Take action" link, or "skip"; then offer the action button."""
     pending = _pending(context)
     if pending is None:
         return ConversationHandler.END
@@ -299,6 +304,54 @@ async def link_text(update: Update, context: Context) -> int | None:
         pending.action_url = validate_action_url(_message(update).text or "")
     except InvalidInputError as error:
         await _reply(update, render.input_refused_message(str(error)))
+        return None
+    await _reply(update, render.action_prompt(pending.token))
+    return ACTING
+
+
+async def action_default_button(update: Update, context: Context) -> int | None:
+    """The "✅ I did it" button: the action button with the default label; then the preview."""
+    pending = await _pressed_draft(update, context)
+    if pending is None:
+        return None
+    await _answer(_query(update))
+    pending.action_label = DEFAULT_ACTION_LABEL
+    return await _show_preview(update, context, pending)
+
+
+async def action_own_button(update: Update, context: Context) -> int | None:
+    """The "Own label…" button: the organiser's next message is the label."""
+    if await _pressed_draft(update, context) is None:
+        return None
+    await _answer(_query(update))
+    await _reply(update, render.action_label_prompt())
+    return LABELLING
+
+
+async def action_none_button(update: Update, context: Context) -> int | None:
+    """The "No button" button: no action button; then the preview."""
+    pending = await _pressed_draft(update, context)
+    if pending is None:
+        return None
+    await _answer(_query(update))
+    pending.action_label = None
+    return await _show_preview(update, context, pending)
+
+
+async def action_choice_text(update: Update, context: Context) -> None:
+    """Text while the action-button question waits for a button."""
+    await _reply(update, render.action_choice_pending_message())
+
+
+async def label_text(update: Update, context: Context) -> int | None:
+    """The own label (trimmed, 1-40 characters, one line); then the preview, or ask again."""
+    pending = _pending(context)
+    if pending is None:
+        return ConversationHandler.END
+    try:
+        pending.action_label = check_action_label(_message(update).text or "")
+    except InvalidInputError as error:
+        await _reply(update, render.action_label_refused_message(str(error)))
         return None
     return await _show_preview(update, context, pending)
 
@@ -517,6 +570,9 @@ def conversation() -> ConversationHandler[Any]:
     remember it. Only /cancel (it discards the draft, nothing more) and the timeout are not.
     """
 
+    def draft_button(callback: _Coroutine, kind: str) -> CallbackQueryHandler[Any, Any]:
+        return CallbackQueryHandler(callback, pattern=rf"^{kind}:[0-9a-f]{{8}}$")
+
     def buttons() -> list[BaseHandler[Any, Any, Any]]:
         return [
             CallbackQueryHandler(send_button, pattern=rf"^{cb.BROADCAST_SEND}:[0-9a-f]{{8}}$"),
@@ -536,6 +592,13 @@ def conversation() -> ConversationHandler[Any]:
             MessageHandler(~filters.COMMAND & _NEW, compose_other),
         ],
         LINKING: [MessageHandler(text, link_text)],
+        ACTING: [
+            draft_button(action_default_button, cb.BROADCAST_ACTION_DEFAULT),
+            draft_button(action_own_button, cb.BROADCAST_ACTION_OWN),
+            draft_button(action_none_button, cb.BROADCAST_ACTION_NONE),
+            MessageHandler(text, action_choice_text),
+        ],
+        LABELLING: [MessageHandler(text, label_text)],
         INTRO: [MessageHandler(text, intro_text)],
         PREVIEWING: [*buttons(), MessageHandler(text, preview_text)],
         SCHEDULING: [*buttons(), MessageHandler(text, when_text)],

@@ -32,7 +32,7 @@ ADMIN_USAGE: dict[str, str] = {
     "grant": "/grant <user id or @username> organiser|admin",
     "revoke": "/revoke <user id or @username>",
     "addtopic": "/addtopic <slug> <Name>",
-    "edittopic": "/edittopic <slug> name|description|emoji <value>",
+    "edittopic": "/edittopic <slug> name|description|emoji|action <value>",
     "topicrule": "/topicrule <slug> add|remove category|keyword|exclude <text>",
     "archivetopic": "/archivetopic <slug>",
     "topicinfo": "/topicinfo <slug>",
@@ -160,6 +160,8 @@ def topic_detail_message(topic: TopicDetailView, heading: str = "") -> RenderedM
         values = [v for k, v in topic.rules if k == kind]
         shown = ", ".join(escape(shorten(v, 100)) for v in values) if values else "none"
         lines.append(f"{title}: {shown}")
+    action = escape(topic.action_label) if topic.action_label else "none"
+    lines.append(f"Action button: {action}")
     lines += [
         "",
         f"Subscribers: {topic.subscribers} ({topic.active_subscribers} active)",

@@ -95,10 +95,14 @@ BROADCAST_SEND = "b:send"  # b:send:<token>  send the previewed draft now
 BROADCAST_SCHEDULE = "b:when"  # b:when:<token>  ask when to send it
 BROADCAST_DISCARD = "b:drop"  # b:drop:<token>  discard the draft
 BROADCAST_CANCEL = "b:stop"  # b:stop:<broadcast_id>  cancel a scheduled broadcast
+# The action-button step of the flow: the default label, an own label, or no button.
+BROADCAST_ACTION_DEFAULT = "b:adef"  # b:adef:<token>
+BROADCAST_ACTION_OWN = "b:aown"  # b:aown:<token>  the next message is the label
+BROADCAST_ACTION_NONE = "b:anone"  # b:anone:<token>
 
 DRAFT_TOKEN_CHARS = 8
 # Anchored patterns for the CallbackQueryHandlers.
-BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop):[0-9a-f]{8}$"
+BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone):[0-9a-f]{8}$"
 BROADCAST_CANCEL_PATTERN = rf"^b:stop:{_NUMBER}$"
 
 
@@ -170,3 +174,40 @@ def parse_admin(data: str | None) -> AdminCallback | None:
             continue
         return AdminCallback(kind, feed_id=int(match.group(1)) if match.groups() else 0)
     return None
+
+
+# -- action buttons (bot.handlers.actions) -------------------------------------------------------
+# One callback data per MESSAGE, the same for every chat that got it (so the delivery engine
+# renders a message once for all its chats): which chat pressed is the press's own chat, and the
+# handler checks on the server that this chat got this message as the pressed Telegram message.
+
+ACTION = "act"
+ACTION_BROADCAST = "b"  # act:b:<broadcast_id>
+ACTION_POST = "p"  # act:p:<post_id>
+ACTION_PATTERN = rf"^act:[bp]:{_NUMBER}$"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCallback:
+    """A parsed action button press: the kind of message (ACTION_BROADCAST/POST) and its id."""
+
+    kind: str
+    message_id: int
+
+
+def action(kind: str, message_id: int) -> str:
+    """Data of the action button ("✅ I did it") under a broadcast or a post notification."""
+    if kind not in (ACTION_BROADCAST, ACTION_POST):
+        raise ValueError(f"not an action kind: {kind!r}")
+    return _checked(f"{ACTION}:{kind}:{message_id}")
+
+
+def parse_action(data: str | None) -> ActionCallback | None:
+    """Parse an action button's data; None when it is not one (forged or garbled)."""
+    if not data or len(data.encode("utf-8")) > MAX_BYTES:
+        return None
+    match = re.fullmatch(ACTION_PATTERN, data)
+    if match is None:
+        return None
+    _, kind, number = data.split(":")
+    return ActionCallback(kind, int(number))

@@ -33,7 +33,8 @@ def post_notification(post: PostView, topic: TopicView | None, tz: tzinfo) -> Re
     """The message a subscriber gets for a new post.
 
     Topic emoji and name, the title as a link, a summary cut at a word boundary, date and
-    source; buttons "Read and act" (the post's link) and "Unsubscribe from <topic>".
+    source; buttons "Read and act" (the post's link), the topic's action button if it has a
+    label, and "Unsubscribe from <topic>".
     """
     url = safe_url(post.url)
     # A title of only spaces or invisible characters would leave Telegram an empty message.
@@ -51,20 +52,38 @@ def post_notification(post: PostView, topic: TopicView | None, tz: tzinfo) -> Re
     rows: list[tuple[InlineKeyboardButton, ...]] = []
     if url:
         rows.append((InlineKeyboardButton("Read and act", url=url),))
+    if topic is not None and topic.action_label:
+        rows.append(_action_row(topic.action_label, cb.action(cb.ACTION_POST, post.id)))
     rows.extend(_unsubscribe_row(topic))
     return RenderedMessage("\n".join(lines), tuple(rows))
 
 
 def broadcast_message(
-    text_html: str, action_url: str | None, topic: TopicView | None
+    text_html: str,
+    action_url: str | None,
+    topic: TopicView | None,
+    action_label: str | None = None,
+    broadcast_id: int | None = None,
 ) -> RenderedMessage:
-    """An organiser's call to action: their (already safe) HTML and a "Take action" button."""
+    """An organiser's call to action: their (already safe) HTML and a "Take action" button.
+
+    With an `action_label`, an action button follows ("✅ I did it"); in the preview (no
+    `broadcast_id` yet) it looks the same and only acknowledges a press.
+    """
     rows: list[tuple[InlineKeyboardButton, ...]] = []
     url = safe_url(action_url)
     if url:
         rows.append((InlineKeyboardButton("Take action", url=url),))
+    if action_label:
+        data = cb.action(cb.ACTION_BROADCAST, broadcast_id) if broadcast_id else cb.NOOP
+        rows.append(_action_row(action_label, data))
     rows.extend(_unsubscribe_row(topic))
     return RenderedMessage(text_html, tuple(rows))
+
+
+def _action_row(label: str, data: str) -> tuple[InlineKeyboardButton, ...]:
+    """The action button: its label as given (labels are checked to be one short line)."""
+    return (InlineKeyboardButton(shorten(label, BUTTON_TEXT_CHARS), callback_data=data),)
 
 
 def _unsubscribe_row(topic: TopicView | None) -> tuple[tuple[InlineKeyboardButton, ...], ...]:

@@ -13,8 +13,10 @@ from datetime import datetime, tzinfo
 from telegram import InlineKeyboardButton
 from telegram.constants import MessageLimit
 
+from bot.domain.topics import ACTION_LABEL_MAX
 from bot.domain.views import BroadcastView
 from bot.render import callback_data as cb
+from bot.render.actions import DEFAULT_ACTION_LABEL
 from bot.render.text import (
     TOPIC_CHARS,
     RenderedMessage,
@@ -99,6 +101,57 @@ def link_prompt() -> RenderedMessage:
     return RenderedMessage(
         "Send a link for the <b>Take action</b> button (http:// or https://), "
         "or <code>skip</code> for no button. /cancel stops."
+    )
+
+
+OWN_LABEL_BUTTON = "Own label…"
+NO_ACTION_BUTTON = "No button"
+
+
+def action_prompt(token: str) -> RenderedMessage:
+    """After the link: offer an action button, with the default label, an own one, or none."""
+    row = (
+        InlineKeyboardButton(
+            DEFAULT_ACTION_LABEL,
+            callback_data=cb.broadcast_draft_button(cb.BROADCAST_ACTION_DEFAULT, token),
+        ),
+        InlineKeyboardButton(
+            OWN_LABEL_BUTTON,
+            callback_data=cb.broadcast_draft_button(cb.BROADCAST_ACTION_OWN, token),
+        ),
+        InlineKeyboardButton(
+            NO_ACTION_BUTTON,
+            callback_data=cb.broadcast_draft_button(cb.BROADCAST_ACTION_NONE, token),
+        ),
+    )
+    return RenderedMessage(
+        "Add an action button under the message? Supporters press it once they have done "
+        "what you ask; each chat counts once, and you see how many did, never who. "
+        "/cancel stops.",
+        (row,),
+    )
+
+
+def action_choice_pending_message() -> RenderedMessage:
+    """Text while the action-button question waits for a button."""
+    return RenderedMessage(
+        "Choose one of the buttons above: the action button, your own label, or none. "
+        "/cancel stops."
+    )
+
+
+def action_label_prompt() -> RenderedMessage:
+    """The "Own label…" button was pressed: ask for the label."""
+    return RenderedMessage(
+        f"Send the label for the button: one line of at most {ACTION_LABEL_MAX} characters, "
+        "for example <code>✍️ I wrote my letter</code>. /cancel stops."
+    )
+
+
+def action_label_refused_message(reason: str) -> RenderedMessage:
+    """A label the flow cannot use: say why (plain text) and ask again."""
+    return RenderedMessage(
+        f"That label won't do: {escape(reason)}. Please send another one, or /cancel."
     )
 
 

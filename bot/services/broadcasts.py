@@ -88,6 +88,8 @@ class BroadcastDraft:
     photo: str | None = None
     action_url: str | None = None
     post_id: int | None = None
+    # The action button's label ("✅ I did it"), None for no button.
+    action_label: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +273,12 @@ class BroadcastService:
     @staticmethod
     def preview(draft: BroadcastDraft) -> RenderedMessage:
         """Exactly what a supporter reached through the sample topic gets (same renderer)."""
-        return broadcast_message(draft.text_html, draft.action_url, draft.audience.sample_topic)
+        return broadcast_message(
+            draft.text_html,
+            draft.action_url,
+            draft.audience.sample_topic,
+            action_label=draft.action_label,
+        )
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -510,6 +517,7 @@ class BroadcastService:
             text_html=draft.text_html,
             photo=draft.photo,
             action_url=draft.action_url,
+            action_label=draft.action_label,
             post_id=draft.post_id,
             status=status,
             created_at=now,
@@ -523,6 +531,7 @@ class BroadcastService:
             "topics": None if draft.audience.everyone else list(draft.audience.topic_ids or ()),
             "photo": draft.photo is not None,
             "action_url": draft.action_url,
+            "action_label": draft.action_label,
             "post_id": draft.post_id,
             **extra,
         }

@@ -429,7 +429,10 @@ class DeliveryEngine:
         topics: dict[int, TopicView] = {}
         if topic_ids:
             result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
-            topics = {t.id: TopicView(t.id, t.slug, t.name, t.emoji) for t in result_t.scalars()}
+            topics = {
+                t.id: TopicView(t.id, t.slug, t.name, t.emoji, action_label=t.action_label)
+                for t in result_t.scalars()
+            }
         broadcasts: dict[int, Broadcast] = {}
         if broadcast_ids:
             result_b = await session.execute(
@@ -474,12 +477,24 @@ class DeliveryEngine:
             broadcast = broadcasts.get(row.broadcast_id or 0)
             if broadcast is None:
                 return None
-            content = (broadcast.id, broadcast.text_html, broadcast.action_url, broadcast.photo)
+            content = (
+                broadcast.id,
+                broadcast.text_html,
+                broadcast.action_url,
+                broadcast.photo,
+                broadcast.action_label,
+            )
             key = ("b", content, topic)
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
-            message = broadcast_message(broadcast.text_html, broadcast.action_url, topic)
+            message = broadcast_message(
+                broadcast.text_html,
+                broadcast.action_url,
+                topic,
+                action_label=broadcast.action_label,
+                broadcast_id=broadcast.id,
+            )
             rendered = (message, broadcast.photo)
         if len(self._render_cache) >= 5000:
             self._render_cache.clear()

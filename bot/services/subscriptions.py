@@ -2,7 +2,11 @@
 
 Owns one transaction per public method (`async with sessionmaker.begin()`), forgiving topic
 look-ups with suggestions, and the minimal record of users (numeric id and lower-cased
-@username only). Returns plain values (`TopicView`, `PostView`, the dataclasses below).
+@username only). In the same transaction as each change of subscriptions it counts topic
+growth (a subscription created: joined; removed by the chat, by /forgetme too: left) and
+credits an unsubscribe (not /forgetme) to the message the chat was sent last, if within
+UNSUBSCRIBE_WINDOW; both are aggregate counters, with no record of which chat it was.
+Returns plain values (`TopicView`, `PostView`, the dataclasses below).
 Must not: receive or return Telegram objects, import `telegram.ext` or handlers, or render
 messages (the handler renders what it gets back).
 """
@@ -12,6 +16,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +28,7 @@ from bot.db.repos import (
     PostRepo,
     PrivacyRepo,
     TopicRepo,
+    TotalsRepo,
     UserRepo,
 )
 from bot.domain.clock import Clock
@@ -40,6 +46,8 @@ MAX_PAGE = 9999
 USER_CACHE_LIMIT = 100_000
 # Why a forgotten chat's pending deliveries were dropped (they then count as "blocked").
 FORGOTTEN = "forgotten"
+# An unsubscribe is credited to the last message the chat was sent, if it came this recently.
+UNSUBSCRIBE_WINDOW = timedelta(hours=48)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +193,13 @@ class SubscriptionService:
         async with self._sessionmaker.begin() as session:
             chats = ChatRepo(session)
             privacy = PrivacyRepo(session)
-            subscriptions = len(await chats.topic_ids(chat_id))
+            followed = await chats.topic_ids(chat_id)
+            subscriptions = len(followed)
             await DeliveryRepo(session).drop_pending_for_chat(chat_id, FORGOTTEN)
             deliveries = await privacy.fold_deliveries(await privacy.chat_deliveries(chat_id))
             chat = await chats.delete(chat_id)
+            if chat:
+                await self._count_left(session, followed)
             role = await UserRepo(session).delete(user_id)
             await privacy.forget_audit_names(user_id)
         self._users.pop(user_id, None)
@@ -227,6 +238,8 @@ class SubscriptionService:
             chats = ChatRepo(session)
             await chats.ensure(chat_id, chat_type, now)
             changed = await chats.subscribe(chat_id, topic.id, now)
+            if changed:
+                await TotalsRepo(session).add_growth(topic.id, now.date(), joined=1)
             return SubscriptionChange(topic_view(topic, subscribed=True), changed)
 
     async def unsubscribe(self, chat_id: int, key: str) -> SubscriptionChange:
@@ -238,13 +251,17 @@ class SubscriptionService:
         async with self._sessionmaker.begin() as session:
             topic = await self._find(session, key, active_only=False)
             changed = await ChatRepo(session).unsubscribe(chat_id, topic.id)
+            if changed:
+                await self._unsubscribed(session, chat_id, [topic.id])
             return SubscriptionChange(topic_view(topic, subscribed=False), changed)
 
     async def unsubscribe_all(self, chat_id: int) -> list[TopicView]:
         """Stop following every topic; returns the topics the chat followed."""
         async with self._sessionmaker.begin() as session:
             topics = await ChatRepo(session).subscribed_topics(chat_id, include_archived=True)
-            await ChatRepo(session).unsubscribe_all(chat_id)
+            removed = await ChatRepo(session).unsubscribe_all(chat_id)
+            if removed:
+                await self._unsubscribed(session, chat_id, removed)
             return [topic_view(t) for t in topics]
 
     async def toggle(self, chat_id: int, topic_id: int, *, chat_type: str) -> SubscriptionChange:
@@ -260,9 +277,11 @@ class SubscriptionService:
                 raise TopicNotFoundError(str(topic_id))
             chats = ChatRepo(session)
             if await chats.unsubscribe(chat_id, topic.id):
+                await self._unsubscribed(session, chat_id, [topic.id])
                 return SubscriptionChange(topic_view(topic, subscribed=False), True)
             await chats.ensure(chat_id, chat_type, now)
-            await chats.subscribe(chat_id, topic.id, now)
+            if await chats.subscribe(chat_id, topic.id, now):
+                await TotalsRepo(session).add_growth(topic.id, now.date(), joined=1)
             return SubscriptionChange(topic_view(topic, subscribed=True), True)
 
     async def unsubscribe_topic(self, chat_id: int, topic_id: int) -> SubscriptionChange:
@@ -276,6 +295,8 @@ class SubscriptionService:
             if topic is None:
                 raise TopicNotFoundError(str(topic_id))
             changed = await ChatRepo(session).unsubscribe(chat_id, topic.id)
+            if changed:
+                await self._unsubscribed(session, chat_id, [topic.id])
             return SubscriptionChange(topic_view(topic, subscribed=False), changed)
 
     # -- posts ---------------------------------------------------------------------------------
@@ -319,6 +340,28 @@ class SubscriptionService:
         )
 
     # -- helpers -------------------------------------------------------------------------------
+
+    async def _unsubscribed(
+        self, session: AsyncSession, chat_id: int, topic_ids: Iterable[int]
+    ) -> None:
+        """The chat stopped following these topics (in one request): count and credit it.
+
+        Each topic counts one left in its growth; the request as a whole credits one
+        unsubscribe to the message the chat was sent last within UNSUBSCRIBE_WINDOW.
+        """
+        await self._count_left(session, topic_ids)
+        now = self._clock.now()
+        latest = await DeliveryRepo(session).latest_sent_since(chat_id, now - UNSUBSCRIBE_WINDOW)
+        if latest is not None:
+            kind, message_id, topic_id = latest
+            await TotalsRepo(session).add(kind, message_id, topic_id, unsubscribes=1)
+
+    async def _count_left(self, session: AsyncSession, topic_ids: Iterable[int]) -> None:
+        """One left per topic in its growth for this week."""
+        today = self._clock.now().date()
+        totals = TotalsRepo(session)
+        for topic_id in topic_ids:
+            await totals.add_growth(topic_id, today, left=1)
 
     async def _find(self, session: AsyncSession, key: str, *, active_only: bool) -> Topic:
         """The topic a key names, or TopicNotFoundError with suggestions."""

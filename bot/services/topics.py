@@ -30,6 +30,7 @@ from bot.domain.topics import (
     EMOJI_MAX,
     NAME_MAX,
     RULES_PER_TOPIC_MAX,
+    check_action_label,
     check_rule,
     validate_slug,
 )
@@ -40,7 +41,7 @@ from bot.render.notifications import archive_notice
 
 TOPICS_SEEDED = "topics_seeded"
 TOPIC_POSTS_WINDOW = timedelta(days=30)
-TOPIC_FIELDS = ("name", "description", "emoji")
+TOPIC_FIELDS = ("name", "description", "emoji", "action")
 RULE_OPS = ("add", "remove")
 # The file field each rule kind is checked as (`bot.domain.topics` speaks in file fields).
 _RULE_FIELD = {
@@ -50,6 +51,8 @@ _RULE_FIELD = {
 }
 # Clearing a description or an emoji: "/edittopic x description -".
 CLEAR_VALUE = "-"
+# Removing a topic's action button: "/edittopic x action off" ("-" works too).
+ACTION_OFF = "off"
 # The topics file (TOPICS_FILE or the bundled one), loaded on first start.
 TOPICS_FILE_ACTOR = Actor(None, "TOPICS_FILE")
 
@@ -127,7 +130,10 @@ class TopicService:
             return await self._detail(session, topic)
 
     async def edit_topic(self, actor: Actor, key: str, field: str, value: str) -> TopicDetailView:
-        """Change a topic's name, description or emoji ("-" clears description and emoji).
+        """Change a topic's name, description, emoji or action button label.
+
+        "-" clears the description and the emoji; "off" (or "-") removes the action button,
+        so the topic's next post notifications have none.
 
         Raises:
             TopicNotFoundError: no topic matches `key`.
@@ -135,10 +141,13 @@ class TopicService:
         """
         field = field.strip().lower()
         if field not in TOPIC_FIELDS:
-            raise InvalidInputError("the field must be name, description or emoji")
+            raise InvalidInputError("the field must be name, description, emoji or action")
         value = value.strip()
         if field == "name":
             value = _check_name(value)
+        elif field == "action":
+            off = value.lower() in (ACTION_OFF, CLEAR_VALUE)
+            value = "" if off else check_action_label(value)
         elif value == CLEAR_VALUE:
             value = ""
         elif field == "description" and len(value) > DESCRIPTION_MAX:
@@ -160,6 +169,8 @@ class TopicService:
                 topic.name, topic.name_key = value, normalise_key(value)
             elif field == "description":
                 topic.description = value
+            elif field == "action":
+                topic.action_label = value or None
             else:
                 topic.emoji = value
             await session.flush()
@@ -305,6 +316,7 @@ class TopicService:
                     topic.name_key = normalise_key(spec.name)
                     topic.description = spec.description
                     topic.emoji = spec.emoji
+                    topic.action_label = spec.action or None
                     await topics.replace_rules(topic.id, spec)
                     updated.append(spec.slug)
             await AuditRepo(session).record(
@@ -352,6 +364,7 @@ class TopicService:
             subscribers=total,
             active_subscribers=active,
             posts_30_days=posts,
+            action_label=topic.action_label,
         )
 
 

@@ -18,6 +18,7 @@ def topic_view(topic: Topic, *, subscribed: bool = False) -> TopicView:
         emoji=topic.emoji,
         description=topic.description,
         subscribed=subscribed,
+        action_label=topic.action_label,
     )
 
 

@@ -44,20 +44,18 @@ def _counter(name: str) -> sa.Column[int]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.add_column(_counter("clicks"))
-        batch_op.add_column(sa.Column("first_click_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column("acted_at", sa.DateTime(timezone=True), nullable=True))
-    with op.batch_alter_table("topics", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("action_label", sa.String(length=64), nullable=True))
-    with op.batch_alter_table("broadcasts", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("action_label", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column(
-                "results_stage", sa.SmallInteger(), server_default=sa.text("0"), nullable=False
-            )
-        )
-        batch_op.add_column(sa.Column("results_message_id", sa.BigInteger(), nullable=True))
+    # Plain ADD COLUMN, not batch mode: SQLite's batch copy re-creates indexes from reflection,
+    # which loses the DESC of ix_deliveries_claim (and with it the claim's index order).
+    op.add_column("deliveries", _counter("clicks"))
+    op.add_column("deliveries", sa.Column("first_click_at", sa.DateTime(timezone=True)))
+    op.add_column("deliveries", sa.Column("acted_at", sa.DateTime(timezone=True)))
+    op.add_column("topics", sa.Column("action_label", sa.String(length=64), nullable=True))
+    op.add_column("broadcasts", sa.Column("action_label", sa.String(length=64), nullable=True))
+    op.add_column(
+        "broadcasts",
+        sa.Column("results_stage", sa.SmallInteger(), server_default=sa.text("0"), nullable=False),
+    )
+    op.add_column("broadcasts", sa.Column("results_message_id", sa.BigInteger(), nullable=True))
     op.create_table(
         "message_totals",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -103,7 +101,15 @@ def downgrade() -> None:
         batch_op.drop_column("action_label")
     with op.batch_alter_table("topics", schema=None) as batch_op:
         batch_op.drop_column("action_label")
+    # The claim index goes first and comes back after: a batch copy would lose its DESC.
+    op.drop_index("ix_deliveries_claim", table_name="deliveries")
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_column("acted_at")
         batch_op.drop_column("first_click_at")
         batch_op.drop_column("clicks")
+    op.create_index(
+        "ix_deliveries_claim",
+        "deliveries",
+        ["status", sa.literal_column("priority DESC"), "id", "next_attempt_at"],
+        unique=False,
+    )

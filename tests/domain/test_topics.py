@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.domain.matching import TopicMatcher
-from bot.domain.topics import default_topics_text, parse_topics_toml, validate_slug
+from bot.domain.topics import (
+    check_action_label,
+    default_topics_text,
+    parse_topics_toml,
+    validate_slug,
+)
 from bot.domain.types import ParsedEntry, TopicRules, TopicSpec
 from bot.errors import InvalidInputError
 
@@ -24,7 +29,8 @@ def _toml_value(value: object) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + escaped.replace("\n", "\\n").replace("\u0007", "\\u0007") + '"'
     return str(value)
 
 
@@ -186,7 +192,7 @@ def test_parse_rejects_a_malformed_file(text: str, expected: str) -> None:
         (
             {"keyword": ["torture"]},
             "topic 1 ('stoptorture'): unknown key 'keyword'; expected one of: slug, name, emoji,"
-            " description, categories, keywords, exclude",
+            " description, action, categories, keywords, exclude",
         ),
         ({"keywords": "torture"}, "topic 1 ('stoptorture'): keywords must be a list of strings"),
         ({"exclude": ["a", 1]}, "topic 1 ('stoptorture'): exclude must be a list of strings"),
@@ -433,3 +439,39 @@ def test_default_topics_match_campaign_posts(
 def test_default_topics_ignore_unrelated_posts(title: str, summary: str) -> None:
     """Posts that are not about the campaigns match no default topic."""
     assert _default_slugs(title, summary) == set()
+
+
+# -- action labels ---------------------------------------------------------------------------
+
+
+def test_parse_reads_the_action_label_trimmed() -> None:
+    """`action` is the label of the topic's action button, without surrounding spaces."""
+    (spec,) = parse_topics_toml(_topic_toml(action="  ✍️ I wrote my letter "))
+    assert spec.action == "✍️ I wrote my letter"
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        ("x" * 41, "an action label is at most 40 characters, not 41"),
+        ("I wrote\nmy letter", "an action label is 1-40 characters on one line"),
+        ("tab\u0007bell", "an action label is 1-40 characters on one line"),
+    ],
+)
+def test_parse_rejects_a_bad_action_label(action: str, expected: str) -> None:
+    """Too long, two lines or a control character: the error names the topic."""
+    assert (
+        _error(_topic_toml(action=action)) == f"topics.toml: topic 1 ('stoptorture'): {expected}"
+    )
+
+
+@pytest.mark.parametrize("label", ["✅ I did it", "👩‍💻 I emailed", "x" * 40, " ok "])
+def test_check_action_label_accepts_one_short_line(label: str) -> None:
+    """Emoji sequences with joiners are fine; the label comes back trimmed."""
+    assert check_action_label(label) == label.strip()
+
+
+def test_default_write_for_rights_has_a_letter_button() -> None:
+    """The bundled Write for Rights topic carries an action label; StopTorture none."""
+    labels = {s.slug: s.action for s in DEFAULTS}
+    assert (labels["write-for-rights"], labels["stoptorture"]) == ("✍️ I wrote my letter", "")

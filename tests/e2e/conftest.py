@@ -7,13 +7,16 @@ event loop with POLL_INTERVAL_SECONDS=1; tests talk to it as users do through `a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
+from bot.db.models import Delivery
 from bot.runtime import Runtime
 from tests.fakes.botapi import FakeBotApi, RateLimits
 from tests.fakes.feedserver import FeedServer
@@ -77,3 +80,25 @@ def runtime_of(application: AnyApplication) -> Runtime:
     """The bot's runtime (services, database) for assertions."""
     runtime: Runtime = application.bot_data["runtime"]
     return runtime
+
+
+async def all_marked_sent(application: AnyApplication, broadcast_id: int) -> None:
+    """Wait until every delivery of a broadcast is recorded as sent (marks are committed in
+    small groups just after Telegram answers, so a message can arrive before its mark).
+
+    The database has no event to await: this re-reads it every 10 ms, for at most 5 s.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5.0
+    while True:
+        async with runtime_of(application).sessionmaker() as session:
+            pending = await session.scalar(
+                select(func.count()).where(
+                    Delivery.broadcast_id == broadcast_id, Delivery.status == "pending"
+                )
+            )
+        if pending == 0:
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"{pending} deliveries of broadcast {broadcast_id} not marked sent")
+        await asyncio.sleep(0.01)

@@ -66,10 +66,23 @@ async def grant_organiser(app: AnyApplication, user_id: int) -> None:
         await session.execute(update(User).where(User.id == user_id).values(role="organiser"))
 
 
+NO_BUTTON = "No button"
+
+
 async def compose(
-    api: FakeBotApi, user: int, command: str, link: str = ACTION, **message: Any
+    api: FakeBotApi,
+    user: int,
+    command: str,
+    link: str = ACTION,
+    action: str = NO_BUTTON,
+    label: str | None = None,
+    **message: Any,
 ) -> tuple[BotMessage, BotMessage]:
-    """Run /broadcast up to the preview; return the preview and the summary with buttons."""
+    """Run /broadcast up to the preview; return the preview and the summary with buttons.
+
+    `action` is the button pressed at the action-button step ("No button", "✅ I did it" or
+    "Own label…", then `label` is sent as the label).
+    """
     await say(api, user, command)
     before = len(api.messages(user))
     if message.get("photo"):
@@ -77,7 +90,26 @@ async def compose(
     else:
         api.send_formatted(user, message.get("text", "Act now"), message.get("entities"))
     await api.wait_until(lambda: len(api.messages(user)) > before, what="link prompt")
-    preview, summary = await say(api, user, link, replies=2)
+    (prompt,) = await say(api, user, link)
+    return await choose_action(api, user, prompt, action, label)
+
+
+async def choose_action(
+    api: FakeBotApi, user: int, prompt: BotMessage, action: str, label: str | None = None
+) -> tuple[BotMessage, BotMessage]:
+    """Press `action` under the action-button question (and send `label`); return the
+    preview and the summary.
+    """
+    before = len(api.messages(user))
+    await press(api, user, prompt, button_data(prompt, action))
+    if label is not None:
+        await api.wait_until(lambda: len(api.messages(user)) > before, what="label prompt")
+        preview, summary = await say(api, user, label, replies=2)
+        return preview, summary
+    preview, summary = await api.wait_until(
+        lambda: api.messages(user)[before:] if len(api.messages(user)) >= before + 2 else None,
+        what="preview and summary",
+    )
     return preview, summary
 
 
@@ -145,7 +177,7 @@ async def test_broadcast_to_two_topics_reaches_each_chat_once(
         await grant_organiser(app, ORGANISER)
         _, summary = await compose(api, ORGANISER, "/broadcast stoptorture write for rights")
         await send_now(api, ORGANISER, summary)
-        await api.wait_for_sent(3 + 4)  # 3 deliveries + the organiser's 4 replies
+        await api.wait_for_sent(3 + 5)  # 3 deliveries + the organiser's 5 replies
         for chat_id in (3001, 3002, 3003):
             await api.wait_for_message(chat_id)
         assert {c: api.sent_per_chat().get(c, 0) for c in FOLLOWS} == {
@@ -534,7 +566,14 @@ async def _draft_until(api: FakeBotApi, app: AnyApplication, step: str) -> None:
     await say(api, ORGANISER, "Act now")
     if step in ("link", "skip"):
         return
-    _, summary = await say(api, ORGANISER, ACTION, replies=2)
+    (prompt,) = await say(api, ORGANISER, ACTION)
+    if step == "action":
+        return
+    if step == "label":
+        await press(api, ORGANISER, prompt, button_data(prompt, "Own label"))
+        await api.wait_for_message(ORGANISER, lambda m: "label for the button" in (m.text or ""))
+        return
+    _, summary = await choose_action(api, ORGANISER, prompt, NO_BUTTON)
     if step in ("send", "schedule"):
         return
     await press(api, ORGANISER, summary, button_data(summary, "Schedule"))
@@ -543,9 +582,9 @@ async def _draft_until(api: FakeBotApi, app: AnyApplication, step: str) -> None:
 
 async def _take_step(api: FakeBotApi, step: str) -> str:
     """ORGANISER does `step`; returns the bot's answer (a reply or a button's toast)."""
-    if step in ("send", "schedule"):
+    if step in ("send", "schedule", "action"):
         summary = api.messages(ORGANISER)[-1]
-        label = "Send now" if step == "send" else "Schedule"
+        label = {"send": "Send now", "schedule": "Schedule", "action": "I did it"}[step]
         answer, _ = await press(api, ORGANISER, summary, button_data(summary, label))
         return str(answer.get("text"))
     sends: dict[str, Callable[[], object]] = {
@@ -554,13 +593,15 @@ async def _take_step(api: FakeBotApi, step: str) -> str:
         "link": lambda: api.send_text(ORGANISER, ACTION),
         "skip": lambda: api.send_text(ORGANISER, "skip"),
         "intro": lambda: api.send_text(ORGANISER, "Please share"),
+        "label": lambda: api.send_text(ORGANISER, "✍️ I wrote my letter"),
         "when": lambda: api.send_text(ORGANISER, "in 2h"),
     }
     return (await _next_reply(api, ORGANISER, sends[step])).text or ""
 
 
 @pytest.mark.parametrize(
-    "step", ["text", "photo", "link", "skip", "intro", "send", "schedule", "when"]
+    "step",
+    ["text", "photo", "link", "skip", "action", "label", "intro", "send", "schedule", "when"],
 )
 async def test_organiser_revoked_mid_draft_is_refused_at_the_next_step(
     api: FakeBotApi, organiser_app: Callable[..., Any], step: str

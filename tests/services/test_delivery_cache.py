@@ -153,6 +153,39 @@ async def test_topic_renamed_mid_backlog_shows_new_name(
     assert _received(api) == [old] * FIRST_BATCH + [new] * 2
 
 
+async def test_topic_action_label_set_mid_backlog_reaches_the_rest(
+    api: FakeBotApi,
+    feeds: FeedServer,
+    feed_service: FeedService,
+    ingest: IngestService,
+    topics: TopicService,
+    delivery: DeliveryEngine,
+    sessionmaker: Sessions,
+    clock: FakeClock,
+) -> None:
+    """A label given to the topic mid backlog puts the action button under the rest, with
+    data naming the post (the same for every chat)."""
+    await _subscribe(sessionmaker, clock, "stoptorture")
+    await _announce_post(feeds, feed_service, ingest, clock)
+    await _send_first_batch(delivery, api)
+    await topics.edit_topic(ADMIN, "stoptorture", "action", "🕯 I lit a candle")
+    await delivery.drain_all()
+    old = ("✋ StopTorture", ["Read and act", "Unsubscribe from StopTorture"])
+    new = ("✋ StopTorture", ["Read and act", "🕯 I lit a candle", "Unsubscribe from StopTorture"])
+    data = {
+        button.get("callback_data")
+        for chat_id in CHATS[FIRST_BATCH:]
+        for row in api.messages(chat_id)[0].buttons
+        for button in row
+        if button["text"].startswith("🕯")
+    }
+    assert (_received(api), len(data), data.pop().startswith("act:p:")) == (
+        [old] * FIRST_BATCH + [new] * 2,
+        1,
+        True,
+    )
+
+
 async def test_topic_renamed_mid_broadcast_shows_new_name(
     api: FakeBotApi,
     topics: TopicService,

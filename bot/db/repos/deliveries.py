@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Chat, Delivery, Subscription
+from bot.db.models import BROADCAST, POST, Chat, Delivery, Subscription
 from bot.db.repos._sql import _clip, _insert
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
@@ -216,3 +216,88 @@ class DeliveryRepo:
             stmt = stmt.where(Delivery.status == status.value)
         result = await self.session.execute(stmt)
         return int(result.scalar_one())
+
+    # -- what supporters did (bot.services.actions, bot.services.subscriptions) ---------------
+
+    async def mark_acted(
+        self, chat_id: int, kind: str, message_id: int, telegram_message_id: int, now: datetime
+    ) -> bool:
+        """Record the action button press of a chat on its delivered message, once.
+
+        One conditional UPDATE: only the chat's sent delivery of that post or broadcast
+        (`kind` "post" or "broadcast") that is the Telegram message `telegram_message_id`, and
+        only while `acted_at` is NULL, so concurrent presses count once.
+
+        Returns:
+            True if this press was recorded (False: already counted, or no such delivery).
+        """
+        result = await self.session.execute(
+            update(Delivery)
+            .where(
+                *_delivered(chat_id, kind, message_id, telegram_message_id),
+                Delivery.acted_at.is_(None),
+            )
+            .values(acted_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def has_delivered(
+        self, chat_id: int, kind: str, message_id: int, telegram_message_id: int
+    ) -> bool:
+        """Whether the chat got that post or broadcast as the Telegram message given."""
+        result = await self.session.execute(
+            select(Delivery.id).where(*_delivered(chat_id, kind, message_id, telegram_message_id))
+        )
+        return result.first() is not None
+
+    async def count_acted(self, kind: str, message_id: int) -> int:
+        """How many live delivery rows of a post or broadcast have an action recorded."""
+        result = await self.session.execute(
+            select(func.count(Delivery.acted_at)).where(_message_column(kind) == message_id)
+        )
+        return int(result.scalar_one())
+
+    async def latest_sent_since(
+        self, chat_id: int, since: datetime
+    ) -> tuple[str, int, int | None] | None:
+        """The message a chat was sent most recently, if at or after `since`.
+
+        Returns:
+            (kind "post" or "broadcast", its id, the delivery's topic id), or None.
+        """
+        result = await self.session.execute(
+            select(Delivery.post_id, Delivery.broadcast_id, Delivery.topic_id)
+            .where(
+                Delivery.chat_id == chat_id,
+                Delivery.status == DeliveryStatus.SENT.value,
+                Delivery.sent_at >= since,
+            )
+            .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+            .limit(1)
+        )
+        row = result.first()
+        if row is None:
+            return None
+        post_id, broadcast_id, topic_id = row
+        if post_id is not None:
+            return POST, int(post_id), topic_id
+        return BROADCAST, int(broadcast_id or 0), topic_id
+
+
+def _message_column(kind: str) -> Any:
+    """The delivery column naming a message of this kind ("post" or "broadcast")."""
+    if kind == POST:
+        return Delivery.post_id
+    if kind == BROADCAST:
+        return Delivery.broadcast_id
+    raise ValueError(f"not a message kind: {kind!r}")
+
+
+def _delivered(chat_id: int, kind: str, message_id: int, telegram_message_id: int) -> list[Any]:
+    """Conditions for the chat's sent delivery of a message, as the given Telegram message."""
+    return [
+        Delivery.chat_id == chat_id,
+        _message_column(kind) == message_id,
+        Delivery.status == DeliveryStatus.SENT.value,
+        Delivery.message_id == telegram_message_id,
+    ]

@@ -54,6 +54,7 @@ class TopicRepo:
             name_key=normalise_key(spec.name),
             description=spec.description,
             emoji=spec.emoji,
+            action_label=spec.action or None,
             created_at=now,
         )
         self.session.add(topic)
