@@ -190,7 +190,7 @@ class ResultsService:
         """Views of the broadcasts, then the posts, in the order given."""
         repo = ResultsRepo(session)
         labels = {
-            t.id: f"{t.emoji} {t.name}".strip()
+            t.id: (t.name.casefold(), f"{t.emoji} {t.name}".strip())
             for t in await TopicRepo(session).all(include_archived=True)
         }
         broadcast_counts = await repo.figures(BROADCAST, [b.id for b in broadcasts])
@@ -221,14 +221,16 @@ def _view(
     at: datetime,
     url: str | None,
     counts: dict[int, dict[str, int]],
-    labels: dict[int, str],
+    labels: dict[int, tuple[str, str]],
 ) -> ResultsView:
     per_topic = {topic_id: Figures.of(c) for topic_id, c in counts.items()}
     total = sum(per_topic.values(), Figures())
     # Topics by name; figures without a topic (topic 0, or a topic since deleted) last.
-    named = sorted(
-        ((labels[t], f) for t, f in per_topic.items() if t in labels), key=lambda x: x[0]
-    )
+    named = [
+        (labels[t][1], f)
+        for t, f in sorted(per_topic.items(), key=lambda x: labels.get(x[0], ("", ""))[0])
+        if t in labels
+    ]
     loose = [f for t, f in per_topic.items() if t not in labels]
     topics: list[tuple[str | None, Figures]] = list(named)
     if loose:
