@@ -294,6 +294,7 @@ def stats_message(stats: StatsView) -> RenderedMessage:
         lines.append(f"• {escape(shorten(label, TOPIC_CHARS + 10))}{mark}: {subscribers}")
     if not stats.topics:
         lines.append("• no topics")
+    lines += growth_lines(stats)
     deliveries = stats.deliveries_7_days
     lines += [
         "",
@@ -303,7 +304,6 @@ def stats_message(stats: StatsView) -> RenderedMessage:
         f"(sent {deliveries.get('sent', 0)}, pending {deliveries.get('pending', 0)}, "
         f"failed {deliveries.get('failed', 0)}, dropped {deliveries.get('dropped', 0)})",
     ]
-    lines += growth_lines(stats)
     if stats.failure_reasons:
         lines += ["", "<b>Delivery failures by reason (7 days)</b>"]
         lines += [
@@ -313,7 +313,7 @@ def stats_message(stats: StatsView) -> RenderedMessage:
     return RenderedMessage(fit("\n".join(lines)))
 
 
-GROWTH_TOPIC_CHARS = 12
+GROWTH_TOPIC_CHARS = 16
 
 
 def growth_lines(stats: StatsView) -> list[str]:
