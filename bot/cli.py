@@ -366,7 +366,7 @@ async def _results_export(runtime: Runtime, args: argparse.Namespace, out: TextI
     import csv
     import json
 
-    from bot.render.results import EXPORT_FIELDS, export_rows
+    from bot.render.results import EXPORT_FIELDS, export_rows, spreadsheet_cell
     from bot.services.results import parse_since
 
     tz = runtime.settings.timezone
@@ -378,7 +378,7 @@ async def _results_export(runtime: Runtime, args: argparse.Namespace, out: TextI
         return EXIT_OK
     writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in row.items()} for row in rows)
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
     return EXIT_OK
 
 

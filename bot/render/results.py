@@ -179,6 +179,22 @@ EXPORT_FIELDS = (
 )
 
 
+# A cell starting with one of these is a formula to spreadsheet programs.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A CSV cell: None as empty; text a spreadsheet would run as a formula gets a "'".
+
+    A feed's or an organiser's title must not become a formula in the organisation's sheet.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 

@@ -130,3 +130,18 @@ def test_export_rows_per_topic_then_total() -> None:
         None,
     )
     assert list(rows[0]) == list(render.EXPORT_FIELDS)
+
+
+def test_spreadsheet_cells_never_start_a_formula() -> None:
+    """Titles that a spreadsheet would evaluate get a leading apostrophe; numbers stay."""
+    cells = ['=HYPERLINK("x")', "+1", "-2", "@a", "Fine", None, 3, 0.5]
+    assert [render.spreadsheet_cell(c) for c in cells] == [
+        '\'=HYPERLINK("x")',
+        "'+1",
+        "'-2",
+        "'@a",
+        "Fine",
+        "",
+        3,
+        0.5,
+    ]
