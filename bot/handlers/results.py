@@ -26,7 +26,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.domain.types import Role
 from bot.errors import InvalidInputError, NotFoundError
-from bot.handlers.context import Context, message_of, run_repeating, runtime_of
+from bot.handlers.context import Context, run_repeating, runtime_of
 from bot.handlers.guards import requires
 from bot.handlers.replies import NO_PREVIEW, edit_message, reply
 from bot.render import results as render
@@ -43,8 +43,7 @@ async def results_command(update: Update, context: Context) -> None:
     """/results [broadcast id | post URL]: the latest messages' results, or one message's."""
     runtime = runtime_of(context)
     tz = runtime.settings.timezone
-    text = message_of(update).text or ""
-    argument = text.partition(" ")[2].strip()
+    argument = " ".join(context.args or []).strip()
     if not argument:
         broadcasts, posts = await runtime.results.latest()
         await reply(update, render.results_list_message(broadcasts, posts, tz))

@@ -22,6 +22,7 @@ TOTAL = "total"
 LABEL_WIDTH = 18
 VALUE_WIDTH = 7
 LIST_TITLE_CHARS = 24
+URL_CHARS = 300
 SCHEDULED_STAGES = {1: "1 hour", 2: "24 hours"}
 # Room kept for the closing lines when topics are added to a message.
 _RESERVE = 200
@@ -66,10 +67,13 @@ def _kind_label(view: ResultsView) -> str:
 def _heading(view: ResultsView, tz: tzinfo) -> list[str]:
     title = escape(shorten(view.title, 200))
     when = format_date(view.at, tz, weekday=True, time=True)
-    return [
+    lines = [
         f"📊 <b>Results of {_kind_label(view)}</b>",
         f"“{title}” · {escape(when)}",
     ]
+    if view.url:
+        lines.append(f"Link: {escape(shorten(view.url, URL_CHARS))}")
+    return lines
 
 
 def results_message(

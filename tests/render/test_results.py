@@ -59,10 +59,14 @@ def test_results_message_escapes_and_shows_topics_then_total() -> None:
         at=AT,
         total=SOME,
         topics=(("A <topic>", SOME), (None, Figures())),
+        url="https://e.org/?a=1&b=<2>",
     )
     message = render.results_message(view, UTC)
     text, _ = parse_html(message.text)
-    assert "“<b>Free</b> & fair” · Mon 30 Nov 2026 14:05" in text
+    assert text.splitlines()[1:3] == [
+        "“<b>Free</b> & fair” · Mon 30 Nov 2026 14:05",
+        "Link: https://e.org/?a=1&b=<2>",
+    ]
     assert text.index("A <topic>") < text.index("Without a topic") < text.index("Total")
 
 
