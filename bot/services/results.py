@@ -33,14 +33,15 @@ from bot.services.broadcasts import plain_summary
 # The organiser's report: first one hour after a broadcast started, then (edited) at 24 hours.
 FIRST_REPORT = timedelta(hours=1)
 SECOND_REPORT = timedelta(hours=24)
-FINAL_STAGE = 2
 # /results without an argument: this many broadcasts and this many posts.
 LATEST = 5
 # A broadcast's title in lists and exports: its first words.
 TITLE_WORDS = 12
 MAX_ID_DIGITS = 18
+# Broadcast ids are 32-bit integers in the database: a larger number names none.
+MAX_ID = 2**31 - 1
 
-_ID = re.compile(r"#?([0-9]{1,18})")
+_ID = re.compile(rf"#?([0-9]{{1,{MAX_ID_DIGITS}}})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,8 @@ class ResultsService:
         Raises:
             NotFoundError: No such broadcast (kind "broadcast").
         """
+        if not 0 < broadcast_id <= MAX_ID:
+            raise NotFoundError(BROADCAST, str(broadcast_id))
         async with self._sessionmaker() as session:
             row = await BroadcastRepo(session).get(broadcast_id)
             if row is None or row.kind != BROADCAST:

@@ -167,7 +167,12 @@ async def test_lookup_refuses_bad_and_unknown_keys(
         await results.lookup("last week")
     with pytest.raises(InvalidInputError):
         await results.lookup("12345678901234567890")
-    for key, kind in (("999", "broadcast"), (str(notice.id), "broadcast")):
+    for key, kind in (
+        ("999", "broadcast"),
+        (str(notice.id), "broadcast"),
+        ("99999999999", "broadcast"),  # beyond a 32-bit id: no database error
+        ("0", "broadcast"),
+    ):
         with pytest.raises(NotFoundError) as error:
             await results.lookup(key)
         assert (error.value.kind, error.value.key) == (kind, key)
