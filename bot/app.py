@@ -24,6 +24,7 @@ from bot.handlers import register_handlers
 from bot.handlers.admins import install_team_menus
 from bot.handlers.broadcast_jobs import start_broadcast_jobs
 from bot.handlers.menus import install_menus
+from bot.handlers.results import schedule_results_job
 from bot.handlers.updates import PerChatUpdateProcessor
 from bot.health import HealthServer, Metrics
 from bot.runtime import DeliveryWiring, Runtime, build_runtime
@@ -72,6 +73,8 @@ def make_application(
                 application.bot_data[HEALTH_KEY] = health
             # Broadcast tick and progress; timers for scheduled broadcasts kept in the database.
             await start_broadcast_jobs(application, runtime)
+            # Results reports 1 h and 24 h after each broadcast (stages kept in the database).
+            schedule_results_job(application)
         except BaseException:
             await _close_runtime(application)
             raise

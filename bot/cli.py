@@ -1,4 +1,4 @@
-"""The `campaignbot` command line (run, db upgrade, feeds, topics, poll-once).
+"""The `campaignbot` command line (run, db upgrade, feeds, topics, poll-once, results).
 
 Exit status: 0 on success, 2 on bad input or configuration with one clear line on stderr,
 1 on an unexpected failure (logged). No traceback reaches the user for expected errors.
@@ -77,6 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     topic_commands.add_parser("list", help="list topics")
     imp = topic_commands.add_parser("import", help="create or update topics from a TOML file")
     imp.add_argument("file", type=Path)
+
+    results = commands.add_parser("results", help="what broadcasts and posts achieved")
+    result_commands = results.add_subparsers(
+        dest="results_command", required=True, parser_class=_Parser
+    )
+    export = result_commands.add_parser(
+        "export",
+        help="figures per broadcast and post, per topic and in total (no per-person rows)",
+    )
+    export.add_argument("--since", metavar="DATE", help="only messages from this day (YYYY-MM-DD)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv", dest="fmt")
     return parser
 
 
@@ -228,6 +239,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -
         ("feeds", "check"): _feeds_check,
         ("topics", "list"): _topics_list,
         ("topics", "import"): _topics_import,
+        ("results", "export"): _results_export,
     }
     sub = getattr(args, f"{args.command.replace('-', '_')}_command", None)
     handler = handlers[(args.command, sub)]
@@ -347,6 +359,26 @@ async def _topics_import(runtime: Runtime, args: argparse.Namespace, out: TextIO
         f"{len(result.updated)} updated",
         file=out,
     )
+    return EXIT_OK
+
+
+async def _results_export(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
+    import csv
+    import json
+
+    from bot.render.results import EXPORT_FIELDS, export_rows, spreadsheet_cell
+    from bot.services.results import parse_since
+
+    tz = runtime.settings.timezone
+    since = parse_since(args.since, tz) if args.since is not None else None
+    rows = export_rows(await runtime.results.export(since), tz)
+    if args.fmt == "json":
+        json.dump(rows, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return EXIT_OK
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: spreadsheet_cell(v) for k, v in row.items()} for row in rows)
     return EXIT_OK
 
 

@@ -43,6 +43,7 @@ from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.privacy import PrivacyService
 from bot.services.reports import ReportService
+from bot.services.results import ResultsService
 from bot.services.roles import RoleService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
@@ -90,6 +91,7 @@ class Runtime:
     topics: TopicService
     feeds: FeedService
     reports: ReportService
+    results: ResultsService
     broadcasts: BroadcastService
     progress: ProgressThrottle
     status: StatusService
@@ -270,7 +272,8 @@ async def build_runtime(
                 roles=roles,
                 allow_private_urls=settings.allow_private_feed_urls,
             ),
-            reports=ReportService(sessionmaker, clock),
+            reports=ReportService(sessionmaker, clock, settings.timezone),
+            results=ResultsService(sessionmaker, clock),
             broadcasts=BroadcastService(sessionmaker, clock, settings.timezone),
             progress=ProgressThrottle(clock, PROGRESS_EDIT_SECONDS),
             status=StatusService(sessionmaker),

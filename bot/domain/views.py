@@ -8,7 +8,7 @@ No I/O, no Telegram, no SQLAlchemy.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 # Posts on one page of /latest.
 PAGE_SIZE = 5
@@ -116,6 +116,8 @@ class StatsView:
     posts_7_days: int
     deliveries_7_days: dict[str, int]
     failure_reasons: tuple[tuple[str, int], ...]
+    growth: tuple[GrowthView, ...] = ()
+    growth_weeks: tuple[date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,3 +128,96 @@ class AuditView:
     actor: str
     action: str
     target: str
+
+
+# -- results for organisers ------------------------------------------------------------------
+
+# A message's figures, in the order results show and exports write them.
+FIGURES = (
+    "targeted",
+    "sent",
+    "failed",
+    "blocked",
+    "clicks",
+    "click_count",
+    "actions",
+    "shares",
+    "joins",
+    "unsubscribes",
+)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """The share part / whole, or None when there is nothing to divide by (shown as "–")."""
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What one message (or one topic's share of it) achieved: counts of chats, never chats.
+
+    `blocked` counts chats that blocked the bot or were gone before their turn; `clicks` are
+    unique (deliveries clicked at least once), `click_count` every counted click; `joins` are
+    new supporters who came through a share of the message.
+    """
+
+    targeted: int = 0
+    sent: int = 0
+    failed: int = 0
+    blocked: int = 0
+    clicks: int = 0
+    click_count: int = 0
+    actions: int = 0
+    shares: int = 0
+    joins: int = 0
+    unsubscribes: int = 0
+
+    @classmethod
+    def of(cls, counts: dict[str, int]) -> Figures:
+        """From counter name -> amount (names not in FIGURES are ignored)."""
+        return cls(**{name: int(counts.get(name, 0)) for name in FIGURES})
+
+    def __add__(self, other: Figures) -> Figures:
+        return Figures(*(getattr(self, n) + getattr(other, n) for n in FIGURES))
+
+    @property
+    def click_rate(self) -> float | None:
+        """Unique clicks per message sent."""
+        return rate(self.clicks, self.sent)
+
+    @property
+    def action_rate(self) -> float | None:
+        """Actions per message sent."""
+        return rate(self.actions, self.sent)
+
+    @property
+    def actions_per_click(self) -> float | None:
+        """Actions per unique click."""
+        return rate(self.actions, self.clicks)
+
+
+@dataclass(frozen=True, slots=True)
+class ResultsView:
+    """One message's results: per topic (label, figures) and in total.
+
+    A topic label of None gathers figures that name no topic (counted for the message as a
+    whole, or of a topic since deleted).
+    `kind` is "broadcast" or "post"; `title` the post's title or the broadcast's first words;
+    `at` when it started going out (a post: when it was first seen).
+    """
+
+    kind: str
+    id: int
+    title: str
+    at: datetime
+    total: Figures
+    topics: tuple[tuple[str | None, Figures], ...] = ()
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GrowthView:
+    """Subscriptions gained and lost per week for one topic: (week start, joined, left)."""
+
+    topic: str
+    weeks: tuple[tuple[date, int, int], ...]

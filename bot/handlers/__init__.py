@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import actions, admins, errors, members, organisers, supporters
+from bot.handlers import actions, admins, errors, members, organisers, results, supporters
 from bot.render import callback_data as cb
 
 # Group -2 observes every update before anything else (guards of other audiences may use -1);
@@ -86,6 +86,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     # Organiser and admin handlers go here, before the fallbacks below.
     # The broadcast conversation first: while an organiser composes, their text is the draft.
     application.add_handlers(organisers.organiser_handlers(), group=ANSWER_GROUP)
+    application.add_handlers(results.results_handlers(), group=ANSWER_GROUP)
     application.add_handlers(
         [
             CommandHandler(name, callback, filters=_NEW)

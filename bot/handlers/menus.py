@@ -70,6 +70,7 @@ ORGANISER_COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("broadcast", "Send a call to action: /broadcast <topic…>|all"),
     BotCommand("push", "Send a post again: /push <post URL> <topic>"),
     BotCommand("broadcasts", "Scheduled and recent broadcasts"),
+    BotCommand("results", "What messages achieved: /results [broadcast id|post URL]"),
     BotCommand("cancel", "Stop composing a broadcast"),
 )
 ADMIN_COMMANDS: tuple[BotCommand, ...] = (

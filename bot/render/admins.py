@@ -296,6 +296,7 @@ def stats_message(stats: StatsView) -> RenderedMessage:
         lines.append(f"• {escape(shorten(label, TOPIC_CHARS + 10))}{mark}: {subscribers}")
     if not stats.topics:
         lines.append("• no topics")
+    lines += growth_lines(stats)
     deliveries = stats.deliveries_7_days
     lines += [
         "",
@@ -312,6 +313,33 @@ def stats_message(stats: StatsView) -> RenderedMessage:
             for reason, count in stats.failure_reasons
         ]
     return RenderedMessage(fit("\n".join(lines)))
+
+
+GROWTH_TOPIC_CHARS = 16
+
+
+def growth_lines(stats: StatsView) -> list[str]:
+    """/stats: subscriptions gained and lost per topic and week, as a small `<pre>` table."""
+    weeks = stats.growth_weeks
+    if not weeks:
+        return []
+    lines = ["", f"<b>Subscribers per week</b> (new/lost, weeks from Monday, last {len(weeks)})"]
+    if not stats.growth:
+        lines.append("No subscription changes in these weeks.")
+        return lines
+    head = f"{'':<{GROWTH_TOPIC_CHARS}}" + "".join(
+        f"{f'{w.day:02d}/{w.month:02d}':>8}" for w in weeks
+    )
+    rows = [head]
+    for growth in stats.growth:
+        by_week = {week: (joined, left) for week, joined, left in growth.weeks}
+        cells = "".join(
+            f"{f'+{by_week.get(w, (0, 0))[0]}/-{by_week.get(w, (0, 0))[1]}':>8}" for w in weeks
+        )
+        name = escape(shorten(growth.topic, GROWTH_TOPIC_CHARS).ljust(GROWTH_TOPIC_CHARS))
+        rows.append(f"{name}{cells}")
+    lines.append("<pre>" + "\n".join(rows) + "</pre>")
+    return lines
 
 
 def audit_message(rows: Sequence[AuditView], tz: tzinfo) -> RenderedMessage:

@@ -7,9 +7,9 @@ speak through their own `insert()` constructs (see `_sql._insert`).
 One module per aggregate: `feeds`, `posts`, `topics` (with their rules), `chats` (chats and
 subscriptions; users and roles), `deliveries` (the outbox, the fan-out and its audience),
 `broadcasts`, `audit`, `state`, `totals` (per-message counters and topic growth, never per
-chat), `privacy` (retention, forgetting, what /mydata counts), and `reports` (figures that
-only read). Import the classes
-from here: `from bot.db.repos import DeliveryRepo`.
+chat), `privacy` (retention, forgetting, what /mydata counts), `reports` (figures that only
+read) and `results` (each message's figures, per topic). Import the classes from here:
+`from bot.db.repos import DeliveryRepo`.
 
 Maintenance rule: every new public method gets a test in tests/db/, run on both databases.
 """
@@ -22,6 +22,7 @@ from bot.db.repos.feeds import FeedRepo
 from bot.db.repos.posts import PostRepo
 from bot.db.repos.privacy import PrivacyRepo
 from bot.db.repos.reports import ReportRepo
+from bot.db.repos.results import ResultsRepo
 from bot.db.repos.state import StateRepo
 from bot.db.repos.topics import TopicRepo
 from bot.db.repos.totals import TotalsRepo
@@ -35,6 +36,7 @@ __all__ = [
     "PostRepo",
     "PrivacyRepo",
     "ReportRepo",
+    "ResultsRepo",
     "StateRepo",
     "TopicRepo",
     "TotalsRepo",
