@@ -140,8 +140,6 @@ class WebServer:
         except TimeoutError:
             log.warning("web request timed out", extra={"path": request.path[:64]})
             return _text(503, texts.TIMEOUT_TEXT)
-        except ConnectionError:
-            raise
         except Exception:
             # The route only: no address, no token, no headers in the log.
             log.exception("web request failed", extra={"route": _route_name(request)})
