@@ -64,10 +64,17 @@ def _text(status: int, body: str, **headers: str) -> web.Response:
 class WebServer:
     """Serves /healthz, /metrics and the tracked links of one runtime."""
 
-    def __init__(self, runtime: Runtime, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        metrics: Metrics,
+        *,
+        request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+    ) -> None:
         self.runtime = runtime
         self.metrics = metrics
         self.health = HealthChecks(runtime, metrics)
+        self._request_timeout = request_timeout
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -78,6 +85,7 @@ class WebServer:
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/r/{token:.*}", self._follow)
         app.router.add_get("/{tail:.*}", self._not_found)
+        app.on_response_prepare.append(_plain_server_header)
         return app
 
     async def start(self, port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - probes and clicks come from outside
@@ -131,14 +139,14 @@ class WebServer:
                 await request.read()  # over client_max_size: HTTPRequestEntityTooLarge
             if request.method not in ("GET", "HEAD"):
                 return _text(405, texts.METHOD_NOT_ALLOWED_TEXT, Allow="GET, HEAD")
-            async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
+            async with asyncio.timeout(self._request_timeout):
                 return await handler(request)
         except web.HTTPRequestEntityTooLarge:
             return _text(413, texts.TOO_LARGE_TEXT, Connection="close")
         except web.HTTPException as error:  # aiohttp's own answers (none expected): plain text
             return _text(error.status, f"{error.reason}\n")
         except TimeoutError:
-            log.warning("web request timed out", extra={"path": request.path[:64]})
+            log.warning("web request timed out", extra={"route": _route_name(request)})
             return _text(503, texts.TIMEOUT_TEXT)
         except Exception:
             # The route only: no address, no token, no headers in the log.
@@ -189,6 +197,11 @@ class WebServer:
 
     async def _not_found(self, request: web.Request) -> web.Response:
         return _text(404, texts.NOT_FOUND_TEXT)
+
+
+async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
+    """Name the server without the versions of Python and aiohttp."""
+    response.headers["Server"] = "campaignbot"
 
 
 def _route_name(request: web.Request) -> str:

@@ -9,6 +9,7 @@ also keeps /healthz and /metrics, on WEB_PORT or its old name HEALTH_PORT.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -319,6 +320,7 @@ async def test_health_and_metrics_answer_on_web_port_and_its_old_name(
         404,
         web_texts.NOT_FOUND_TEXT,
     )
+    assert health.headers["server"] == "campaignbot"
     assert [r for r in caplog.records if r.name == "aiohttp.access"] == []
 
 
@@ -360,3 +362,36 @@ async def test_a_database_failure_is_a_plain_500_without_a_trace(
     assert (answer.status_code, answer.text) == (500, web_texts.SERVER_ERROR_TEXT)
     logged = "\n".join(r.getMessage() + str(r.__dict__) for r in caplog.records)
     assert ("web request failed" in logged, token in logged) == (True, False)
+
+
+async def test_a_request_that_takes_too_long_is_answered_503(
+    settings_factory: Callable[..., Settings],
+) -> None:
+    """A database that accepts connections and never answers: the request times out cleanly."""
+    hung: list[asyncio.StreamWriter] = []
+
+    async def swallow(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hung.append(writer)  # keep the connection open and say nothing
+
+    silent = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    mute = make_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{port}/nowhere")
+    settings = settings_factory(link_secret=SECRET)
+    try:
+        async with open_runtime(
+            settings, engine=mute, upgrade=False, seed_topics=False
+        ) as runtime:
+            token = (await runtime.tracking.signer()).sign(LinkTarget("post", 1, 1))
+            server = WebServer(runtime, Metrics(), request_timeout=0.5)
+            await server.start(0, "127.0.0.1")
+            try:
+                async with httpx.AsyncClient(trust_env=False) as http:
+                    answer = await http.get(f"http://127.0.0.1:{server.port}/r/{token}")
+            finally:
+                await server.stop()
+    finally:
+        for writer in hung:
+            writer.close()
+        silent.close()
+        await silent.wait_closed()
+    assert (answer.status_code, answer.text) == (503, web_texts.TIMEOUT_TEXT)
