@@ -33,11 +33,13 @@ _TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 _MAX_ID = (1 << 63) - 1
 
 # User agents that fetch links without a person behind them: Telegram's link-preview fetcher
-# ("TelegramBot (like TwitterBot)"), other apps' preview fetchers, search engines, crawlers.
+# ("TelegramBot (like TwitterBot)"), other apps' preview fetchers (…bot, WhatsApp/, Slack's
+# image proxy, Mastodon servers), search engines, crawlers and command-line clients. Apps' own
+# in-app browsers ("Telegram-Android/11.2", "LinkedInApp", "Twitter for iPhone") are people.
 _AUTOMATED_AGENT = re.compile(
-    r"bot\b|bot[/_-]|crawl|spider|preview|fetcher|scraper|facebookexternalhit|whatsapp"
-    r"|slack|discord|linkedin|telegram|twitter|skypeuripreview|embedly|iframely|vkshare"
-    r"|pinterest|mastodon|pleroma|headless|python-requests|curl/|wget/",
+    r"bot\b|bot[/_-]|crawl|spider|slurp|preview|fetcher|scraper|facebookexternalhit"
+    r"|facebookcatalog|whatsapp/|slack-imgproxy|skypeuripreview|embedly|iframely|vkshare"
+    r"|mastodon/|pleroma|misskey|headlesschrome|python-requests|curl/|wget/|go-http-client",
     re.IGNORECASE,
 )
 

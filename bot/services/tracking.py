@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.repos import BroadcastRepo, DeliveryRepo, PostRepo, StateRepo
 from bot.domain.clock import Clock
 from bot.domain.links import LinkSigner, LinkTarget, TrackedLinks
+from bot.errors import ConfigError
 from bot.render.text import safe_url
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,11 @@ class TrackingService:
         return f"TrackingService(public_url={self.public_url!r})"
 
     async def signer(self) -> LinkSigner:
-        """The link signer; the first call reads (or makes and stores) the generated key."""
+        """The link signer; the first call reads (or makes and stores) the generated key.
+
+        Raises:
+            ConfigError: the stored key is damaged (and LINK_SECRET is not set).
+        """
         if self._signer is None:
             async with self._lock:
                 if self._signer is None:
@@ -70,7 +75,11 @@ class TrackingService:
         except (binascii.Error, ValueError):
             key = b""
         if len(key) < GENERATED_KEY_BYTES:  # someone edited the row: never sign with a weak key
-            raise RuntimeError(f"bot_state[{SECRET_STATE_KEY!r}] is not a valid link key")
+            raise ConfigError(
+                "LINK_SECRET",
+                f"the link key the bot stored (bot_state {SECRET_STATE_KEY!r}) is damaged: "
+                "set LINK_SECRET, or delete that row to make a new key (links sent break)",
+            )
         if stored == fresh:
             log.info("link key generated and stored")
         return key
