@@ -194,7 +194,7 @@ def public_url(value: str) -> str:
     value = value.strip()
     try:
         parts = urlsplit(value)
-        port = parts.port  # raises ValueError for a port out of range
+        _ = parts.port  # raises ValueError for a port out of range
     except ValueError:
         raise ValueError("is not a valid URL") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -207,7 +207,6 @@ def public_url(value: str) -> str:
         raise ValueError("must not contain a user name or password")
     if any(ch.isspace() for ch in value):
         raise ValueError("must not contain spaces")
-    del port
     return value.rstrip("/")
 
 
