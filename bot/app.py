@@ -3,7 +3,8 @@
 `make_application()` builds the Application with its handlers; its `post_init` builds the
 runtime (`bot.runtime.build_runtime`) on the Application's own event loop, with the hooks the
 running bot needs (metrics, yielding bulk sends to people), then starts the delivery engine,
-the jobs and the web server. Importing this module opens nothing.
+the jobs and the web server (bot/web/: health, metrics, tracked links). Importing this module
+opens nothing.
 """
 
 from __future__ import annotations
@@ -26,13 +27,13 @@ from bot.handlers.broadcast_jobs import start_broadcast_jobs
 from bot.handlers.menus import install_menus
 from bot.handlers.results import schedule_results_job
 from bot.handlers.updates import PerChatUpdateProcessor
-from bot.health import HealthServer, Metrics
 from bot.runtime import DeliveryWiring, Runtime, build_runtime
+from bot.web import Metrics, WebServer
 
 log = logging.getLogger(__name__)
 
 RUNTIME_KEY = "runtime"
-HEALTH_KEY = "health"
+WEB_KEY = "web"
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -67,10 +68,12 @@ def make_application(
             await install_team_menus(application.bot, runtime)
             runtime.start_delivery()
             jobs.schedule_jobs(application, runtime)
-            if settings.health_port is not None:  # /healthz and /metrics (bot/health.py)
-                health = HealthServer(runtime, metrics)
-                await health.start(settings.health_port)
-                application.bot_data[HEALTH_KEY] = health
+            if settings.web_port is not None:  # /healthz, /metrics, /r/<token> (bot/web/)
+                web = WebServer(runtime, metrics)
+                await web.start(settings.web_port)
+                application.bot_data[WEB_KEY] = web
+            if settings.public_url is not None and settings.public_url.lower().startswith("http:"):
+                log.warning("PUBLIC_URL is plain http: use https outside tests and intranets")
             # Broadcast tick and progress; timers for scheduled broadcasts kept in the database.
             await start_broadcast_jobs(application, runtime)
             # Results reports 1 h and 24 h after each broadcast (stages kept in the database).
@@ -107,9 +110,9 @@ def make_application(
 
 
 async def _close_runtime(application: AnyApplication) -> None:
-    health: HealthServer | None = application.bot_data.pop(HEALTH_KEY, None)
-    if health is not None:
-        await health.stop()
+    web: WebServer | None = application.bot_data.pop(WEB_KEY, None)
+    if web is not None:
+        await web.stop()
     runtime: Runtime | None = application.bot_data.pop(RUNTIME_KEY, None)
     if runtime is not None:
         await runtime.aclose()

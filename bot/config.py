@@ -10,6 +10,7 @@ from __future__ import annotations
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,6 +22,7 @@ DEFAULT_API_URL = "https://api.telegram.org/bot"
 DEFAULT_RETENTION_DAYS = 90
 # A hundred years: an upper bound that keeps the cut-off date arithmetic safe.
 MAX_RETENTION_DAYS = 36_500
+MIN_LINK_SECRET_CHARS = 16
 
 _BOTFATHER_STEPS = (
     "Talk to @BotFather in Telegram (/newbot) to get a token, "
@@ -73,6 +75,13 @@ class Settings(BaseSettings):
     # Delivery rows (and their click and action marks) older than this are folded into
     # per-message totals and deleted; older posts keep their title and link only.
     retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1, le=MAX_RETENTION_DAYS)
+    # Tracked links (bot/web/): where the web server is reachable from outside, and the key
+    # that signs link tokens (None: generated once and kept in bot_state).
+    public_url: str | None = None
+    link_secret: SecretStr | None = None
+    # The one web server; HEALTH_PORT is its old name (declared after it and PUBLIC_URL, whose
+    # values its validator reads).
+    web_port: int | None = Field(default=None, ge=1, le=65535, validate_default=True)
 
     # Tuning knobs beyond the documented contract; defaults suit a small organisation.
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
@@ -91,7 +100,9 @@ class Settings(BaseSettings):
             return value.upper() if info.field_name == "log_level" else value.lower()
         return value
 
-    @field_validator("topics_file", "health_port", mode="before")
+    @field_validator(
+        "topics_file", "health_port", "web_port", "public_url", "link_secret", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -108,6 +119,38 @@ class Settings(BaseSettings):
                 return DEFAULT_RETENTION_DAYS
             if not value.lstrip("-").isdigit():
                 raise ValueError("must be a whole number of days, at least 1 (default 90)")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        return None if value is None else public_url(value)
+
+    @field_validator("link_secret")
+    @classmethod
+    def _long_enough_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < MIN_LINK_SECRET_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_LINK_SECRET_CHARS} characters "
+                "(or leave it empty: the bot then makes one and keeps it in its database)"
+            )
+        return value
+
+    @field_validator("web_port")
+    @classmethod
+    def _one_web_port(cls, value: int | None, info: Any) -> int | None:
+        health = info.data.get("health_port")
+        if value is None:
+            value = health  # HEALTH_PORT alone: the old name of the same setting
+        elif health is not None and health != value:
+            raise ValueError(
+                f"is {value} but HEALTH_PORT is {health}: the bot has one web server; "
+                "HEALTH_PORT is the old name of WEB_PORT, so set only WEB_PORT"
+            )
+        if value is None and info.data.get("public_url"):
+            raise ValueError(
+                "must be set when PUBLIC_URL is: tracked links are served by the web server"
+            )
         return value
 
     @field_validator("bot_timezone")
@@ -158,6 +201,31 @@ class Settings(BaseSettings):
         if token == PLACEHOLDER_TOKEN or "REPLACE-ME" in token.upper():
             raise ConfigError("TELEGRAM_BOT_TOKEN", PLACEHOLDER_HINT)
         return token
+
+
+def public_url(value: str) -> str:
+    """PUBLIC_URL checked and normalised: absolute http(s), no query or fragment, no trailing /.
+
+    Raises:
+        ValueError: not such a URL (the message says what is wrong).
+    """
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a port out of range
+    except ValueError:
+        raise ValueError("is not a valid URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "must be an absolute http:// or https:// address such as https://bot.example.org"
+        )
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError("must not have a query (?…) or a fragment (#…)")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not contain a user name or password")
+    if any(ch.isspace() for ch in value):
+        raise ValueError("must not contain spaces")
+    return value.rstrip("/")
 
 
 def async_database_url(url: str) -> str:

@@ -48,6 +48,7 @@ from bot.services.roles import RoleService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.topics import TopicService
+from bot.services.tracking import TrackingService
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,7 @@ class Runtime:
     status: StatusService
     privacy: PrivacyService
     actions: ActionService
+    tracking: TrackingService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -230,8 +232,17 @@ async def build_runtime(
             result = await topics.seed_topics_once(specs)
             if result is not None:
                 log.info("topics loaded", extra={"topics_created": len(result.created)})
+        secret = settings.link_secret
+        tracking = TrackingService(
+            sessionmaker,
+            clock,
+            public_url=settings.public_url,
+            secret=None if secret is None else secret.get_secret_value(),
+        )
         delivery: DeliveryEngine | None = None
         if wiring is not None:
+            # With PUBLIC_URL, the link key is read (or made) now: every delivery needs it.
+            links = await tracking.tracked_links()
             sender_bot = make_sender_bot(settings)
             await sender_bot.initialize()
             delivery = DeliveryEngine(
@@ -242,6 +253,7 @@ async def build_runtime(
                 tz=settings.timezone,
                 yield_to=wiring.yield_to,
                 on_outcome=wiring.on_outcome,
+                links=links,
                 **wiring.options,
             )
         ingest = IngestService(
@@ -279,6 +291,7 @@ async def build_runtime(
             status=StatusService(sessionmaker),
             privacy=PrivacyService(sessionmaker, clock, settings.retention_days),
             actions=ActionService(sessionmaker, clock),
+            tracking=tracking,
             delivery=delivery,
             sender_bot=sender_bot,
         )

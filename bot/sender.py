@@ -102,7 +102,9 @@ class TelegramSender:
                     message.text,
                     parse_mode=ParseMode.HTML,
                     reply_markup=message.reply_markup,
-                    link_preview_options=LinkPreviewOptions(is_disabled=message.disable_preview),
+                    link_preview_options=LinkPreviewOptions(
+                        is_disabled=message.disable_preview, url=message.preview_url
+                    ),
                 )
         except TelegramError as error:
             return classify(error)

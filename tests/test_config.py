@@ -170,3 +170,103 @@ def test_missing_token_explains_botfather() -> None:
         True,
         True,
     )
+
+
+# -- the web server and tracked links -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, None),
+        ({"WEB_PORT": "8080"}, 8080),
+        ({"HEALTH_PORT": "8081"}, 8081),  # the old name alone still works
+        ({"WEB_PORT": "8082", "HEALTH_PORT": "8082"}, 8082),
+        ({"WEB_PORT": "", "HEALTH_PORT": "8083"}, 8083),
+    ],
+)
+def test_web_port_and_its_alias(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: int | None
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings(_env_file=None).web_port == expected
+
+
+def test_web_port_and_health_port_that_differ_are_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEB_PORT", "8080")
+    monkeypatch.setenv("HEALTH_PORT", "9090")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (caught.value.variable, "HEALTH_PORT is 9090" in caught.value.message) == (
+        "WEB_PORT",
+        True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", None),
+        ("https://bot.example.org", "https://bot.example.org"),
+        ("https://bot.example.org/", "https://bot.example.org"),
+        (" https://bot.example.org/campaign/// ", "https://bot.example.org/campaign"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+        ("HTTPS://Bot.Example.org:8443/x", "HTTPS://Bot.Example.org:8443/x"),
+    ],
+)
+def test_public_url_is_normalised(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str | None
+) -> None:
+    monkeypatch.setenv("PUBLIC_URL", value)
+    monkeypatch.setenv("WEB_PORT", "8080")
+    assert load_settings(_env_file=None).public_url == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "bot.example.org",
+        "ftp://bot.example.org",
+        "https://",
+        "/r/",
+        "https://bot.example.org/?a=1",
+        "https://bot.example.org/#top",
+        "https://user:pw@bot.example.org",
+        "https://bot.example.org:99999",
+        "https://bot.example.org/a b",
+        "javascript:alert(1)",
+    ],
+)
+def test_a_bad_public_url_names_the_variable(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("PUBLIC_URL", value)
+    monkeypatch.setenv("WEB_PORT", "8080")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (caught.value.variable, "pw" in str(caught.value)) == ("PUBLIC_URL", False)
+
+
+def test_public_url_needs_the_web_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://bot.example.org")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (caught.value.variable, "PUBLIC_URL" in caught.value.message) == ("WEB_PORT", True)
+
+
+def test_link_secret_is_optional_secret_and_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINK_SECRET", "")
+    unset = load_settings(_env_file=None).link_secret
+    monkeypatch.setenv("LINK_SECRET", "correct horse battery staple")
+    settings = load_settings(_env_file=None)
+    monkeypatch.setenv("LINK_SECRET", "short-secret")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (
+        unset,
+        settings.link_secret is not None and settings.link_secret.get_secret_value(),
+        "battery" in repr(settings),
+        caught.value.variable,
+        "short-secret" in str(caught.value),
+    ) == (None, "correct horse battery staple", False, "LINK_SECRET", False)

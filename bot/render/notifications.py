@@ -6,6 +6,7 @@ organiser previews is what supporters get. No I/O: the functions take plain valu
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import tzinfo
 
 from telegram import InlineKeyboardButton
@@ -84,6 +85,25 @@ def broadcast_message(
 def _action_row(label: str, data: str) -> tuple[InlineKeyboardButton, ...]:
     """The action button: its label as given (labels are checked to be one short line)."""
     return (InlineKeyboardButton(shorten(label, BUTTON_TEXT_CHARS), callback_data=data),)
+
+
+def with_tracked_link(message: RenderedMessage, original: str, tracked: str) -> RenderedMessage:
+    """The message with its link button ("Read and act", "Take action") pointing to `tracked`.
+
+    Only buttons whose URL is `original` change; the text keeps the original links, and the
+    link preview is pinned to `original` when the text links it, so Telegram's preview shows
+    the original page, never the tracked address. The delivery engine renders a message once
+    and calls this per delivery.
+    """
+    rows = tuple(
+        tuple(
+            InlineKeyboardButton(button.text, url=tracked) if button.url == original else button
+            for button in row
+        )
+        for row in message.buttons
+    )
+    linked = f'href="{escape(original)}"' in message.text
+    return replace(message, buttons=rows, preview_url=original if linked else message.preview_url)
 
 
 def _unsubscribe_row(topic: TopicView | None) -> tuple[tuple[InlineKeyboardButton, ...], ...]:

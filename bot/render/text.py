@@ -38,6 +38,8 @@ class RenderedMessage:
     text: str
     buttons: tuple[tuple[InlineKeyboardButton, ...], ...] = ()
     disable_preview: bool = False
+    # The URL Telegram's link preview shows (None: the first link of the text).
+    preview_url: str | None = None
 
     @property
     def reply_markup(self) -> InlineKeyboardMarkup | None:

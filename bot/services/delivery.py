@@ -18,7 +18,10 @@ Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - a group that refuses photos (but not text) gets the same message as text, at the chat's next
   free slot; if that fails too, only this delivery fails;
 - timeouts, network errors and 5xx are retried with exponential backoff and jitter, up to
-  `max_attempts`, then recorded as failed with the error.
+  `max_attempts`, then recorded as failed with the error;
+- tracked links (with `links`, i.e. PUBLIC_URL set): a message is still rendered once per
+  post or broadcast; only the URL of its link button changes per delivery
+  (`with_tracked_link`), to PUBLIC_URL/r/<token of this delivery>.
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ from bot.db.models import Broadcast, Delivery, Feed, Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
+from bot.domain.links import LinkKind, TrackedLinks
 from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.domain.views import PostView, TopicView
-from bot.render.notifications import broadcast_message, post_notification
-from bot.render.text import RenderedMessage
+from bot.render.notifications import broadcast_message, post_notification, with_tracked_link
+from bot.render.text import RenderedMessage, safe_url
 from bot.services.views import post_view
 
 log = logging.getLogger(__name__)
@@ -149,8 +153,11 @@ class DeliveryEngine:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         yield_to: Callable[[], bool] | None = None,
         on_outcome: Callable[[OutcomeKind, float], None] | None = None,
+        links: TrackedLinks | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Tracked links (PUBLIC_URL set): each delivery's link button gets its own token.
+        self._links = links
         self._sender = sender
         self._clock = clock
         self._tz = tz
@@ -445,6 +452,8 @@ class DeliveryEngine:
             if rendered is None:
                 continue
             message, photo = rendered
+            if self._links is not None:
+                message = _tracked(self._links, row, message, posts, broadcasts)
             jobs.append(_Job(row.id, row.chat_id, row.attempts, message, photo))
         return jobs
 
@@ -500,3 +509,24 @@ class DeliveryEngine:
             self._render_cache.clear()
         self._render_cache[key] = rendered
         return rendered
+
+
+def _tracked(
+    links: TrackedLinks,
+    row: Delivery,
+    message: RenderedMessage,
+    posts: dict[int, PostView],
+    broadcasts: dict[int, Broadcast],
+) -> RenderedMessage:
+    """The rendered message with its link button turned into this delivery's tracked link."""
+    kind: LinkKind
+    if row.post_id is not None:
+        original = safe_url(posts[row.post_id].url)
+        kind, message_id = "post", row.post_id
+    else:
+        broadcast = broadcasts[row.broadcast_id or 0]
+        original = safe_url(broadcast.action_url)
+        kind, message_id = "broadcast", broadcast.id
+    if original is None:
+        return message
+    return with_tracked_link(message, original, links.url_for(kind, message_id, row.id))

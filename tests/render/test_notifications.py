@@ -34,3 +34,28 @@ def test_post_date_is_english_under_any_locale(non_english_time: str) -> None:
     post = PostView(1, "Title", None, published=datetime(2026, 2, 9, tzinfo=UTC), source="Feed")
     text = render.post_notification(post, None, UTC).text
     assert text.splitlines()[-1] == "<i>9 Feb 2026 · Feed</i>"
+
+
+def test_with_tracked_link_swaps_only_the_link_button_and_pins_the_preview() -> None:
+    """The button leads to the tracked URL; the text and the preview keep the original."""
+    topic = TopicView(3, "t", "Topic", None)
+    original = "https://e.example.org/a?b=1&c=2"
+    message = render.post_notification(PostView(1, "Title", original), topic, UTC)
+    tracked = render.with_tracked_link(message, original, "https://bot.example.org/r/TOKEN")
+    buttons = [(b.text, b.url, b.callback_data) for row in tracked.buttons for b in row]
+    assert (tracked.text, tracked.preview_url, message.preview_url) == (
+        message.text,
+        original,
+        None,
+    )
+    assert buttons == [
+        ("Read and act", "https://bot.example.org/r/TOKEN", None),
+        ("Unsubscribe from Topic", None, message.buttons[1][0].callback_data),
+    ]
+
+
+def test_with_tracked_link_leaves_the_preview_alone_when_the_text_has_no_such_link() -> None:
+    """A broadcast whose text does not link its action URL keeps Telegram's own preview."""
+    message = render.broadcast_message("Act <b>now</b>", "https://act.example.org/", None)
+    tracked = render.with_tracked_link(message, "https://act.example.org/", "https://t/r/X")
+    assert (tracked.buttons[0][0].url, tracked.preview_url) == ("https://t/r/X", None)

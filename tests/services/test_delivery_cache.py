@@ -12,10 +12,13 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
+from bot.db.models import Delivery
 from bot.db.repos import ChatRepo, TopicRepo
+from bot.domain.links import LinkSigner, LinkTarget, TrackedLinks
 from bot.domain.types import Actor
 from bot.sender import TelegramSender
 from bot.services.broadcasts import BroadcastDraft, BroadcastService
@@ -208,3 +211,37 @@ async def test_topic_renamed_mid_broadcast_shows_new_name(
     assert [labels for _, labels in _received(api)] == [
         ["Unsubscribe from StopTorture"]
     ] * FIRST_BATCH + [["Unsubscribe from Stop Torture Now"]] * 2
+
+
+@pytest.mark.usefixtures("topics")
+async def test_tracked_links_vary_per_delivery_and_the_message_renders_once(
+    api: FakeBotApi,
+    feeds: FeedServer,
+    feed_service: FeedService,
+    ingest: IngestService,
+    sessionmaker: Sessions,
+    clock: FakeClock,
+) -> None:
+    """With tracked links each chat's "Read and act" names its own delivery; one render."""
+    signer = LinkSigner(b"k" * 32)
+    async with Bot(api.token, base_url=api.base_url) as bot:
+        engine = DeliveryEngine(
+            sessionmaker,
+            TelegramSender(bot),
+            clock,
+            rate=1000,
+            tz=UTC,
+            links=TrackedLinks("https://bot.example.org", signer),
+        )
+        await _subscribe(sessionmaker, clock, "stoptorture")
+        await _announce_post(feeds, feed_service, ingest, clock)
+        await engine.drain_all()
+    async with sessionmaker() as session:
+        rows = {d.chat_id: d for d in (await session.scalars(select(Delivery))).all()}
+    targets = []
+    for chat_id in CHATS:
+        (message,) = api.messages(chat_id)
+        url = next(b["url"] for row in message.buttons for b in row if "url" in b)
+        targets.append(signer.verify(url.removeprefix("https://bot.example.org/r/")))
+    assert targets == [LinkTarget("post", rows[c].post_id or 0, rows[c].id) for c in CHATS]
+    assert len(engine._render_cache) == 1

@@ -217,6 +217,32 @@ class DeliveryRepo:
         result = await self.session.execute(stmt)
         return int(result.scalar_one())
 
+    # -- tracked links (bot.services.tracking) --------------------------------------------------
+
+    async def record_click(
+        self, delivery_id: int, *, post_id: int | None, broadcast_id: int | None, now: datetime
+    ) -> bool:
+        """Count one click on a delivery's tracked link, in one UPDATE; False if no such row.
+
+        `clicks` grows by one and `first_click_at` is set if still empty; the row must belong
+        to the given post or broadcast. Nothing else about the click is stored.
+        """
+        message = (
+            Delivery.post_id == post_id
+            if post_id is not None
+            else Delivery.broadcast_id == broadcast_id
+        )
+        result = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id, message)
+            .values(
+                clicks=Delivery.clicks + 1,
+                first_click_at=func.coalesce(Delivery.first_click_at, now),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0) > 0
+
     # -- what supporters did (bot.services.actions, bot.services.subscriptions) ---------------
 
     async def mark_acted(

@@ -20,6 +20,10 @@ class PostRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def get(self, post_id: int) -> Post | None:
+        """A post by id."""
+        return await self.session.get(Post, post_id)
+
     async def existing_for_feed(self, feed_id: int, identities: Iterable[str]) -> dict[str, Post]:
         """Posts of this feed with one of these identities, keyed by identity."""
         keys = list(set(identities))

@@ -1,0 +1,29 @@
+"""What people (and probes) read from the bot's web server: the pages and short plain texts.
+
+The page for a link the bot does not know (a forged, truncated or altered token, or a message
+that no longer exists) is a small static HTML page: it repeats nothing from the request. Pure.
+"""
+
+from __future__ import annotations
+
+LINK_NOT_FOUND_HTML = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>Link not found</title>
+</head>
+<body>
+<h1>Link not found</h1>
+<p>This link is not valid, or the message it belonged to no longer exists.
+Please open the link again from the message in Telegram, or ask the organisation that sent it.</p>
+</body>
+</html>
+"""
+
+NOT_FOUND_TEXT = "try /healthz or /metrics\n"
+METHOD_NOT_ALLOWED_TEXT = "GET only\n"
+TOO_LARGE_TEXT = "request too large\n"
+TIMEOUT_TEXT = "request timed out\n"
+SERVER_ERROR_TEXT = "internal error\n"
