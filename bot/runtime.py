@@ -42,6 +42,7 @@ from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.reports import ReportService
 from bot.services.roles import RoleService
+from bot.services.sharing import SharingService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.topics import TopicService
@@ -91,6 +92,7 @@ class Runtime:
     broadcasts: BroadcastService
     progress: ProgressThrottle
     status: StatusService
+    sharing: SharingService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -224,10 +226,15 @@ async def build_runtime(
             result = await topics.seed_topics_once(specs)
             if result is not None:
                 log.info("topics loaded", extra={"topics_created": len(result.created)})
+        subscriptions = SubscriptionService(sessionmaker, clock)
+        sharing = SharingService(sessionmaker, clock, subscriptions)
         delivery: DeliveryEngine | None = None
         if wiring is not None:
             sender_bot = make_sender_bot(settings)
             await sender_bot.initialize()
+            await sharing.load_key()
+            # A Share button only where it works: with inline mode on (@BotFather /setinline).
+            inline = bool(sender_bot.bot.supports_inline_queries)
             delivery = DeliveryEngine(
                 sessionmaker,
                 TelegramSender(sender_bot),
@@ -236,6 +243,7 @@ async def build_runtime(
                 tz=settings.timezone,
                 yield_to=wiring.yield_to,
                 on_outcome=wiring.on_outcome,
+                share_query=sharing.share_query if inline else None,
                 **wiring.options,
             )
         ingest = IngestService(
@@ -255,7 +263,7 @@ async def build_runtime(
             clock=clock,
             fetcher=fetcher,
             ingest=ingest,
-            subscriptions=SubscriptionService(sessionmaker, clock),
+            subscriptions=subscriptions,
             roles=roles,
             topics=topics,
             feeds=FeedService(
@@ -269,6 +277,7 @@ async def build_runtime(
             broadcasts=BroadcastService(sessionmaker, clock, settings.timezone),
             progress=ProgressThrottle(clock, PROGRESS_EDIT_SECONDS),
             status=StatusService(sessionmaker),
+            sharing=sharing,
             delivery=delivery,
             sender_bot=sender_bot,
         )

@@ -14,13 +14,15 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     ChatMemberHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot.handlers import admins, errors, members, organisers, supporters
+from bot.handlers import admins, errors, members, organisers, sharing, supporters
 from bot.render import callback_data as cb
 
 # Group -2 observes every update before anything else (guards of other audiences may use -1);
@@ -54,6 +56,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         "unsubscribe": supporters.unsubscribe_command,
         "mysubs": supporters.mysubs_command,
         "latest": supporters.latest_command,
+        "search": sharing.search_command,
         "forgetme": supporters.forgetme_command,
     }
     application.add_handlers(
@@ -72,6 +75,16 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         [
             CallbackQueryHandler(callback, pattern=supporters.callback_kind(kind))
             for kind, callback in buttons.items()
+        ],
+        group=ANSWER_GROUP,
+    )
+
+    # Sharing and finding: /search pages, inline queries and chosen inline results.
+    application.add_handlers(
+        [
+            CallbackQueryHandler(sharing.search_page_button, pattern=cb.SEARCH_PAGE_PATTERN),
+            InlineQueryHandler(sharing.inline_query),
+            ChosenInlineResultHandler(sharing.chosen_inline_result),
         ],
         group=ANSWER_GROUP,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from telegram import InlineKeyboardButton
+from telegram import InlineKeyboardButton, SwitchInlineQueryChosenChat
 
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
@@ -27,13 +27,28 @@ from bot.render.text import (
 SUMMARY_CHARS = 300
 TITLE_CHARS = 256
 INTRO_CHARS = 500
+SHARE = "Share"
 
 
-def post_notification(post: PostView, topic: TopicView | None, tz: tzinfo) -> RenderedMessage:
+def share_button(query: str) -> InlineKeyboardButton:
+    """The Share button: opens the chat picker (people, groups, channels) with `@bot <query>`.
+
+    The inline handler answers `query` with the message the button is under.
+    """
+    chosen = SwitchInlineQueryChosenChat(
+        query=query, allow_user_chats=True, allow_group_chats=True, allow_channel_chats=True
+    )
+    return InlineKeyboardButton(SHARE, switch_inline_query_chosen_chat=chosen)
+
+
+def post_notification(
+    post: PostView, topic: TopicView | None, tz: tzinfo, share_query: str | None = None
+) -> RenderedMessage:
     """The message a subscriber gets for a new post.
 
     Topic emoji and name, the title as a link, a summary cut at a word boundary, date and
-    source; buttons "Read and act" (the post's link) and "Unsubscribe from <topic>".
+    source; buttons "Read and act" (the post's link), "Share" (with `share_query`, when inline
+    mode is on) and "Unsubscribe from <topic>".
     """
     url = safe_url(post.url)
     # A title of only spaces or invisible characters would leave Telegram an empty message.
@@ -48,23 +63,36 @@ def post_notification(post: PostView, topic: TopicView | None, tz: tzinfo) -> Re
     meta = [m for m in (optional_date(post.published, tz), post.source) if m]
     if meta:
         lines.extend(["", f"<i>{escape(shorten(' · '.join(meta), SOURCE_CHARS + 20))}</i>"])
-    rows: list[tuple[InlineKeyboardButton, ...]] = []
-    if url:
-        rows.append((InlineKeyboardButton("Read and act", url=url),))
+    rows = _action_rows("Read and act", url, share_query)
     rows.extend(_unsubscribe_row(topic))
     return RenderedMessage("\n".join(lines), tuple(rows))
 
 
 def broadcast_message(
-    text_html: str, action_url: str | None, topic: TopicView | None
+    text_html: str,
+    action_url: str | None,
+    topic: TopicView | None,
+    share_query: str | None = None,
 ) -> RenderedMessage:
-    """An organiser's call to action: their (already safe) HTML and a "Take action" button."""
-    rows: list[tuple[InlineKeyboardButton, ...]] = []
-    url = safe_url(action_url)
-    if url:
-        rows.append((InlineKeyboardButton("Take action", url=url),))
+    """An organiser's call to action: their (already safe) HTML and a "Take action" button.
+
+    With `share_query`, a "Share" button too.
+    """
+    rows = _action_rows("Take action", safe_url(action_url), share_query)
     rows.extend(_unsubscribe_row(topic))
     return RenderedMessage(text_html, tuple(rows))
+
+
+def _action_rows(
+    label: str, url: str | None, share_query: str | None
+) -> list[tuple[InlineKeyboardButton, ...]]:
+    """The first row: the link button (if any) and the Share button (if any)."""
+    row: list[InlineKeyboardButton] = []
+    if url:
+        row.append(InlineKeyboardButton(label, url=url))
+    if share_query:
+        row.append(share_button(share_query))
+    return [tuple(row)] if row else []
 
 
 def _unsubscribe_row(topic: TopicView | None) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
