@@ -1282,7 +1282,7 @@ async def test_answer_inline_query_is_recorded_parsed(api: FakeBotApi, bot: Bot)
         ([_article("same"), _article("same")], "Bad Request: RESULT_ID_DUPLICATE"),
         ([_article("x" * 65)], "Bad Request: RESULT_ID_INVALID"),
         ([_article(str(n)) for n in range(51)], "Bad Request: RESULTS_TOO_MUCH"),
-        ([_article(title=" ")], "Bad Request: RESULT_TITLE_EMPTY"),
+        ([_article(title=" ")], "Bad Request: ARTICLE_TITLE_EMPTY"),
         ([_article(text="<b>open")], "Bad Request: can't parse entities"),
     ],
     ids=["duplicate-id", "long-id", "too-many", "empty-title", "bad-html"],

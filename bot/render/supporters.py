@@ -40,7 +40,7 @@ SUPPORTER_HELP: tuple[tuple[str, str, str], ...] = (
     ("unsubscribe", "<topic>", "stop following a topic; /unsubscribe all stops everything"),
     ("mysubs", "", "the topics you follow, with a button to unsubscribe from each"),
     ("latest", "[topic]", "the latest posts, five at a time"),
-    ("search", "<words>", "find posts, e.g. /search ecrire torture"),
+    ("search", "<words>", "find posts by words in their title or summary"),
     ("forgetme", "", "delete everything the bot stores about you"),
     ("whoami", "", "your Telegram id and your role with this bot"),
     ("start", "", "the welcome message and topic picker"),

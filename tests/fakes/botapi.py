@@ -2223,7 +2223,7 @@ class FakeBotApi:
         if not isinstance(result_id, str) or not 1 <= len(result_id.encode()) <= 64:
             raise _bad_request("RESULT_ID_INVALID")
         if result.get("type") == "article" and not str(result.get("title") or "").strip():
-            raise _bad_request("RESULT_TITLE_EMPTY")
+            raise _bad_request("ARTICLE_TITLE_EMPTY")
         checked = copy.deepcopy(result)
         markup = self._parse_markup(result.get("reply_markup"), inline_only=True)
         self._check_markup_limits(markup)

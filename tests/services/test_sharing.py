@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
+from telegram import Bot
 
 from bot.db.models import BROADCAST, NOTICE, Broadcast
-from bot.db.repos import BroadcastRepo, ChatRepo, TopicRepo, TotalsRepo
+from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo, TopicRepo, TotalsRepo
 from bot.domain.referral import POST
+from bot.domain.types import ParsedEntry
+from bot.domain.views import TopicView
 from bot.errors import TopicNotFoundError
+from bot.sender import TelegramSender
+from bot.services.delivery import DeliveryEngine
 from bot.services.sharing import SharingService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.topics import TopicService
+from tests.fakes.botapi import FakeBotApi
 from tests.fakes.clock import FakeClock
 from tests.services.support import Sessions
 
@@ -135,3 +143,45 @@ async def test_record_share_with_an_unknown_topic_counts_for_the_message(
         False,
     )
     assert await _totals(sessionmaker, POST, 5) == {0: {"shares": 1}}
+
+
+async def test_delivery_renders_one_share_button_for_every_chat(
+    sessionmaker: Sessions, clock: FakeClock, sharing: SharingService, topics: TopicService
+) -> None:
+    """The engine asks for a post's Share query once (its render cache) and every chat gets
+    the same Share button, whose query the inline handler answers with that post."""
+    chats = [1001, 1002, 1003]
+    tid = await _topic_id(sessionmaker, "stoptorture")
+    async with sessionmaker.begin() as session:
+        for chat_id in chats:
+            await ChatRepo(session).ensure(chat_id, "private", clock.now())
+            await ChatRepo(session).subscribe(chat_id, tid, clock.now())
+        entry = ParsedEntry(identity="e", url="https://example.org/e", title="T", summary="")
+        ids = await PostRepo(session).insert_new(None, [entry], clock.now(), announced=True)  # type: ignore[arg-type]
+        await PostRepo(session).add_topics([(ids["e"], tid)])
+        await DeliveryRepo(session).fan_out_post(ids["e"], [tid], clock.now())
+    await sharing.load_key()
+    asked: list[tuple[str, int]] = []
+
+    def share_query(kind: str, message_id: int, topic: TopicView | None) -> str | None:
+        asked.append((kind, message_id))
+        return sharing.share_query(kind, message_id, topic)
+
+    async with FakeBotApi(limits=False) as api, Bot(api.token, base_url=api.base_url) as bot:
+        engine = DeliveryEngine(
+            sessionmaker, TelegramSender(bot), clock, rate=1000, tz=UTC, share_query=share_query
+        )
+        await engine.drain_all()
+        queries = {
+            b["switch_inline_query_chosen_chat"]["query"]
+            for chat_id in chats
+            for row in api.messages(chat_id)[0].buttons
+            for b in row
+            if b["text"] == "Share"
+        }
+    (query,) = queries
+    answer = await sharing.inline(query)
+    assert (asked, [r.post.id if r.post else None for r in answer.results]) == (
+        [("post", ids["e"])],
+        [ids["e"]],
+    )
