@@ -58,6 +58,8 @@ EXPECTED = {
     "b": ["Œuvre & <b>rights</b>", "Straße der Rechte"],
     "letter": ["ecrire, c'est agir", "Write for Rights 2026"],
     "letter ana": [],
+    "ights": [],
+    "orture": [],
     "nothing here": [],
 }
 
@@ -112,6 +114,15 @@ async def test_search_follows_edits_and_deletions(sessionmaker: Maker) -> None:
         [],
         ["Stop impunity"],
     )
+
+
+async def test_get_returns_a_post_or_none(sessionmaker: Maker) -> None:
+    """PostRepo.get finds a post by id; an unknown id is None."""
+    ids = await _seed(sessionmaker)
+    async with sessionmaker() as session:
+        found = await PostRepo(session).get(ids["Untitled"])
+        missing = await PostRepo(session).get(10**9)
+    assert (found.title if found else None, missing) == ("Untitled", None)
 
 
 async def test_empty_terms_find_nothing(sessionmaker: Maker) -> None:

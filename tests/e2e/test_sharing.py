@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.app import AnyApplication
-from bot.db.repos import DeliveryRepo, PostRepo, TotalsRepo
+from bot.db.repos import ChatRepo, DeliveryRepo, PostRepo, TotalsRepo
 from bot.domain.referral import read_code
 from bot.domain.types import ParsedEntry
 from tests.e2e.conftest import runtime_of
@@ -386,3 +386,20 @@ async def test_chosen_result_with_a_forged_id_counts_nothing(
     )
     await handled(api, bot_app)
     assert await totals(bot_app, "post", post_id) == {}
+
+
+async def test_shared_link_to_an_unknown_topic_registers_the_chat_and_credits_nothing(
+    api: FakeBotApi, bot_app: AnyApplication
+) -> None:
+    """A shared link whose topic is gone says so, still registers the chat, credits nothing."""
+    (post_id,) = await store_posts(bot_app, [("STOP TORTURE now", "")])
+    parameter = await follow_link_of(api, bot_app, "torture")
+    code = parameter.rpartition("-")[2]
+    welcome, _ = await say(api, CAROL, f"/start sub-gone-topic-{code}", replies=2)
+    async with runtime_of(bot_app).sessionmaker() as session:
+        chat = await ChatRepo(session).get(CAROL)
+    assert (
+        "gone-topic" in (welcome.text or ""),
+        chat is not None,
+        await totals(bot_app, "post", post_id),
+    ) == (True, True, {})
