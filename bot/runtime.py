@@ -45,6 +45,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.reports import ReportService
 from bot.services.results import ResultsService
 from bot.services.roles import RoleService
+from bot.services.sharing import SharingService
 from bot.services.status import StatusService
 from bot.services.subscriptions import SubscriptionService
 from bot.services.topics import TopicService
@@ -99,6 +100,7 @@ class Runtime:
     privacy: PrivacyService
     actions: ActionService
     tracking: TrackingService
+    sharing: SharingService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -239,12 +241,17 @@ async def build_runtime(
             public_url=settings.public_url,
             secret=None if secret is None else secret.get_secret_value(),
         )
+        subscriptions = SubscriptionService(sessionmaker, clock)
+        sharing = SharingService(sessionmaker, clock, subscriptions)
         delivery: DeliveryEngine | None = None
         if wiring is not None:
             # With PUBLIC_URL, the link key is read (or made) now: every delivery needs it.
             links = await tracking.tracked_links()
             sender_bot = make_sender_bot(settings)
             await sender_bot.initialize()
+            await sharing.load_key()
+            # A Share button only where it works: with inline mode on (@BotFather /setinline).
+            inline = bool(sender_bot.bot.supports_inline_queries)
             delivery = DeliveryEngine(
                 sessionmaker,
                 TelegramSender(sender_bot),
@@ -254,6 +261,7 @@ async def build_runtime(
                 yield_to=wiring.yield_to,
                 on_outcome=wiring.on_outcome,
                 links=links,
+                share_query=sharing.share_query if inline else None,
                 **wiring.options,
             )
         ingest = IngestService(
@@ -274,7 +282,7 @@ async def build_runtime(
             clock=clock,
             fetcher=fetcher,
             ingest=ingest,
-            subscriptions=SubscriptionService(sessionmaker, clock),
+            subscriptions=subscriptions,
             roles=roles,
             topics=topics,
             feeds=FeedService(
@@ -292,6 +300,7 @@ async def build_runtime(
             privacy=PrivacyService(sessionmaker, clock, settings.retention_days),
             actions=ActionService(sessionmaker, clock),
             tracking=tracking,
+            sharing=sharing,
             delivery=delivery,
             sender_bot=sender_bot,
         )

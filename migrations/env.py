@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import models  # noqa: F401  (registers every table on Base.metadata)
-from bot.db.base import Base
+from bot.db.base import Base, include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -39,6 +39,7 @@ def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
         render_as_batch=url.startswith("sqlite"),
         compare_type=True,
         compare_server_default=False,
+        include_name=include_name,
         **kwargs,
     )
 

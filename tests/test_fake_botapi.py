@@ -24,7 +24,10 @@ from telegram import (
     ChatMemberOwner,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
     Message,
+    SwitchInlineQueryChosenChat,
     Update,
 )
 from telegram.error import (
@@ -1228,3 +1231,111 @@ async def test_standalone_server_prints_its_base_url(http: aiohttp.ClientSession
         process.terminate()
         await process.wait()
     assert (base_url.endswith("/bot"), body["result"]["username"]) == (True, "campaign_test_bot")
+
+
+# ---------------------------------------------------------------- inline mode
+
+
+def _article(
+    result_id: str = "r1", text: str = "<b>hi</b>", **kwargs: Any
+) -> InlineQueryResultArticle:
+    return InlineQueryResultArticle(
+        result_id,
+        kwargs.pop("title", "Title"),
+        InputTextMessageContent(text, parse_mode="HTML"),
+        **kwargs,
+    )
+
+
+async def test_inline_mode_is_off_unless_asked(api: FakeBotApi, bot: Bot) -> None:
+    """A new bot has no inline mode: getMe says so and no inline query can be sent to it."""
+    me = await bot.get_me()
+    with pytest.raises(RuntimeError, match="inline mode is off"):
+        api.inline_query(USER, "x")
+    assert me.supports_inline_queries is False
+
+
+async def test_answer_inline_query_is_recorded_parsed(api: FakeBotApi, bot: Bot) -> None:
+    """The answer's results are kept with their message text parsed as Telegram does."""
+    api.inline_mode = True
+    query_id = api.inline_query(USER, "words", offset="2")
+    update = (await bot.get_updates())[-1]
+    await bot.answer_inline_query(query_id, [_article()], cache_time=30, next_offset="3")
+    answer = _some(api.inline_answer(query_id))
+    inline = _some(update.inline_query)
+    assert (
+        (inline.query, inline.offset, inline.chat_type),
+        answer["cache_time"],
+        answer["next_offset"],
+        answer["results"][0]["input_message_content"],
+    ) == (
+        ("words", "2", "sender"),
+        30,
+        "3",
+        {"text": "hi", "entities": [{"type": "bold", "offset": 0, "length": 2}]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("results", "description"),
+    [
+        ([_article("same"), _article("same")], "Bad Request: RESULT_ID_DUPLICATE"),
+        ([_article("x" * 65)], "Bad Request: RESULT_ID_INVALID"),
+        ([_article(str(n)) for n in range(51)], "Bad Request: RESULTS_TOO_MUCH"),
+        ([_article(title=" ")], "Bad Request: ARTICLE_TITLE_EMPTY"),
+        ([_article(text="<b>open")], "Bad Request: can't parse entities"),
+    ],
+    ids=["duplicate-id", "long-id", "too-many", "empty-title", "bad-html"],
+)
+async def test_answer_inline_query_refuses_what_telegram_refuses(
+    api: FakeBotApi, bot: Bot, results: list[Any], description: str
+) -> None:
+    """Bad results are refused with Telegram's error, and the query stays unanswered."""
+    api.inline_mode = True
+    query_id = api.inline_query(USER, "q")
+    with pytest.raises(BadRequest):
+        await bot.answer_inline_query(query_id, results)
+    assert (
+        _some(_last_description(api, "answerInlineQuery")).startswith(description),
+        api.inline_answer(query_id),
+    ) == (True, None)
+
+
+async def test_inline_query_is_answered_once(api: FakeBotApi, bot: Bot) -> None:
+    """A second answer, or an answer to an unknown query, is "query is too old"."""
+    api.inline_mode = True
+    query_id = api.inline_query(USER, "q")
+    await bot.answer_inline_query(query_id, [_article()])
+    for target in (query_id, "42"):
+        with pytest.raises(BadRequest):
+            await bot.answer_inline_query(target, [_article()])
+    assert _last_description(api, "answerInlineQuery") == QUERY_TOO_OLD
+
+
+async def test_chosen_inline_result_names_an_offered_result(api: FakeBotApi, bot: Bot) -> None:
+    """A user can choose only a result the bot offered; the update carries id and query."""
+    api.inline_mode = True
+    query_id = api.inline_query(USER, "q")
+    await bot.answer_inline_query(query_id, [_article("r1")])
+    with pytest.raises(LookupError):
+        api.choose_inline_result(USER, query_id, "r2")
+    api.choose_inline_result(USER, query_id, "r1")
+    chosen = _some((await bot.get_updates())[-1].chosen_inline_result)
+    assert (chosen.result_id, chosen.query, chosen.from_user.id) == ("r1", "q", USER)
+
+
+async def test_switch_inline_chosen_chat_button_needs_an_allowed_chat(
+    api: FakeBotApi, bot: Bot
+) -> None:
+    """A chosen-chat button that allows no kind of chat is refused; one that does is kept."""
+
+    def markup(**allowed: bool) -> InlineKeyboardMarkup:
+        chosen = SwitchInlineQueryChosenChat(query="q", **allowed)
+        button = InlineKeyboardButton("Share", switch_inline_query_chosen_chat=chosen)
+        return InlineKeyboardMarkup([[button]])
+
+    with pytest.raises(BadRequest):
+        await bot.send_message(USER, "x", reply_markup=markup())
+    sent = await bot.send_message(USER, "x", reply_markup=markup(allow_group_chats=True))
+    button = _some(sent.reply_markup).inline_keyboard[0][0]
+    assert _some(button.switch_inline_query_chosen_chat).allow_group_chats is True

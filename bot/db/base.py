@@ -57,3 +57,20 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime()}
+
+
+# Full-text search objects that migration 0005 creates beside the models, which cannot
+# describe them: SQLite's FTS5 table `posts_fts` (with its shadow tables and triggers) and
+# PostgreSQL's GIN expression index. Autogenerate leaves them alone (`include_name`).
+SEARCH_TABLE = "posts_fts"
+SEARCH_INDEX = "ix_posts_search"
+
+
+def is_search_object(name: str | None) -> bool:
+    """Whether a table or index name belongs to full-text search (not in the models)."""
+    return bool(name) and (name == SEARCH_INDEX or str(name).startswith(SEARCH_TABLE))
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's `include_name` hook: compare everything but the search objects."""
+    return not is_search_object(name)

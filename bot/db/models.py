@@ -81,6 +81,9 @@ class Post(Base):
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
     announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Title and summary as folded words (bot.domain.search.search_text), written at ingest;
+    # indexed by migration 0005: an FTS5 table on SQLite, a GIN index on PostgreSQL.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
 
 
 class Topic(Base):

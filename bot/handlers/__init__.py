@@ -14,13 +14,24 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     ChatMemberHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot.handlers import actions, admins, errors, members, organisers, results, supporters
+from bot.handlers import (
+    actions,
+    admins,
+    errors,
+    members,
+    organisers,
+    results,
+    sharing,
+    supporters,
+)
 from bot.render import callback_data as cb
 
 # Group -2 observes every update before anything else (guards of other audiences may use -1);
@@ -55,6 +66,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         "mysubs": supporters.mysubs_command,
         "latest": supporters.latest_command,
         "mydata": supporters.mydata_command,
+        "search": sharing.search_command,
         "forgetme": supporters.forgetme_command,
     }
     application.add_handlers(
@@ -80,6 +92,16 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     # The action button under delivered messages ("✅ I did it"): anyone in the chat.
     application.add_handler(
         CallbackQueryHandler(actions.action_button, pattern=cb.ACTION_PATTERN),
+        group=ANSWER_GROUP,
+    )
+
+    # Sharing and finding: /search pages, inline queries and chosen inline results.
+    application.add_handlers(
+        [
+            CallbackQueryHandler(sharing.search_page_button, pattern=cb.SEARCH_PAGE_PATTERN),
+            InlineQueryHandler(sharing.inline_query),
+            ChosenInlineResultHandler(sharing.chosen_inline_result),
+        ],
         group=ANSWER_GROUP,
     )
 

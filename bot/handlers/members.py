@@ -16,6 +16,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.handlers.context import Context, subscriptions_of
+from bot.handlers.sharing import defers_registration
 from bot.render import supporters as render
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,8 @@ async def on_incoming_update(update: Update, context: Context) -> None:
     chat, user = update.effective_chat, update.effective_user
     try:
         service = subscriptions_of(context)
-        if chat is not None and chat.type in _SERVED_CHATS:
+        # A /start through a shared link registers the chat itself (first contact counts).
+        if chat is not None and chat.type in _SERVED_CHATS and not defers_registration(update):
             await service.register_chat(chat.id, chat.type)
         if user is not None and not user.is_bot:
             await service.remember_user(user.id, user.username)

@@ -35,6 +35,7 @@ from bot.handlers.guards import button_on_message
 from bot.handlers.replies import answer as _answer
 from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
+from bot.handlers.sharing import sharing_of, start_referral
 from bot.render import callback_data as cb
 from bot.render import privacy as render_privacy
 from bot.render import supporters as render
@@ -96,24 +97,35 @@ async def _refuse_command(update: Update) -> None:
 
 
 async def start_command(update: Update, context: Context) -> None:
-    """/start [sub-<slug>]: welcome, an optional deep-link subscription, then the picker."""
+    """/start [sub-<slug>[-<code>]]: welcome, an optional deep-link subscription, the picker.
+
+    A shared link's code credits its message with a join on the chat's first contact.
+    """
     service = subscriptions_of(context)
     chat = _chat(update)
     argument = command_argument(_message(update).text)
     subscribed = None
     already = False
     unknown = None
+    # sub-<slug>-<code>: a shared link (bot.handlers.sharing), which credits the message.
+    referral = start_referral(_message(update).text)
     if argument.lower().startswith(DEEP_LINK_SUBSCRIBE):
-        key = argument[len(DEEP_LINK_SUBSCRIBE) :]
+        key = referral[0] if referral else argument[len(DEEP_LINK_SUBSCRIBE) :]
         if not await _may_change(update, context):
             await _refuse_command(update)
         else:
             try:
-                change = await service.subscribe(chat.id, key, chat_type=chat.type)
+                if referral is not None:
+                    joined = await sharing_of(context).join(chat.id, chat.type, *referral)
+                    change = joined.change
+                else:
+                    change = await service.subscribe(chat.id, key, chat_type=chat.type)
             except TopicNotFoundError:
                 unknown = key
             else:
                 subscribed, already = change.topic, not change.changed
+    if referral is not None:  # the observer left registering this chat to /start
+        await service.register_chat(chat.id, chat.type)
     welcome = render.welcome_message(
         group=is_group(chat), subscribed=subscribed, already=already, unknown_key=unknown
     )

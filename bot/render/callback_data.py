@@ -211,3 +211,25 @@ def parse_action(data: str | None) -> ActionCallback | None:
         return None
     _, kind, number = data.split(":")
     return ActionCallback(kind, int(number))
+
+
+# -- /search pages (bot.handlers.sharing) --------------------------------------------------------
+# The searched words travel in the data (folded, at most 50 bytes: bot.domain.search), so a
+# page button needs no state; forged words only run another search.
+
+SEARCH_PAGE = "s:pg"  # s:pg:<page>:<folded words, space-separated>
+SEARCH_PAGE_PATTERN = r"^s:pg:"
+_SEARCH_PAGE = re.compile(r"s:pg:([0-9]{1,4}):([^:]{1,54})")
+
+
+def search_page(page: int, terms: str) -> str:
+    """Data of a ◀ ▶ button under /search results."""
+    return _checked(f"{SEARCH_PAGE}:{page}:{terms}")
+
+
+def parse_search(data: str | None) -> tuple[int, str] | None:
+    """(page, words) of a /search page button; None when it is not one of ours."""
+    if not data or len(data.encode("utf-8")) > MAX_BYTES:
+        return None
+    match = _SEARCH_PAGE.fullmatch(data)
+    return None if match is None else (int(match.group(1)), match.group(2))

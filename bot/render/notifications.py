@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import tzinfo
 
-from telegram import InlineKeyboardButton
+from telegram import InlineKeyboardButton, SwitchInlineQueryChosenChat
 
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
@@ -28,14 +28,29 @@ from bot.render.text import (
 SUMMARY_CHARS = 300
 TITLE_CHARS = 256
 INTRO_CHARS = 500
+SHARE = "Share"
 
 
-def post_notification(post: PostView, topic: TopicView | None, tz: tzinfo) -> RenderedMessage:
+def share_button(query: str) -> InlineKeyboardButton:
+    """The Share button: opens the chat picker (people, groups, channels) with `@bot <query>`.
+
+    The inline handler answers `query` with the message the button is under.
+    """
+    chosen = SwitchInlineQueryChosenChat(
+        query=query, allow_user_chats=True, allow_group_chats=True, allow_channel_chats=True
+    )
+    return InlineKeyboardButton(SHARE, switch_inline_query_chosen_chat=chosen)
+
+
+def post_notification(
+    post: PostView, topic: TopicView | None, tz: tzinfo, share_query: str | None = None
+) -> RenderedMessage:
     """The message a subscriber gets for a new post.
 
     Topic emoji and name, the title as a link, a summary cut at a word boundary, date and
-    source; buttons "Read and act" (the post's link), the topic's action button if it has a
-    label, and "Unsubscribe from <topic>".
+    source; buttons "Read and act" (the post's link) and "Share" (with `share_query`, when
+    inline mode is on) in one row, the topic's action button if it has a label, and
+    "Unsubscribe from <topic>".
     """
     url = safe_url(post.url)
     # A title of only spaces or invisible characters would leave Telegram an empty message.
@@ -50,9 +65,7 @@ def post_notification(post: PostView, topic: TopicView | None, tz: tzinfo) -> Re
     meta = [m for m in (optional_date(post.published, tz), post.source) if m]
     if meta:
         lines.extend(["", f"<i>{escape(shorten(' · '.join(meta), SOURCE_CHARS + 20))}</i>"])
-    rows: list[tuple[InlineKeyboardButton, ...]] = []
-    if url:
-        rows.append((InlineKeyboardButton("Read and act", url=url),))
+    rows = _link_rows("Read and act", url, share_query)
     if topic is not None and topic.action_label:
         rows.append(_action_row(topic.action_label, cb.action(cb.ACTION_POST, post.id)))
     rows.extend(_unsubscribe_row(topic))
@@ -65,16 +78,15 @@ def broadcast_message(
     topic: TopicView | None,
     action_label: str | None = None,
     broadcast_id: int | None = None,
+    share_query: str | None = None,
 ) -> RenderedMessage:
     """An organiser's call to action: their (already safe) HTML and a "Take action" button.
 
-    With an `action_label`, an action button follows ("✅ I did it"); in the preview (no
-    `broadcast_id` yet) it looks the same and only acknowledges a press.
+    With `share_query`, a "Share" button beside it. With an `action_label`, an action button
+    follows ("✅ I did it"); in the preview (no `broadcast_id` yet) it looks the same and only
+    acknowledges a press.
     """
-    rows: list[tuple[InlineKeyboardButton, ...]] = []
-    url = safe_url(action_url)
-    if url:
-        rows.append((InlineKeyboardButton("Take action", url=url),))
+    rows = _link_rows("Take action", safe_url(action_url), share_query)
     if action_label:
         data = cb.action(cb.ACTION_BROADCAST, broadcast_id) if broadcast_id else cb.NOOP
         rows.append(_action_row(action_label, data))
@@ -104,6 +116,18 @@ def with_tracked_link(message: RenderedMessage, original: str, tracked: str) -> 
     )
     linked = f'href="{escape(original)}"' in message.text
     return replace(message, buttons=rows, preview_url=original if linked else message.preview_url)
+
+
+def _link_rows(
+    label: str, url: str | None, share_query: str | None
+) -> list[tuple[InlineKeyboardButton, ...]]:
+    """The first row: the link button (if any) and the Share button (if any)."""
+    row: list[InlineKeyboardButton] = []
+    if url:
+        row.append(InlineKeyboardButton(label, url=url))
+    if share_query:
+        row.append(share_button(share_query))
+    return [tuple(row)] if row else []
 
 
 def _unsubscribe_row(topic: TopicView | None) -> tuple[tuple[InlineKeyboardButton, ...], ...]:

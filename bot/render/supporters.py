@@ -40,6 +40,7 @@ SUPPORTER_HELP: tuple[tuple[str, str, str], ...] = (
     ("unsubscribe", "<topic>", "stop following a topic; /unsubscribe all stops everything"),
     ("mysubs", "", "the topics you follow, with a button to unsubscribe from each"),
     ("latest", "[topic]", "the latest posts, five at a time"),
+    ("search", "<words>", "find posts by words in their title or summary"),
     ("mydata", "", "see everything the bot stores about you"),
     ("forgetme", "", "delete everything the bot stores about you"),
     ("whoami", "", "your Telegram id and your role with this bot"),
@@ -89,19 +90,12 @@ def topic_picker(
     return RenderedMessage(fit("\n".join(lines)), rows)
 
 
-def latest_page(
-    posts: Sequence[PostView],
-    *,
-    topic: TopicView | None,
-    page: int,
-    has_next: bool,
-    tz: tzinfo,
-) -> RenderedMessage:
-    """One page of /latest: up to five posts, with ◀ ▶ buttons that edit the same message."""
-    heading = f"Latest posts in <b>{escape(topic_label(topic))}</b>" if topic else "Latest posts"
-    lines = [f"{heading} (page {page + 1})", ""]
-    if not posts:
-        lines.append("Nothing here yet." if page == 0 else "No more posts.")
+def post_list_lines(posts: Sequence[PostView], tz: tzinfo) -> list[str]:
+    """Two lines per post, as /latest and /search list them.
+
+    The title as a link, then date, source and the start of the summary in italics.
+    """
+    lines: list[str] = []
     for post in posts:
         url = safe_url(post.url)
         title = escape(shorten(post.title, 150))
@@ -116,6 +110,23 @@ def latest_page(
             detail = f"{detail} — {summary}" if detail else summary
         if detail:
             lines.append(f"  <i>{escape(detail)}</i>")
+    return lines
+
+
+def latest_page(
+    posts: Sequence[PostView],
+    *,
+    topic: TopicView | None,
+    page: int,
+    has_next: bool,
+    tz: tzinfo,
+) -> RenderedMessage:
+    """One page of /latest: up to five posts, with ◀ ▶ buttons that edit the same message."""
+    heading = f"Latest posts in <b>{escape(topic_label(topic))}</b>" if topic else "Latest posts"
+    lines = [f"{heading} (page {page + 1})", ""]
+    if not posts:
+        lines.append("Nothing here yet." if page == 0 else "No more posts.")
+    lines.extend(post_list_lines(posts, tz))
     nav: list[InlineKeyboardButton] = []
     topic_id = topic.id if topic else None
     if page > 0:

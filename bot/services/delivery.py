@@ -39,7 +39,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import Broadcast, Delivery, Feed, Post, Topic
+from bot.db.models import BROADCAST, POST, Broadcast, Delivery, Feed, Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
@@ -154,6 +154,7 @@ class DeliveryEngine:
         yield_to: Callable[[], bool] | None = None,
         on_outcome: Callable[[OutcomeKind, float], None] | None = None,
         links: TrackedLinks | None = None,
+        share_query: Callable[[str, int, TopicView | None], str | None] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         # Tracked links (PUBLIC_URL set): each delivery's link button gets its own token.
@@ -191,6 +192,10 @@ class DeliveryEngine:
         # CPU-bound fan-out leaves the event loop and the database to the replies. Given by the
         # runtime from the Application's update processor.
         self._yield_to = yield_to
+        # The query of the "Share" button under posts and broadcasts (kind, id, topic), or
+        # None when the bot has no inline mode (then there is no Share button). It depends
+        # only on what the cache key holds, so every chat still gets the same rendering.
+        self._share_query = share_query
 
     @property
     def crash_bound(self) -> int:
@@ -481,13 +486,15 @@ class DeliveryEngine:
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
-            rendered = (post_notification(post, topic, self._tz), None)
+            share = self._share_query(POST, post.id, topic) if self._share_query else None
+            rendered = (post_notification(post, topic, self._tz, share), None)
         else:
             broadcast = broadcasts.get(row.broadcast_id or 0)
             if broadcast is None:
                 return None
             content = (
                 broadcast.id,
+                broadcast.kind,
                 broadcast.text_html,
                 broadcast.action_url,
                 broadcast.photo,
@@ -497,12 +504,18 @@ class DeliveryEngine:
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
+            share = (
+                self._share_query(BROADCAST, broadcast.id, topic)
+                if self._share_query and broadcast.kind == BROADCAST
+                else None
+            )
             message = broadcast_message(
                 broadcast.text_html,
                 broadcast.action_url,
                 topic,
                 action_label=broadcast.action_label,
                 broadcast_id=broadcast.id,
+                share_query=share,
             )
             rendered = (message, broadcast.photo)
         if len(self._render_cache) >= 5000:

@@ -15,6 +15,12 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
   long polling, 409 conflicts), (set|get|delete)MyCommands, sendMessage, sendPhoto,
   editMessageText/Caption/ReplyMarkup, deleteMessage, answerCallbackQuery, sendChatAction,
   getChat, getChatMember, (set|get)MyDescription, (set|get)MyShortDescription, setMyName;
+- inline mode (`inline_mode=True`, off by default as for a new bot): getMe's
+  supports_inline_queries, inline_query and chosen_inline_result updates from tests, and
+  answerInlineQuery with its results checked against the spec's InlineQueryResult types
+  (known fields, required fields, 1-64-byte unique ids, at most 50, message texts through the
+  HTML parser, inline keyboards, next_offset <= 64 bytes); the switch_inline_query_chosen_chat
+  button's object is checked against SwitchInlineQueryChosenChat;
 - TDLib's HTML parser and text finishing (`botapi_html`), the 32768-byte / 4096 / 1024 /
   64-byte / 200 / 32 / 256 / 100 limits and the exact error descriptions for them, blocked,
   deactivated, kicked, unknown and migrated chats, groups that forbid the bot text or photos,
@@ -343,6 +349,16 @@ class _CallbackQuery:
 
 
 @dataclass
+class _InlineQuery:
+    id: str
+    created: float
+    user_id: int
+    query: str
+    answered: bool = False
+    answer: JSONDict | None = None
+
+
+@dataclass
 class _Failure:
     status: int
     description: str
@@ -424,6 +440,62 @@ def _load_spec(path: Path) -> dict[str, tuple[str, dict[str, _Param]]]:
         }
         methods[name.lower()] = (name, params)
     return methods
+
+
+@cache
+def _load_types(path: Path) -> dict[str, dict[str, _Param]]:
+    """Map type name -> its fields (name -> _Param), from the same spec file."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {
+        name: {
+            f["name"]: _Param(tuple(f.get("types", ())), bool(f.get("required")))
+            for f in kind.get("fields", [])
+        }
+        for name, kind in data.get("types", {}).items()
+    }
+
+
+@cache
+def _inline_result_types(path: Path) -> dict[str, list[str]]:
+    """Map an InlineQueryResult's `type` value ("article") -> the spec types that use it."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    found: dict[str, list[str]] = {}
+    for name, kind in data.get("types", {}).items():
+        if "InlineQueryResult" not in kind.get("subtype_of", []):
+            continue
+        for f in kind.get("fields", []):
+            described = f.get("description", "")
+            words = described if isinstance(described, str) else " ".join(described)
+            match = re.search(r"must be (\w+)", words) if f["name"] == "type" else None
+            if match:
+                found.setdefault(match.group(1), []).append(name)
+    return found
+
+
+def _check_object(value: Any, fields: dict[str, _Param], what: str, *, strict: bool) -> None:
+    """An object parameter: a JSON object with the spec's required fields and no others."""
+    if not isinstance(value, dict):
+        raise _bad_request(f"can't parse {what} JSON object")
+    for name in value:
+        if name not in fields and strict:
+            raise _bad_request(f'unknown field "{name}" in {what}')
+    for name, param in fields.items():
+        if param.required and value.get(name) is None:
+            raise _bad_request(f'field "{name}" must be specified in {what}')
+
+
+def _check_chosen_chat(chosen: Any) -> None:
+    """A switch_inline_query_chosen_chat button's object (SwitchInlineQueryChosenChat).
+
+    TDLib refuses one that allows no kind of chat; the wording is the fake's.
+    """
+    fields = _load_types(SPEC_PATH).get("SwitchInlineQueryChosenChat", {})
+    _check_object(chosen, fields, "SwitchInlineQueryChosenChat", strict=True)
+    if not isinstance(chosen.get("query", ""), str):
+        raise _bad_request('field "query" must be of type String')
+    allowed = ("allow_user_chats", "allow_bot_chats", "allow_group_chats", "allow_channel_chats")
+    if not any(chosen.get(name) is True for name in allowed):
+        raise _bad_request("at least one chat type must be allowed")
 
 
 def _valid_token(token: str) -> bool:
@@ -544,6 +616,7 @@ class FakeBotApi:
         bot_first_name: str = "Campaign Test Bot",
         bot_username: str = DEFAULT_BOT_USERNAME,
         callback_query_ttl: float | None = None,
+        inline_mode: bool = False,
     ) -> None:
         """Configure the server; nothing listens until `start()`.
 
@@ -560,6 +633,8 @@ class FakeBotApi:
             bot_first_name: The bot's first name in getMe.
             bot_username: The bot's username in getMe.
             callback_query_ttl: Seconds after which an unanswered callback query expires.
+            inline_mode: The bot has inline mode on (@BotFather /setinline): getMe says so and
+                tests may send inline queries.
         """
         if not _valid_token(token):
             raise ValueError(f"malformed token {token!r}")
@@ -579,7 +654,9 @@ class FakeBotApi:
         self.accept_unknown_chats = accept_unknown_chats
         self.strict_params = strict_params
         self.callback_query_ttl = callback_query_ttl
-        self._spec = _load_spec(spec_path or SPEC_PATH)
+        self.inline_mode = inline_mode
+        self._spec_path = spec_path or SPEC_PATH
+        self._spec = _load_spec(self._spec_path)
         self._handlers: dict[str, Callable[[JSONDict], Any]] = {
             "getMe": self._get_me,
             "logOut": self._true,
@@ -604,6 +681,7 @@ class FakeBotApi:
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
             "answerCallbackQuery": self._answer_callback_query,
+            "answerInlineQuery": self._answer_inline_query,
             "sendChatAction": self._send_chat_action,
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
@@ -633,6 +711,8 @@ class FakeBotApi:
         self._descriptions: dict[tuple[str, str], str] = {}
         self._callback_queries: dict[str, _CallbackQuery] = {}
         self._last_callback_id = 4_000_000_000_000_000_000
+        self._inline_queries: dict[str, _InlineQuery] = {}
+        self._last_inline_id = 7_000_000_000_000_000_000
         self._files: set[str] = set()
         self._last_file = 0
         self._log: list[RequestRecord] = []
@@ -1349,6 +1429,59 @@ class FakeBotApi:
         )
         return query_id
 
+    def inline_query(
+        self,
+        user_id: int,
+        query: str,
+        *,
+        offset: str = "",
+        chat_type: str | None = "sender",
+        username: str | None = None,
+    ) -> str:
+        """A user types `@bot <query>` in some chat; return the inline query id.
+
+        Raises:
+            RuntimeError: The bot has no inline mode (Telegram would send it nothing).
+            ValueError: A query over Telegram's 256 characters.
+        """
+        if not self.inline_mode:
+            raise RuntimeError("inline mode is off: FakeBotApi(inline_mode=True)")
+        if len(query) > 256:
+            raise ValueError("an inline query holds at most 256 characters")
+        user = self._user(user_id, username=username)
+        self._last_inline_id += 1
+        query_id = str(self._last_inline_id)
+        self._inline_queries[query_id] = _InlineQuery(query_id, self.clock(), user_id, query)
+        update: JSONDict = {"id": query_id, "from": user, "query": query, "offset": offset}
+        if chat_type is not None:
+            update["chat_type"] = chat_type
+        self.inject_update({"inline_query": update})
+        return query_id
+
+    def choose_inline_result(
+        self, user_id: int, query_id: str, result_id: str, *, inline_message_id: str | None = None
+    ) -> JSONDict:
+        """The user sends one of the results the bot gave to their query; return the update.
+
+        Telegram sends this only with inline feedback on (@BotFather /setinlinefeedback).
+
+        Raises:
+            LookupError: The bot gave no result `result_id` to that query (a test mistake).
+        """
+        query = self._inline_queries.get(query_id)
+        answer = query.answer if query is not None else None
+        ids = [r.get("id") for r in answer["results"]] if answer is not None else []
+        if query is None or query.user_id != user_id or result_id not in ids:
+            raise LookupError(f"inline query {query_id} of {user_id} offered no {result_id!r}")
+        chosen: JSONDict = {
+            "result_id": result_id,
+            "from": self._user(user_id),
+            "query": query.query,
+        }
+        if inline_message_id is not None:
+            chosen["inline_message_id"] = inline_message_id
+        return self.inject_update({"chosen_inline_result": chosen})
+
     def my_chat_member(
         self,
         chat_id: int,
@@ -1422,6 +1555,11 @@ class FakeBotApi:
         """How the bot answered a callback query (text, show_alert, ...), or None."""
         query = self._callback_queries.get(query_id)
         return dict(query.answer) if query is not None and query.answer is not None else None
+
+    def inline_answer(self, query_id: str) -> JSONDict | None:
+        """How the bot answered an inline query (results, cache_time, ...), or None."""
+        query = self._inline_queries.get(query_id)
+        return copy.deepcopy(query.answer) if query is not None and query.answer else None
 
     def commands(
         self,
@@ -1526,6 +1664,12 @@ class FakeBotApi:
             lambda: self.callback_answer(query_id), timeout, f"answer to query {query_id}"
         )
 
+    async def wait_for_inline_answer(self, query_id: str, timeout: float = 5.0) -> JSONDict:
+        """Wait until the bot answers an inline query; return the answer's parameters."""
+        return await self.wait_until(
+            lambda: self.inline_answer(query_id), timeout, f"answer to inline query {query_id}"
+        )
+
     # ------------------------------------------------------------------ method handlers
 
     @staticmethod
@@ -1537,7 +1681,7 @@ class FakeBotApi:
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.inline_mode,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -1758,6 +1902,8 @@ class FakeBotApi:
                     raise _bad_request("text buttons are unallowed in the inline keyboard")
                 if not button["text"]:
                     raise _bad_request("inline keyboard button text must be non-empty")
+                if "switch_inline_query_chosen_chat" in button:
+                    _check_chosen_chat(button["switch_inline_query_chosen_chat"])
         markup = {"inline_keyboard": [[dict(b) for b in row] for row in rows]}
         return markup if any(markup["inline_keyboard"]) else None
 
@@ -2016,6 +2162,86 @@ class FakeBotApi:
         self._notify()
         return True
 
+    def _answer_inline_query(self, params: JSONDict) -> bool:
+        """answerInlineQuery. Descriptions in capitals are Telegram's own error names (as
+        the Bot API passes them on); the others are the fake's wording."""
+        query = self._inline_queries.get(str(params.get("inline_query_id") or ""))
+        results = params.get("results")
+        if not isinstance(results, list):
+            raise _bad_request("can't parse results JSON object")
+        if len(results) > 50:
+            raise _bad_request("RESULTS_TOO_MUCH")
+        next_offset = params.get("next_offset", "")
+        if not isinstance(next_offset, str) or len(next_offset.encode()) > 64:
+            raise _bad_request("NEXT_OFFSET_INVALID")
+        cache_time = params.get("cache_time", 300)
+        if not isinstance(cache_time, int) or cache_time < 0:
+            raise _bad_request('field "cache_time" must be a non-negative Integer')
+        checked = [self._inline_result(result) for result in results]
+        ids = [r["id"] for r in checked]
+        if len(set(ids)) != len(ids):
+            raise _bad_request("RESULT_ID_DUPLICATE")
+        if params.get("button") is not None:
+            fields = _load_types(self._spec_path).get("InlineQueryResultsButton", {})
+            _check_object(params["button"], fields, "InlineQueryResultsButton", strict=True)
+        expired = (
+            query is not None
+            and self.callback_query_ttl is not None
+            and self.clock() - query.created > self.callback_query_ttl
+        )
+        if query is None or query.answered or expired:
+            raise ApiError(400, QUERY_TOO_OLD)
+        query.answered = True
+        query.answer = {
+            "results": checked,
+            "cache_time": cache_time,
+            "is_personal": bool(params.get("is_personal", False)),
+            "next_offset": next_offset,
+        }
+        if "button" in params:
+            query.answer["button"] = params["button"]
+        self._notify()
+        return True
+
+    def _inline_result(self, result: Any) -> JSONDict:
+        """One InlineQueryResult, checked; its message text parsed as Telegram would."""
+        if not isinstance(result, dict):
+            raise _bad_request("can't parse InlineQueryResult JSON object")
+        kinds = _inline_result_types(self._spec_path).get(str(result.get("type")))
+        if not kinds:
+            raise _bad_request("RESULT_TYPE_INVALID")
+        types = _load_types(self._spec_path)
+        errors: list[ApiError] = []
+        for kind in kinds:  # e.g. "photo": InlineQueryResultPhoto or ...CachedPhoto
+            try:
+                _check_object(result, types[kind], kind, strict=self.strict_params)
+            except ApiError as error:
+                errors.append(error)
+        if len(errors) == len(kinds):
+            raise errors[0]
+        result_id = result.get("id")
+        if not isinstance(result_id, str) or not 1 <= len(result_id.encode()) <= 64:
+            raise _bad_request("RESULT_ID_INVALID")
+        if result.get("type") == "article" and not str(result.get("title") or "").strip():
+            raise _bad_request("ARTICLE_TITLE_EMPTY")
+        checked = copy.deepcopy(result)
+        markup = self._parse_markup(result.get("reply_markup"), inline_only=True)
+        self._check_markup_limits(markup)
+        content = result.get("input_message_content")
+        if isinstance(content, dict) and "message_text" in content:
+            text_fields = types.get("InputTextMessageContent", {})
+            _check_object(content, text_fields, "InputTextMessageContent", strict=True)
+            if not isinstance(content["message_text"], str) or not content["message_text"]:
+                raise _bad_request("MESSAGE_EMPTY")
+            parsed = self._parse_text(
+                content["message_text"], content.get("parse_mode"), content.get("entities")
+            )
+            text, entities = self._finish_text(parsed, 4096, "MESSAGE_TOO_LONG", allow_empty=False)
+            checked["input_message_content"] = {"text": text, "entities": entities}
+        elif content is not None and not isinstance(content, dict):
+            raise _bad_request("can't parse InputMessageContent JSON object")
+        return checked
+
     def _send_chat_action(self, params: JSONDict) -> bool:
         chat = self._access_chat(params.get("chat_id"))
         if not params.get("action"):
@@ -2134,6 +2360,9 @@ class FakeBotApi:
             "inject_update": self.inject_update,
             "send_text": self.send_text,
             "press_button": self.press_button,
+            "inline_query": self.inline_query,
+            "choose_inline_result": self.choose_inline_result,
+            "inline_answer": self.inline_answer,
             "my_chat_member": self.my_chat_member,
             "callback_answer": self.callback_answer,
             "wait_for_requests": self.wait_for_requests,

@@ -27,3 +27,8 @@ def _clip(error: str | None, limit: int = 500) -> str | None:
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _dialect(session: AsyncSession) -> str:
+    """The name of the session's database dialect ("sqlite" or "postgresql")."""
+    return str(session.get_bind().dialect.name)

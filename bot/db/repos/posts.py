@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, column, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import Post, PostTopic
-from bot.db.repos._sql import _chunks, _insert
+from bot.db.repos._sql import _chunks, _dialect, _insert
 from bot.domain.ingest_policy import url_hash
+from bot.domain.search import fts5_match, search_text, tsquery
 from bot.domain.types import ParsedEntry
+
+# The text search configuration of PostgreSQL's index (migration 0005), as a literal: a
+# bound parameter would not match the index expression and the index would go unused.
+_SIMPLE: ColumnElement[str] = literal_column("'simple'")
 
 
 class PostRepo:
@@ -69,6 +75,7 @@ class PostRepo:
                 "url_hash": url_hash(entry.url),
                 "title": entry.title,
                 "summary": entry.summary,
+                "search_text": search_text(entry.title, entry.summary),
                 "author": entry.author,
                 "image_url": entry.image_url,
                 "categories": list(entry.categories),
@@ -106,6 +113,7 @@ class PostRepo:
                 changed = True
         if changed:
             post.updated_at = now
+            post.search_text = search_text(post.title, post.summary)
         return changed
 
     async def add_topics(self, pairs: Iterable[tuple[int, int]]) -> None:
@@ -145,6 +153,35 @@ class PostRepo:
             )
         stmt = stmt.order_by(
             func.coalesce(Post.published_at, Post.first_seen_at).desc(), Post.id.desc()
+        )
+        result = await self.session.execute(stmt.offset(offset).limit(limit))
+        return result.scalars().all()
+
+    async def search(
+        self, terms: tuple[str, ...], *, offset: int = 0, limit: int = 5
+    ) -> Sequence[Post]:
+        """Posts whose title and summary hold every term (the last also as a prefix).
+
+        Newest first (by publication, else first seen), like `latest`.
+
+        `terms` are folded words (`bot.domain.search.query_terms`); the same terms find the
+        same posts on SQLite (FTS5 table `posts_fts`) and PostgreSQL (GIN index on
+        `to_tsvector('simple', search_text)`), both from migration 0005.
+        """
+        if not terms:
+            return []
+        if _dialect(self.session) == "sqlite":
+            matching = text("SELECT rowid FROM posts_fts WHERE posts_fts MATCH :match")
+            matching = matching.bindparams(match=fts5_match(terms))
+            condition = Post.id.in_(matching.columns(column("rowid", Integer)))
+        else:
+            condition = func.to_tsvector(_SIMPLE, Post.search_text).op("@@")(
+                func.to_tsquery(_SIMPLE, tsquery(terms))
+            )
+        stmt = (
+            select(Post)
+            .where(condition)
+            .order_by(func.coalesce(Post.published_at, Post.first_seen_at).desc(), Post.id.desc())
         )
         result = await self.session.execute(stmt.offset(offset).limit(limit))
         return result.scalars().all()
