@@ -144,6 +144,10 @@ class Chat(Base):
     type: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     inactive_reason: Mapped[str | None] = mapped_column(String(200))
+    # The chat's language ("en", "fr"), None until first contact sets it (DEFAULT_LANGUAGE),
+    # and its IANA time zone, None for BOT_TIMEZONE.
+    language: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
