@@ -1,0 +1,1 @@
+"""Compiled message catalogs (gettext), one folder per language; see bot/render/i18n.py."""

@@ -1,0 +1,70 @@
+"""Languages for the render layer: which language a chat reads, its translations and formats.
+
+Only the render layer translates, and it takes the language as a plain argument ("en", "fr"):
+`t = translator(language)`, then `t.gettext("Subscribe")`, `t.ngettext("%(n)s subscriber",
+"%(n)s subscribers", n)` and `t.number(1284)`. Catalogs are gettext files compiled into the
+package (bot/locale/<language>/LC_MESSAGES/messages.mo); a message missing from a catalog
+reads in English, the language the code is written in. Plurals follow each language's rules
+(from the catalog's Plural-Forms), and numbers and dates are formatted by Babel (CLDR).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from pathlib import Path
+
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+
+# Languages with a catalog, the first being the language of the code's own texts.
+LANGUAGES = ("en", "fr")
+SOURCE_LANGUAGE = "en"
+DOMAIN = "messages"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+
+
+def language_for(telegram_code: str | None, default: str = SOURCE_LANGUAGE) -> str:
+    """The catalog language of a Telegram `language_code` ("fr-CA" → "fr"), else `default`."""
+    if telegram_code:
+        base = telegram_code.strip().replace("_", "-").split("-", 1)[0].lower()
+        if base in LANGUAGES:
+            return base
+    return default
+
+
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """One language's texts and formats."""
+
+    language: str
+    catalog: gettext.NullTranslations
+
+    def gettext(self, message: str) -> str:
+        """The translation of `message` (the message itself where the catalog has none)."""
+        return self.catalog.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """The form for `n` by the language's plural rule, `%(n)s` filled in."""
+        return self.catalog.ngettext(singular, plural, n) % {"n": self.number(n)}
+
+    def number(self, value: int | float) -> str:
+        """`value` with the language's digit grouping ("1,284" / "1 284")."""
+        return format_decimal(value, locale=self.language)
+
+    def datetime(self, value: datetime, tz: tzinfo, fmt: str = "medium") -> str:
+        """`value` in `tz`, written the language's way."""
+        return format_datetime(value, format=fmt, tzinfo=tz, locale=self.language)
+
+
+@functools.cache
+def translator(language: str) -> Translator:
+    """The translator of a language (unknown languages read the source language)."""
+    if language not in LANGUAGES:
+        language = SOURCE_LANGUAGE
+    catalog = gettext.translation(
+        DOMAIN, localedir=LOCALE_DIR, languages=[language], fallback=True
+    )
+    return Translator(language, catalog)
