@@ -10,11 +10,12 @@ the rows they replace change at once, so a crash neither loses nor double-counts
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, bindparam, cast, delete, func, or_, select, update
+from sqlalchemy import String, Table, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -159,7 +160,7 @@ class PrivacyRepo:
             if not rows:
                 continue
             # Core executemany: one compiled UPDATE, one parameter set per post.
-            posts = Post.__table__
+            posts = typing.cast(Table, Post.__table__)
             await self.session.execute(
                 update(posts)
                 .where(posts.c.id == bindparam("post_id"))
