@@ -56,6 +56,8 @@ class MyDataView:
         created: When the chat row was created.
         active: Whether the bot still sends to the chat.
         inactive_reason: Why not, as stored (an error from Telegram, "forgotten" …).
+        language: The language the chat chose for the bot's messages, if any.
+        timezone: The time zone the chat chose, if any.
         topics: Names of the topics the chat follows (archived ones too), in name order.
         deliveries: Stored records of messages sent (or queued) to the chat.
         clicked: How many of those have a tracked-link click mark.
@@ -72,6 +74,8 @@ class MyDataView:
     created: datetime | None = None
     active: bool = True
     inactive_reason: str | None = None
+    language: str | None = None
+    timezone: str | None = None
     topics: tuple[str, ...] = field(default_factory=tuple)
     deliveries: int = 0
     clicked: int = 0

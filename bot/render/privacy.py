@@ -34,6 +34,10 @@ def _chat_lines(view: MyDataView, tz: tzinfo) -> list[str]:
     else:
         reason = escape(shorten(view.inactive_reason or "unknown", REASON_CHARS))
         lines.append(f"Receiving messages: no (reason recorded: {reason})")
+    if view.language:
+        lines.append(f"Language: {escape(view.language)}")
+    if view.timezone:
+        lines.append(f"Time zone: {escape(view.timezone)}")
     return lines
 
 

@@ -200,7 +200,9 @@ class SharingService:
             views = await self._post_views(session, shown)
             topics = await self._post_topics(session, [p.id for p in shown])
         results = tuple(
-            self._post_result(view, topics.get(view.id, [None])[0], key) for view in views
+            # A post that matched no topic (or only archived ones) is shared without Follow.
+            self._post_result(view, next(iter(topics.get(view.id, [])), None), key)
+            for view in views
         )
         more = len(posts) > INLINE_PAGE_SIZE and page < INLINE_MAX_PAGE
         return InlineAnswer(results, str(page + 1) if more else "")

@@ -95,14 +95,16 @@ class TrackingService:
 
         None for a token this bot did not sign, a message that no longer exists or has no
         usable link. A valid token whose delivery row is gone (retention, /forgetme) still
-        leads to the URL, without counting.
+        leads to the URL, without counting; so does every token once PUBLIC_URL is unset
+        (tracking turned off: nothing about clicks is stored any more).
         """
         target = (await self.signer()).verify(token)
         if target is None:
             return None
         async with self._sessionmaker.begin() as session:
             url = await self._destination(session, target)
-            if url is not None and count:
+            # Tracking off (no PUBLIC_URL): links sent before still lead on, counted no more.
+            if url is not None and count and self.public_url is not None:
                 await DeliveryRepo(session).record_click(
                     target.delivery_id,
                     post_id=target.message_id if target.kind == "post" else None,

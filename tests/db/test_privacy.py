@@ -9,7 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import AuditEntry, Broadcast, Delivery, Post
-from bot.db.repos import AuditRepo, PrivacyRepo
+from bot.db.repos import AuditRepo, PostRepo, PrivacyRepo
+from bot.domain.search import query_terms, search_text
+from bot.domain.types import ParsedEntry
 from tests.db.privacy_seed import figures, is_old, seed, totals
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -118,6 +120,38 @@ async def test_expired_posts_leave_recent_pending_and_pushed_posts(sessionmaker:
     )
     for kept in (seeded.pending_post, seeded.recent_post, seeded.pushed_post):
         assert (posts[kept].summary, posts[kept].categories) != ("", [])
+
+
+async def test_trimmed_posts_are_found_by_their_title_only(sessionmaker: Sessions) -> None:
+    """Trimming recomputes the search words from the title: the old summary's words no longer
+    find the post (FTS5 triggers on SQLite, the tsvector index on PostgreSQL); the title's
+    still do, and an untrimmed post keeps both."""
+    entries = [
+        ParsedEntry(identity=i, url=f"https://example.org/{i}", title=t, summary=s)
+        for i, t, s in (
+            ("old", "Écrire au ministre", "Détenue à Téhéran depuis 2024"),
+            ("new", "Écrire encore", "Détenue, toujours"),
+        )
+    ]
+    async with sessionmaker.begin() as session:
+        ids = await PostRepo(session).insert_new(None, entries, NOW, announced=True)  # type: ignore[arg-type]
+
+    async def found(query: str) -> list[str]:
+        terms = query_terms(query)
+        assert terms is not None
+        async with sessionmaker() as session:
+            return [p.identity for p in await PostRepo(session).search(terms, limit=10)]
+
+    before = (await found("detenue"), await found("teheran"), await found("ecrire"))
+    async with sessionmaker.begin() as session:
+        trimmed = await PrivacyRepo(session).trim_posts([ids["old"], 10**9])
+    after = (await found("detenue"), await found("teheran"), await found("ecrire ministre"))
+    async with sessionmaker() as session:
+        old = await session.get(Post, ids["old"])
+    assert old is not None
+    assert before == (["new", "old"], ["old"], ["new", "old"])
+    assert (trimmed, after) == (1, (["new"], [], ["old"]))
+    assert (old.summary, old.search_text) == ("", search_text("Écrire au ministre", ""))
 
 
 async def test_forget_audit_names_keeps_ids_without_usernames(sessionmaker: Sessions) -> None:

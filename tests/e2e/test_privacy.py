@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
@@ -112,6 +112,26 @@ async def test_mydata_shows_the_chats_record_and_counts(
         "/forgetme",
     ):
         assert expected in text, (expected, text)
+
+
+async def test_mydata_shows_the_chats_language_and_time_zone_once_chosen(
+    api: FakeBotApi, clocked_app: tuple[AnyApplication, FakeClock]
+) -> None:
+    """The chat's language and time zone are part of its record: not shown while empty,
+    shown once stored (migration 0006's columns)."""
+    app, _ = clocked_app
+    await say(api, ALICE, "/subscribe stoptorture")
+    (before,) = await say(api, ALICE, "/mydata")
+    async with runtime_of(app).sessionmaker.begin() as session:
+        await session.execute(
+            update(Chat).where(Chat.id == ALICE).values(language="fr", timezone="Europe/Paris")
+        )
+    (after,) = await say(api, ALICE, "/mydata")
+    shown = [
+        [line for line in (m.text or "").splitlines() if line.startswith(("Language", "Time"))]
+        for m in (before, after)
+    ]
+    assert shown == [[], ["Language: fr", "Time zone: Europe/Paris"]]
 
 
 async def test_mydata_in_a_group_speaks_of_the_group_only(

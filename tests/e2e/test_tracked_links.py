@@ -254,6 +254,26 @@ async def test_without_public_url_links_are_plain(
     ) == (POST_URL, str({"is_disabled": False}), None)
 
 
+async def test_links_sent_before_tracking_was_turned_off_lead_on_and_count_nothing(
+    api: FakeBotApi, tracked_bot: Callable[..., Any], client: httpx.AsyncClient
+) -> None:
+    """PUBLIC_URL emptied (the web server still up for /healthz): an old link still redirects,
+    and no click is stored, as docs/PRIVACY.md promises for tracking turned off."""
+    async with tracked_bot() as (app, _):
+        await say(api, ALICE, "/subscribe stoptorture")
+        link = button_url(await deliver_post(app, api, ALICE), "Read and act")
+    token = link.rsplit("/", 1)[1]
+    async with tracked_bot(public_url=None) as (app, base):
+        answer = await client.get(f"{base}/r/{token}")
+        row = await delivery_row(app, ALICE)
+    assert (answer.status_code, answer.headers["location"], row.clicks, row.first_click_at) == (
+        302,
+        POST_URL,
+        0,
+        None,
+    )
+
+
 async def test_the_generated_key_survives_a_restart(
     api: FakeBotApi, tracked_bot: Callable[..., Any], client: httpx.AsyncClient
 ) -> None:

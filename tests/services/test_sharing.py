@@ -145,6 +145,31 @@ async def test_record_share_with_an_unknown_topic_counts_for_the_message(
     assert await _totals(sessionmaker, POST, 5) == {0: {"shares": 1}}
 
 
+async def test_inline_lists_posts_without_a_topic(
+    sessionmaker: Sessions, clock: FakeClock, sharing: SharingService
+) -> None:
+    """A post that matched no topic is listed (without a topic to follow), by words and among
+    the latest; it used to fail the whole answer."""
+    tid = await _topic_id(sessionmaker, "stoptorture")
+    entries = [
+        ParsedEntry(identity=i, url=f"https://news.example.org/{i}", title=t, summary="")
+        for i, t in (("plain", "Prison news, no topic"), ("topical", "Prison torture report"))
+    ]
+    async with sessionmaker.begin() as session:
+        ids = await PostRepo(session).insert_new(None, entries, clock.now(), announced=True)  # type: ignore[arg-type]
+        await PostRepo(session).add_topics([(ids["topical"], tid)])
+    by_words = await sharing.inline("prison")
+    latest = await sharing.inline("")
+    for answer in (by_words, latest):
+        assert [
+            (r.post.title if r.post else None, r.topic.slug if r.topic else None)
+            for r in answer.results
+        ] == [
+            ("Prison torture report", "stoptorture"),
+            ("Prison news, no topic", None),
+        ]
+
+
 async def test_delivery_renders_one_share_button_for_every_chat(
     sessionmaker: Sessions, clock: FakeClock, sharing: SharingService, topics: TopicService
 ) -> None:

@@ -10,11 +10,12 @@ the rows they replace change at once, so a crash neither loses nor double-counts
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, delete, func, or_, select, update
+from sqlalchemy import String, Table, bindparam, cast, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -27,6 +28,7 @@ from bot.db.models import (
 )
 from bot.db.repos._sql import _chunks
 from bot.db.repos.totals import TotalsRepo, delivery_figures
+from bot.domain.search import search_text
 from bot.domain.types import DeliveryStatus
 
 # Ids per IN list: well under SQLite's and asyncpg's bound-parameter limits.
@@ -141,17 +143,37 @@ class PrivacyRepo:
     async def trim_posts(self, ids: Sequence[int]) -> int:
         """Reduce posts to their title and link; returns how many posts were changed.
 
-        The summary is emptied; author, image and categories are cleared.
+        The summary is emptied; author, image and categories are cleared; the search words
+        (`search_text`) are recomputed from the title alone, so /search and inline mode no
+        longer find a trimmed post by its old summary (on SQLite the posts_fts update
+        trigger follows the new words; PostgreSQL's index is on the column itself).
         """
         trimmed = 0
         for chunk in _chunks(list(ids), _CHUNK):
-            result = await self.session.execute(
-                update(Post)
-                .where(Post.id.in_(chunk))
-                .values(summary="", author=None, image_url=None, categories=[])
-                .execution_options(synchronize_session=False)
+            titles = await self.session.execute(
+                select(Post.id, Post.title).where(Post.id.in_(chunk)).order_by(Post.id)
             )
-            trimmed += max(int(getattr(result, "rowcount", 0) or 0), 0)
+            rows = [
+                {"post_id": post_id, "words": search_text(title, "")}
+                for post_id, title in titles.all()
+            ]
+            if not rows:
+                continue
+            # Core executemany: one compiled UPDATE, one parameter set per post.
+            posts = typing.cast(Table, Post.__table__)
+            await self.session.execute(
+                update(posts)
+                .where(posts.c.id == bindparam("post_id"))
+                .values(
+                    summary="",
+                    author=None,
+                    image_url=None,
+                    categories=[],
+                    search_text=bindparam("words"),
+                ),
+                rows,
+            )
+            trimmed += len(rows)
         return trimmed
 
     # -- forgetting --------------------------------------------------------------------------
