@@ -49,7 +49,7 @@ MAX_LINE_BYTES = 4 * 1024
 MAX_HEADERS = 64
 SHUTDOWN_SECONDS = 2.0
 _NO_STORE = {"Cache-Control": "no-store"}
-_BODY_KEY = "campaignbot.body"  # the body the guard read, for the webhook route
+_BODY_KEY = web.RequestKey("body", bytes)  # the body the guard read, for the webhook route
 # Characters kept as they are when a redirect target is written into the Location header.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 

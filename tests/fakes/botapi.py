@@ -42,16 +42,16 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
 
 What it does not reproduce: Markdown parse modes (answered with a loud 400), automatic
 url/mention/hashtag entities in sent messages, HTTPS and the webhook's port and certificate
-rules (plain http to any port is accepted), the 1-per-second setWebhook limit, inline
-messages, files (`getFile`, `/file/bot...`), media other than photos, link previews, privacy
-mode in groups, `bot can't initiate conversation with a user` (every private chat counts as
-started), edit and answer rate limits, the server's own throttles (getUpdates 3-second rules,
-delayed 409s, 310 queued messages per chat, upload pacing), most methods beyond those listed
-(a spec-known but unimplemented method answers a 400 that says so). Where the real server would ignore an
-unknown parameter, this one rejects it (`strict_params=True`) so that typos fail tests; the
-description `unknown parameter "x"` is the fake's own. Descriptions not found in the official
-server's source (e.g. `there is no caption in the message to edit`, `BOT_COMMANDS_TOO_MUCH`)
-are best guesses.
+rules (plain http to any port is accepted), the 1-per-second setWebhook limit, inline messages,
+files (`getFile`, `/file/bot...`), media other than photos, link previews, privacy mode in
+groups, `bot can't initiate conversation with a user` (every private chat counts as started),
+edit and answer rate limits, the server's own throttles (getUpdates 3-second rules, delayed
+409s, 310 queued messages per chat, upload pacing), most methods beyond those listed (a
+spec-known but unimplemented method answers a 400 that says so). Where the real server would
+ignore an unknown parameter, this one rejects it (`strict_params=True`) so that typos fail
+tests; the description `unknown parameter "x"` is the fake's own. Descriptions not found in the
+official server's source (e.g. `there is no caption in the message to edit`,
+`BOT_COMMANDS_TOO_MUCH`) are best guesses.
 
 Tests drive it in-process (`async with FakeBotApi() as api:`, plain methods to inject updates
 and failures, async `wait_for_*` helpers that wake on events, no sleeping); benchmarks run
