@@ -54,7 +54,9 @@ def _types(handler: BaseHandler[Any, Any, Any]) -> set[str]:
     if isinstance(handler, ChosenInlineResultHandler):
         return {Update.CHOSEN_INLINE_RESULT}
     if isinstance(handler, ChatMemberHandler):
-        return _CHAT_MEMBER_TYPES[handler.chat_member_types]
+        kinds = handler.chat_member_types
+        assert kinds is not None
+        return _CHAT_MEMBER_TYPES[kinds]
     raise AssertionError(f"{type(handler).__name__}: say which update types it answers")
 
 
