@@ -291,6 +291,7 @@ def test_webhook_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_empty_webhook_url_is_long_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty WEBHOOK_URL and WEBHOOK_SECRET (as in .env.example) mean long polling."""
     monkeypatch.setenv("WEBHOOK_URL", "")
     monkeypatch.setenv("WEBHOOK_SECRET", "")
     settings = load_settings(_env_file=None)
@@ -340,6 +341,7 @@ def test_webhook_settings_that_cannot_work_are_clear_errors(
 def test_webhook_url_must_be_an_address_the_web_server_can_serve(
     monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
+    """Not an absolute http(s) address, a query, or a path the server serves: refused."""
     monkeypatch.setenv("WEBHOOK_URL", url)
     monkeypatch.setenv("WEBHOOK_SECRET", "s")
     monkeypatch.setenv("WEB_PORT", "8080")

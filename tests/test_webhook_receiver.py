@@ -59,6 +59,7 @@ def _count(metrics: Metrics, outcome: str) -> float:
 
 
 async def test_an_update_with_the_secret_is_queued_as_a_ptb_update(served: Any) -> None:
+    """With the secret: 200 at once, and the queue holds the parsed Update."""
     _, queue, url, metrics = served
     async with httpx.AsyncClient(trust_env=False) as http:
         answer = await http.post(url, json=UPDATE, headers={SECRET_HEADER: SECRET})
