@@ -86,6 +86,10 @@ def make_application(
                 application.bot_data[WEB_KEY] = web
             if settings.public_url is not None and settings.public_url.lower().startswith("http:"):
                 log.warning("PUBLIC_URL is plain http: use https outside tests and intranets")
+            if settings.webhook_url is not None and settings.webhook_url.lower().startswith(
+                "http:"
+            ):
+                log.warning("WEBHOOK_URL is plain http: Telegram only calls https addresses")
             # Broadcast tick and progress; timers for scheduled broadcasts kept in the database.
             await start_broadcast_jobs(application, runtime)
             # Results reports 1 h and 24 h after each broadcast (stages kept in the database).

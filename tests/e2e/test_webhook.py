@@ -20,6 +20,7 @@ import pytest
 
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
+from bot.errors import ConfigError
 from bot.handlers import ALLOWED_UPDATES
 from bot.render import web as web_texts
 from bot.web.webhook import MAX_UPDATE_BYTES, SECRET_HEADER
@@ -283,3 +284,27 @@ async def test_polling_mode_removes_a_webhook_without_dropping_updates(
         assert "drop_pending_updates" not in delete.params
         assert polls[0].params["allowed_updates"] == list(ALLOWED_UPDATES)
     assert update["update_id"] not in [u["update_id"] for u in api.pending_updates]
+
+
+async def test_a_webhook_telegram_refuses_is_a_configuration_error(
+    api: FakeBotApi, bot_settings: Callable[..., Settings], engine: Any
+) -> None:
+    """setWebhook refused (e.g. a port Telegram does not call): the start fails with a
+    ConfigError naming WEBHOOK_URL and Telegram's reason, and nothing keeps running."""
+    reason = "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+    api.fail_next("setWebhook", 400, reason)
+    port = _free_port()
+    settings = bot_settings(
+        web_port=port,
+        webhook_url=f"https://127.0.0.1:{port}{PATH}",
+        webhook_secret=SECRET,
+    )
+    application = make_application(settings, engine=engine)
+    with pytest.raises(ConfigError) as refused:
+        async with running(application):
+            pass
+    assert refused.value.variable == "WEBHOOK_URL"
+    assert "only on ports 80, 88, 443 or 8443" in refused.value.message
+    async with httpx.AsyncClient(trust_env=False) as http:
+        with pytest.raises(httpx.ConnectError):
+            await http.get(f"http://127.0.0.1:{port}/healthz")  # the web server was stopped
