@@ -26,6 +26,7 @@ from bot.render import web as web_texts
 from bot.web.webhook import MAX_UPDATE_BYTES, SECRET_HEADER
 from tests.e2e.test_broadcasts import FOLLOWS, compose, send_now, subscribe_all
 from tests.e2e.test_supporters import followed, say
+from tests.fakes.balancer import Balancer
 from tests.fakes.botapi import FakeBotApi, WebhookDelivery
 
 ADMIN = 2001
@@ -308,3 +309,38 @@ async def test_a_webhook_telegram_refuses_is_a_configuration_error(
     async with httpx.AsyncClient(trust_env=False) as http:
         with pytest.raises(httpx.ConnectError):
             await http.get(f"http://127.0.0.1:{port}/healthz")  # the web server was stopped
+
+
+async def test_two_instances_behind_one_webhook_url_share_the_updates(
+    api: FakeBotApi,
+    bot_settings: Callable[..., Settings],
+    engine: Any,
+    db_kind: str,
+) -> None:
+    """Two instances on one PostgreSQL behind a round-robin proxy (as docs/DEPLOYING.md sets
+    up): both set the same webhook, both take updates, and when one stops the other answers
+    everything (the proxy skips the refused connection)."""
+    if db_kind == "sqlite":
+        pytest.skip("SQLite is for one process: several instances need PostgreSQL")
+    ports = [_free_port(), _free_port()]
+    async with Balancer([f"http://127.0.0.1:{port}" for port in ports]) as balancer:
+        url = f"{balancer.url}{PATH}"
+
+        def instance(port: int, **kwargs: Any) -> AnyApplication:
+            settings = bot_settings(web_port=port, webhook_url=url, webhook_secret=SECRET)
+            return make_application(settings, **kwargs)
+
+        async with running(instance(ports[0], engine=engine)):
+            async with running(instance(ports[1])):
+                for chat_id in range(5001, 5007):
+                    api.send_text(chat_id, "/start")
+                for chat_id in range(5001, 5007):
+                    await api.wait_for_message(chat_id, timeout=10)
+                assert sorted(balancer.taken.values()) == [3, 3]
+            for chat_id in (5101, 5102):  # the second instance is gone: one of these is
+                api.send_text(chat_id, "/start")  # sent its way, refused, and goes on
+                await api.wait_for_message(chat_id, timeout=10)
+        descriptions = [r.description for r in api.requests("setWebhook")]
+        assert descriptions == ["Webhook was set", "Webhook is already set"]
+        assert dict(balancer.refused) == {f"http://127.0.0.1:{ports[1]}": 1}
+        assert all(d.ok for d in api.webhook_deliveries)
