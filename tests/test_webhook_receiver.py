@@ -15,8 +15,10 @@ import pytest
 from aiohttp import web
 from telegram import Bot, Update
 
+from bot.db.session import make_engine
 from bot.render import web as texts
-from bot.web import Metrics
+from bot.runtime import open_runtime
+from bot.web import Metrics, WebServer
 from bot.web.webhook import SECRET_HEADER, WebhookReceiver
 
 SECRET = "right_secret-1"  # noqa: S105 - a test value
@@ -79,3 +81,34 @@ async def test_a_closed_receiver_answers_503_and_queues_nothing(served: Any) -> 
         forged = await http.post(url, json=UPDATE, headers={SECRET_HEADER: "x"})
     assert (answer.status_code, forged.status_code, queue.qsize()) == (503, 403, 0)
     assert (_count(metrics, "closing"), _count(metrics, "forbidden")) == (1, 1)
+
+
+async def test_a_body_sent_too_slowly_is_answered_503(settings_factory: Any) -> None:
+    """The web server's timeout covers reading the webhook's body: a client that stops
+    half-way gets 503 after it, and nothing is queued."""
+    dead = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/nowhere")  # never used here
+    settings = settings_factory(link_secret="a long enough secret for links")  # noqa: S106
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    receiver = WebhookReceiver("/hook", SECRET, Bot("123456:TEST-not-used"), queue)
+    async with open_runtime(settings, engine=dead, upgrade=False, seed_topics=False) as runtime:
+        server = WebServer(runtime, Metrics(), request_timeout=0.3, webhook=receiver)
+        await server.start(0, "127.0.0.1")
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(
+                b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"{SECRET_HEADER}: {SECRET}\r\nContent-Length: 1000\r\n\r\n".encode()
+                + b'{"update_id": 1, '
+            )
+            await writer.drain()
+            try:
+                answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+                answer += await asyncio.wait_for(reader.read(len(texts.TIMEOUT_TEXT)), 5)
+            finally:
+                writer.close()
+                await writer.wait_closed()
+        finally:
+            await server.stop()
+    assert answer.startswith(b"HTTP/1.1 503")
+    assert answer.endswith(texts.TIMEOUT_TEXT.encode())
+    assert queue.qsize() == 0

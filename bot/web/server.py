@@ -142,22 +142,23 @@ class WebServer:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Size limit, GET/HEAD only, timeout; errors become one-line answers, never tracebacks."""
+        """Size limit, GET/HEAD only, timeout; errors become one-line answers, never tracebacks.
+
+        The webhook's route takes POST and a larger body; the timeout covers reading the body.
+        """
         try:
             webhook = self._is_webhook(request)
             limit = MAX_UPDATE_BYTES if webhook else MAX_REQUEST_BYTES
             length = request.content_length
             if length is not None and length > limit:
                 return _text(413, texts.TOO_LARGE_TEXT, Connection="close")
-            if request.body_exists:
-                body = await _read_body(request, limit)  # over it: HTTPRequestEntityTooLarge
-                if webhook:
-                    request[_BODY_KEY] = body
-            if webhook:
-                return await handler(request)  # answers at once: nothing to time out
-            if request.method not in ("GET", "HEAD"):
-                return _text(405, texts.METHOD_NOT_ALLOWED_TEXT, Allow="GET, HEAD")
             async with asyncio.timeout(self._request_timeout):
+                if request.body_exists:
+                    body = await _read_body(request, limit)  # over it: HTTPRequestEntityTooLarge
+                    if webhook:
+                        request[_BODY_KEY] = body
+                if not webhook and request.method not in ("GET", "HEAD"):
+                    return _text(405, texts.METHOD_NOT_ALLOWED_TEXT, Allow="GET, HEAD")
                 return await handler(request)
         except web.HTTPRequestEntityTooLarge:
             return _text(413, texts.TOO_LARGE_TEXT, Connection="close")
