@@ -28,7 +28,7 @@ from telegram.error import BadRequest
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot import jobs
-from bot.config import Settings
+from bot.config import Settings, webhook_path
 from bot.errors import ConfigError
 from bot.handlers import ALLOWED_UPDATES, register_handlers
 from bot.handlers.admins import install_team_menus
@@ -135,7 +135,7 @@ def _webhook_receiver(
     if settings.webhook_url is None or settings.webhook_secret is None:
         return None
     return WebhookReceiver(
-        path=urlsplit(settings.webhook_url).path or "/",
+        path=webhook_path(settings.webhook_url),
         secret=settings.webhook_secret.get_secret_value(),
         bot=application.bot,
         queue=application.update_queue,
