@@ -7,6 +7,7 @@ nothing here is read at import time. Contains no business logic.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +24,11 @@ DEFAULT_RETENTION_DAYS = 90
 # A hundred years: an upper bound that keeps the cut-off date arithmetic safe.
 MAX_RETENTION_DAYS = 36_500
 MIN_LINK_SECRET_CHARS = 16
+DEFAULT_WEBHOOK_MAX_CONNECTIONS = 40  # Telegram's own default (setWebhook: 1-100)
+# Telegram's rule for setWebhook's secret_token, sent back as X-Telegram-Bot-Api-Secret-Token.
+WEBHOOK_SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Paths the web server already serves: a webhook path must not shadow them.
+_RESERVED_PATHS = ("/healthz", "/metrics", "/r/")
 
 _BOTFATHER_STEPS = (
     "Talk to @BotFather in Telegram (/newbot) to get a token, "
@@ -82,6 +88,12 @@ class Settings(BaseSettings):
     # The one web server; HEALTH_PORT is its old name (declared after it and PUBLIC_URL, whose
     # values its validator reads).
     web_port: int | None = Field(default=None, ge=1, le=65535, validate_default=True)
+    # Webhook mode (empty: long polling): Telegram POSTs updates to WEBHOOK_URL, served by the
+    # web server on WEB_PORT at the URL's path; WEBHOOK_SECRET proves a request is Telegram's.
+    # Declared after WEB_PORT, which the URL's validator reads, and in this order.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = Field(default=None, validate_default=True)
+    webhook_max_connections: int = Field(default=DEFAULT_WEBHOOK_MAX_CONNECTIONS, ge=1, le=100)
 
     # Tuning knobs beyond the documented contract; defaults suit a small organisation.
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
@@ -101,7 +113,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "topics_file", "health_port", "web_port", "public_url", "link_secret", mode="before"
+        "topics_file",
+        "health_port",
+        "web_port",
+        "public_url",
+        "link_secret",
+        "webhook_url",
+        "webhook_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -150,6 +169,36 @@ class Settings(BaseSettings):
         if value is None and info.data.get("public_url"):
             raise ValueError(
                 "must be set when PUBLIC_URL is: tracked links are served by the web server"
+            )
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None, info: Any) -> str | None:
+        if value is None:
+            return None
+        value = webhook_url(value)
+        # A WEB_PORT that failed its own validation is absent from info.data: that error shows.
+        if "web_port" in info.data and info.data["web_port"] is None:
+            raise ValueError(
+                "needs WEB_PORT: Telegram's updates are received by the bot's web server, "
+                "so set WEB_PORT to the port your reverse proxy forwards WEBHOOK_URL to"
+            )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None, info: Any) -> SecretStr | None:
+        if value is None:
+            if info.data.get("webhook_url") is not None:
+                raise ValueError(
+                    "must be set when WEBHOOK_URL is: 1-256 characters of A-Z, a-z, 0-9, _ "
+                    "and - (for example the output of: openssl rand -hex 32)"
+                )
+            return None
+        if not WEBHOOK_SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "must be 1-256 characters, only A-Z, a-z, 0-9, _ and - (Telegram's rule)"
             )
         return value
 
@@ -226,6 +275,30 @@ def public_url(value: str) -> str:
     if any(ch.isspace() for ch in value):
         raise ValueError("must not contain spaces")
     return value.rstrip("/")
+
+
+def webhook_url(value: str) -> str:
+    """WEBHOOK_URL checked: an absolute http(s) address whose path the web server can serve.
+
+    Raises:
+        ValueError: not such a URL (the message says what is wrong).
+    """
+    value = public_url(value)
+    path = webhook_path(value)
+    if any(
+        path in (reserved, reserved.rstrip("/")) or path.startswith(reserved)
+        for reserved in _RESERVED_PATHS
+    ):
+        raise ValueError(
+            f"path {path!r} is already served by the web server (/healthz, /metrics, /r/): "
+            "use a path of its own such as /telegram/webhook"
+        )
+    return value
+
+
+def webhook_path(url: str) -> str:
+    """The path the web server serves a WEBHOOK_URL at (`/` if the URL has none)."""
+    return urlsplit(url).path or "/"
 
 
 def async_database_url(url: str) -> str:

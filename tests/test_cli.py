@@ -176,6 +176,38 @@ async def test_run_waits_for_telegram_then_starts(env: dict[str, str]) -> None:
     ) == (0, True, True, False, False)
 
 
+async def test_run_in_webhook_mode_answers_and_stops_cleanly(env: dict[str, str]) -> None:
+    """WEBHOOK_URL set: `run` sets the webhook, answers an update Telegram POSTs, and on
+    SIGTERM exits 0 leaving the webhook set; the secret is never logged."""
+    port = _closed_port()
+    secret = "cli_webhook_secret-42"  # noqa: S105 - a test value
+    async with FakeBotApi() as api:
+        process = await _start_run(
+            {
+                **env,
+                "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
+                "TELEGRAM_API_URL": api.base_url,
+                "WEB_PORT": str(port),
+                "WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/webhook",
+                "WEBHOOK_SECRET": secret,
+            }
+        )
+        try:
+            lines = await _stderr_until(process, "Application started")
+            api.send_text(1001, "/start")
+            await api.wait_for_message(1001, timeout=15)
+            process.send_signal(signal.SIGTERM)
+            _, rest = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            if process.returncode is None:
+                process.kill()
+        info = api.requests("setWebhook")
+        err = "\n".join(lines) + rest.decode()
+        assert (process.returncode, "Traceback" in err, secret in err) == (0, False, False)
+        assert [r.params["secret_token"] for r in info] == [secret]
+        assert (api.requests("deleteWebhook"), api.requests("getUpdates")) == ([], [])
+
+
 async def test_run_stops_cleanly_on_sigterm_while_waiting_for_telegram(
     env: dict[str, str],
 ) -> None:

@@ -270,3 +270,81 @@ def test_link_secret_is_optional_secret_and_long_enough(monkeypatch: pytest.Monk
         caught.value.variable,
         "short-secret" in str(caught.value),
     ) == (None, "correct horse battery staple", False, "LINK_SECRET", False)
+
+
+# -- webhook mode ---------------------------------------------------------------------------------
+
+HOOK = "https://bot.example.org/telegram/hook"
+
+
+def test_webhook_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """WEBHOOK_URL with WEB_PORT and a secret: webhook mode; WEBHOOK_MAX_CONNECTIONS defaults
+    to Telegram's 40; the secret is hidden in the settings' text."""
+    monkeypatch.setenv("WEBHOOK_URL", HOOK + "/")
+    monkeypatch.setenv("WEBHOOK_SECRET", "Abc_123-xyz")
+    monkeypatch.setenv("WEB_PORT", "8080")
+    settings = load_settings(_env_file=None)
+    assert (settings.webhook_url, settings.webhook_max_connections) == (HOOK, 40)
+    assert settings.webhook_secret is not None
+    assert settings.webhook_secret.get_secret_value() == "Abc_123-xyz"
+    assert "Abc_123-xyz" not in repr(settings)
+
+
+def test_empty_webhook_url_is_long_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty WEBHOOK_URL and WEBHOOK_SECRET (as in .env.example) mean long polling."""
+    monkeypatch.setenv("WEBHOOK_URL", "")
+    monkeypatch.setenv("WEBHOOK_SECRET", "")
+    settings = load_settings(_env_file=None)
+    assert (settings.webhook_url, settings.webhook_secret) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "part"),
+    [
+        ({"WEBHOOK_SECRET": "s"}, "WEBHOOK_URL", "needs WEB_PORT"),
+        ({"WEB_PORT": "8080"}, "WEBHOOK_SECRET", "must be set when WEBHOOK_URL is"),
+        ({"WEB_PORT": "8080", "WEBHOOK_SECRET": "has space"}, "WEBHOOK_SECRET", "A-Z, a-z"),
+        ({"WEB_PORT": "8080", "WEBHOOK_SECRET": "é"}, "WEBHOOK_SECRET", "A-Z, a-z"),
+        ({"WEB_PORT": "8080", "WEBHOOK_SECRET": "x" * 257}, "WEBHOOK_SECRET", "1-256"),
+        (
+            {"WEB_PORT": "8080", "WEBHOOK_SECRET": "s", "WEBHOOK_MAX_CONNECTIONS": "101"},
+            "WEBHOOK_MAX_CONNECTIONS",
+            "100",
+        ),
+    ],
+)
+def test_webhook_settings_that_cannot_work_are_clear_errors(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], variable: str, part: str
+) -> None:
+    """Each refusal names the variable and never repeats the secret."""
+    monkeypatch.setenv("WEBHOOK_URL", HOOK)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (caught.value.variable, part in caught.value.message) == (variable, True)
+    secret = env.get("WEBHOOK_SECRET")
+    assert secret is None or len(secret) < 2 or secret not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "bot.example.org/hook",
+        "ftp://bot.example.org/hook",
+        "https://bot.example.org/hook?x=1",
+        "https://bot.example.org/healthz",
+        "https://bot.example.org/metrics",
+        "https://bot.example.org/r/hook",
+    ],
+)
+def test_webhook_url_must_be_an_address_the_web_server_can_serve(
+    monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """Not an absolute http(s) address, a query, or a path the server serves: refused."""
+    monkeypatch.setenv("WEBHOOK_URL", url)
+    monkeypatch.setenv("WEBHOOK_SECRET", "s")
+    monkeypatch.setenv("WEB_PORT", "8080")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert caught.value.variable == "WEBHOOK_URL"

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import (
     Bot,
     BotCommand,
@@ -890,6 +891,138 @@ async def test_delete_webhook_descriptions(api: FakeBotApi, http: aiohttp.Client
         (await _raw(http, f"{base}/deleteWebhook"))[1]["description"],
     ]
     assert descriptions == ["Webhook was deleted", "Webhook is already deleted"]
+
+
+class _Receiver:
+    """A webhook endpoint for the fake to POST to: records requests, answers from a script."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.statuses = list(statuses or [])
+        self.received: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.gates: dict[int, asyncio.Event] = {}  # chat id -> answer only once set
+        self.arrived = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        self.received.append((dict(request.headers), body))
+        self.arrived.set()
+        chat = body.get("message", {}).get("chat", {}).get("id")
+        gate = self.gates.get(chat)
+        if gate is not None:
+            await gate.wait()
+        return web.Response(status=self.statuses.pop(0) if self.statuses else 200)
+
+    async def __aenter__(self) -> _Receiver:
+        app = web.Application()
+        app.router.add_post("/hook", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}/hook"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        for gate in self.gates.values():
+            gate.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def texts(self) -> list[str]:
+        return [body["message"]["text"] for _, body in self.received if "message" in body]
+
+
+async def test_webhook_gets_updates_with_the_secret_header(api: FakeBotApi, bot: Bot) -> None:
+    """A set webhook receives pending and new updates as JSON POSTs with the secret header;
+    types outside allowed_updates are not sent; acknowledged updates are no longer pending."""
+    api.send_text(USER, "before")
+    async with _Receiver() as receiver:
+        await bot.set_webhook(
+            receiver.url,
+            secret_token="abc_DEF-123",  # noqa: S106 - a test value
+            allowed_updates=["message"],
+        )
+        api.my_chat_member(USER, USER, "member", "kicked")
+        api.send_text(USER, "after")
+        await api.wait_for_webhook_deliveries(2)
+        info = await bot.get_webhook_info()
+    assert receiver.texts() == ["before", "after"]
+    headers = [h for h, _ in receiver.received]
+    assert {h["X-Telegram-Bot-Api-Secret-Token"] for h in headers} == {"abc_DEF-123"}
+    assert {h["Content-Type"] for h in headers} == {"application/json"}
+    assert (info.pending_update_count, info.max_connections, info.allowed_updates) == (
+        0,
+        40,
+        ("message",),
+    )
+    assert api.pending_updates == []
+
+
+async def test_webhook_retries_until_acknowledged(api: FakeBotApi, bot: Bot) -> None:
+    """An update answered with a non-2xx is sent again until a 2xx; getWebhookInfo tells the
+    last error."""
+    async with _Receiver(statuses=[403, 500]) as receiver:
+        await bot.set_webhook(receiver.url)
+        api.send_text(USER, "hello")
+        await api.wait_for_webhook_deliveries(predicate=lambda d: d.ok)
+        info = await bot.get_webhook_info()
+    assert [d.status for d in api.webhook_deliveries] == [403, 500, 200]
+    assert receiver.texts() == ["hello"] * 3
+    assert info.last_error_message == "Wrong response from the webhook: 500 Internal Server Error"
+    assert info.pending_update_count == 0
+
+
+async def test_webhook_keeps_each_chat_in_order(api: FakeBotApi, bot: Bot) -> None:
+    """A chat's next update waits until its previous one is acknowledged; other chats go on."""
+    async with _Receiver() as receiver:
+        receiver.gates[USER] = asyncio.Event()
+        await bot.set_webhook(receiver.url)
+        api.send_text(USER, "a1")
+        api.send_text(USER, "a2")
+        api.send_text(USER + 1, "b1")
+        await api.wait_until(lambda: len(receiver.received) == 2 or None, what="a1 and b1")
+        assert sorted(receiver.texts()) == ["a1", "b1"]  # a2 waits behind a1
+        receiver.gates[USER].set()
+        await api.wait_for_webhook_deliveries(3)
+    assert receiver.texts()[2] == "a2"
+
+
+async def test_webhook_max_connections_bounds_parallel_posts() -> None:
+    """With max_connections=1 a second chat's update is POSTed only after the first's answer."""
+    async with FakeBotApi() as server, _Receiver() as receiver:  # a real clock: times compared
+        receiver.gates[USER] = asyncio.Event()
+        async with Bot(server.token, base_url=server.base_url, request=_request()) as client:
+            await client.set_webhook(receiver.url, max_connections=1)
+        server.send_text(USER, "a1")
+        server.send_text(USER + 1, "b1")
+        await receiver.arrived.wait()
+        receiver.gates[USER].set()
+        first, second = await server.wait_for_webhook_deliveries(2)
+    assert receiver.texts() == ["a1", "b1"]
+    assert second.started >= first.answered
+
+
+async def test_set_webhook_checks_the_secret_and_says_when_already_set(
+    http: aiohttp.ClientSession, api: FakeBotApi
+) -> None:
+    """secret_token: 1-256 of A-Z a-z 0-9 _ -; the same settings again are `already set`."""
+    base = f"{api.base_url}{api.token}/setWebhook"
+    url = "http://127.0.0.1:9/hook"  # nothing listens there; no update is pending
+    answers = [
+        (await _raw(http, base, data={"url": url, "secret_token": "x" * 257}))[1],
+        (await _raw(http, base, data={"url": url, "secret_token": "a b"}))[1],
+        (await _raw(http, base, data={"url": url, "secret_token": "ok"}))[1],
+        (await _raw(http, base, data={"url": url, "secret_token": "ok"}))[1],
+        (await _raw(http, base, data={"url": url, "secret_token": "other"}))[1],
+    ]
+    assert [a["description"] for a in answers] == [
+        "Bad Request: secret token is too long",
+        "Bad Request: secret token contains unallowed characters",
+        "Webhook was set",
+        "Webhook is already set",
+        "Webhook was set",
+    ]
 
 
 async def test_real_application_polls_and_replies(api: FakeBotApi) -> None:

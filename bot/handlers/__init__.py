@@ -43,6 +43,17 @@ ANSWER_GROUP = 0
 # New messages only: an edited command is not run again.
 _NEW = filters.UpdateType.MESSAGE
 
+# The update types the handlers below answer, asked of Telegram by long polling and by
+# setWebhook alike (nothing else is sent to the bot). A handler for another type must add it
+# here: tests/handlers/test_allowed_updates.py derives the types from the registered handlers.
+ALLOWED_UPDATES: tuple[str, ...] = (
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+    Update.INLINE_QUERY,
+    Update.CHOSEN_INLINE_RESULT,
+)
+
 
 def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Add every handler and the error handler to the application.

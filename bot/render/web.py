@@ -27,3 +27,9 @@ METHOD_NOT_ALLOWED_TEXT = "GET only\n"
 TOO_LARGE_TEXT = "request too large\n"
 TIMEOUT_TEXT = "request timed out\n"
 SERVER_ERROR_TEXT = "internal error\n"
+
+# Answers to webhook requests (read by Telegram, or by whoever probes the webhook's path).
+WEBHOOK_ACCEPTED_TEXT = "ok\n"
+WEBHOOK_FORBIDDEN_TEXT = "forbidden\n"
+WEBHOOK_BAD_UPDATE_TEXT = "not a Telegram update\n"
+WEBHOOK_CLOSING_TEXT = "shutting down, send it again\n"

@@ -66,6 +66,17 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.webhook_requests = Counter(
+            "campaignbot_webhook_requests",
+            "Webhook requests by outcome (accepted, forbidden, bad_update, closing).",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def record_webhook(self, outcome: str) -> None:
+        """Count one webhook request."""
+        self.webhook_requests.labels(outcome).inc()
+
     def record_delivery(self, kind: OutcomeKind, seconds: float) -> None:
         """Count one send's outcome and its latency."""
         self.deliveries.labels(kind.value).inc()

@@ -13,11 +13,14 @@ takes a `Runtime` and calls services (`StatusService` through the health checks,
   redirect. Redirects say `Referrer-Policy: no-referrer`, so the destination never sees the
   token.
 
-Hardening: GET and HEAD only; requests with a body larger than `MAX_REQUEST_BYTES` are refused
-(413); each request is handled within `REQUEST_TIMEOUT_SECONDS`; request lines and headers are
-capped; idle connections close after `KEEPALIVE_SECONDS`. There is no access log (it would record
-visitors' IP addresses) and no traceback ever reaches a client: errors are logged without the
-request's address, token or headers and answered with a one-line text.
+- `POST <path of WEBHOOK_URL>` (webhook mode only): Telegram's updates, see `bot/web/webhook.py`.
+
+Hardening: GET and HEAD only, but for the webhook's POST; requests with a body larger than
+`MAX_REQUEST_BYTES` (the webhook: `MAX_UPDATE_BYTES`) are refused (413); each request is
+handled within `REQUEST_TIMEOUT_SECONDS`; request lines and headers are capped; idle
+connections close after `KEEPALIVE_SECONDS`. There is no access log (it would record visitors'
+IP addresses) and no traceback ever reaches a client: errors are logged without the request's
+address, token or headers and answered with a one-line text.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bot.domain.links import counts_as_click
 from bot.render import web as texts
 from bot.runtime import Runtime
 from bot.web.health import HealthChecks, HealthReport, Metrics
+from bot.web.webhook import MAX_UPDATE_BYTES, WebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,7 @@ MAX_LINE_BYTES = 4 * 1024
 MAX_HEADERS = 64
 SHUTDOWN_SECONDS = 2.0
 _NO_STORE = {"Cache-Control": "no-store"}
+_BODY_KEY = web.RequestKey("body", bytes)  # the body the guard read, for the webhook route
 # Characters kept as they are when a redirect target is written into the Location header.
 _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
@@ -70,8 +75,11 @@ class WebServer:
         metrics: Metrics,
         *,
         request_timeout: float = REQUEST_TIMEOUT_SECONDS,
+        webhook: WebhookReceiver | None = None,
     ) -> None:
         self.runtime = runtime
+        self.webhook = webhook
+        self._webhook_resource: web.AbstractResource | None = None
         self.metrics = metrics
         self.health = HealthChecks(runtime, metrics)
         self._request_timeout = request_timeout
@@ -80,7 +88,11 @@ class WebServer:
 
     def make_app(self) -> web.Application:
         """The aiohttp application (routes and the guard middleware)."""
-        app = web.Application(client_max_size=MAX_REQUEST_BYTES, middlewares=[self._guard])
+        largest = MAX_UPDATE_BYTES if self.webhook is not None else MAX_REQUEST_BYTES
+        app = web.Application(client_max_size=largest, middlewares=[self._guard])
+        if self.webhook is not None:
+            route = app.router.add_post(self.webhook.path, self._receive_update)
+            self._webhook_resource = route.resource
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/r/{token:.*}", self._follow)
@@ -130,16 +142,23 @@ class WebServer:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Size limit, GET/HEAD only, timeout; errors become one-line answers, never tracebacks."""
+        """Size limit, GET/HEAD only, timeout; errors become one-line answers, never tracebacks.
+
+        The webhook's route takes POST and a larger body; the timeout covers reading the body.
+        """
         try:
+            webhook = self._is_webhook(request)
+            limit = MAX_UPDATE_BYTES if webhook else MAX_REQUEST_BYTES
             length = request.content_length
-            if length is not None and length > MAX_REQUEST_BYTES:
+            if length is not None and length > limit:
                 return _text(413, texts.TOO_LARGE_TEXT, Connection="close")
-            if request.body_exists:
-                await request.read()  # over client_max_size: HTTPRequestEntityTooLarge
-            if request.method not in ("GET", "HEAD"):
-                return _text(405, texts.METHOD_NOT_ALLOWED_TEXT, Allow="GET, HEAD")
             async with asyncio.timeout(self._request_timeout):
+                if request.body_exists:
+                    body = await _read_body(request, limit)  # over it: HTTPRequestEntityTooLarge
+                    if webhook:
+                        request[_BODY_KEY] = body
+                if not webhook and request.method not in ("GET", "HEAD"):
+                    return _text(405, texts.METHOD_NOT_ALLOWED_TEXT, Allow="GET, HEAD")
                 return await handler(request)
         except web.HTTPRequestEntityTooLarge:
             return _text(413, texts.TOO_LARGE_TEXT, Connection="close")
@@ -153,7 +172,18 @@ class WebServer:
             log.exception("web request failed", extra={"route": _route_name(request)})
             return _text(500, texts.SERVER_ERROR_TEXT)
 
+    def _is_webhook(self, request: web.Request) -> bool:
+        return (
+            self._webhook_resource is not None
+            and request.match_info.route.resource is self._webhook_resource
+        )
+
     # -- routes ---------------------------------------------------------------------------------
+
+    async def _receive_update(self, request: web.Request) -> web.Response:
+        if self.webhook is None:  # pragma: no cover - the route exists only with a receiver
+            return _text(404, texts.NOT_FOUND_TEXT)
+        return await self.webhook.receive(request, request.get(_BODY_KEY, b""))
 
     async def _healthz(self, request: web.Request) -> web.Response:
         report = await self.health.check()
@@ -202,6 +232,18 @@ class WebServer:
 async def _plain_server_header(request: web.Request, response: web.StreamResponse) -> None:
     """Name the server without the versions of Python and aiohttp."""
     response.headers["Server"] = "campaignbot"
+
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The request's body, refused as soon as it grows beyond `limit` (chunked bodies too)."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=size)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _route_name(request: web.Request) -> str:

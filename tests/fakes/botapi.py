@@ -12,9 +12,10 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
 - parameter names and required parameters checked against the Bot API 10.0 spec
   (`tests/data/telegram/api.min.json`, see the README there);
 - getMe, (set|delete)Webhook, getWebhookInfo, getUpdates (offset confirmation, clamps, real
-  long polling, 409 conflicts), (set|get|delete)MyCommands, sendMessage, sendPhoto,
-  editMessageText/Caption/ReplyMarkup, deleteMessage, answerCallbackQuery, sendChatAction,
-  getChat, getChatMember, (set|get)MyDescription, (set|get)MyShortDescription, setMyName;
+  long polling, 409 conflicts), webhook delivery (see below), (set|get|delete)MyCommands,
+  sendMessage, sendPhoto, editMessageText/Caption/ReplyMarkup, deleteMessage,
+  answerCallbackQuery, sendChatAction, getChat, getChatMember, (set|get)MyDescription,
+  (set|get)MyShortDescription, setMyName;
 - inline mode (`inline_mode=True`, off by default as for a new bot): getMe's
   supports_inline_queries, inline_query and chosen_inline_result updates from tests, and
   answerInlineQuery with its results checked against the spec's InlineQueryResult types
@@ -30,17 +31,27 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
   Only sendMessage/sendPhoto count; a send that passed validation counts even if it then
   fails with 403 (it reached Telegram).
 
+- webhooks: while a webhook is set, getUpdates answers 409 and pending updates are POSTed to
+  its URL as JSON with `X-Telegram-Bot-Api-Secret-Token` (when a secret_token was given), as
+  Telegram's WebhookActor does: up to `max_connections` requests at once, one at a time per
+  chat (a chat's next update waits until its previous one is acknowledged), an update
+  confirmed only by a 2xx answer and otherwise sent again after a growing delay, with
+  getWebhookInfo's pending_update_count, last_error_date and last_error_message; setWebhook
+  checks secret_token (1-256 characters of A-Z a-z 0-9 _ -) and clamps max_connections to 1-100.
+  `webhook_deliveries` logs every POST (when it started and when it was answered).
+
 What it does not reproduce: Markdown parse modes (answered with a loud 400), automatic
-url/mention/hashtag entities in sent messages, webhook delivery, inline messages, files
-(`getFile`, `/file/bot...`), media other than photos, link previews, privacy mode in groups,
-`bot can't initiate conversation with a user` (every private chat counts as started), edit
-and answer rate limits, the server's own throttles (getUpdates 3-second rules, delayed 409s,
-310 queued messages per chat, upload pacing), most methods beyond those listed (a spec-known
-but unimplemented method answers a 400 that says so). Where the real server would ignore an
-unknown parameter, this one rejects it (`strict_params=True`) so that typos fail tests; the
-description `unknown parameter "x"` is the fake's own. Descriptions not found in the official
-server's source (e.g. `there is no caption in the message to edit`, `BOT_COMMANDS_TOO_MUCH`)
-are best guesses.
+url/mention/hashtag entities in sent messages, HTTPS and the webhook's port and certificate
+rules (plain http to any port is accepted), the 1-per-second setWebhook limit, inline messages,
+files (`getFile`, `/file/bot...`), media other than photos, link previews, privacy mode in
+groups, `bot can't initiate conversation with a user` (every private chat counts as started),
+edit and answer rate limits, the server's own throttles (getUpdates 3-second rules, delayed
+409s, 310 queued messages per chat, upload pacing), most methods beyond those listed (a
+spec-known but unimplemented method answers a 400 that says so). Where the real server would
+ignore an unknown parameter, this one rejects it (`strict_params=True`) so that typos fail
+tests; the description `unknown parameter "x"` is the fake's own. Descriptions not found in the
+official server's source (e.g. `there is no caption in the message to edit`,
+`BOT_COMMANDS_TOO_MUCH`) are best guesses.
 
 Tests drive it in-process (`async with FakeBotApi() as api:`, plain methods to inject updates
 and failures, async `wait_for_*` helpers that wake on events, no sleeping); benchmarks run
@@ -68,7 +79,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Self, TypeVar
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, ClientError, ClientSession, ClientTimeout, web
 
 from tests.fakes.botapi_html import EmptyTextError, HtmlParseError, fix_text, parse_html, utf16_len
 
@@ -82,6 +93,7 @@ __all__ = [
     "RateLimits",
     "RequestRecord",
     "UploadedFile",
+    "WebhookDelivery",
     "main",
 ]
 
@@ -268,6 +280,23 @@ class BotMessage:
             "caption_entities": self.caption_entities,
             "reply_markup": self.reply_markup,
         }
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    """One POST of an update to the webhook; status 0 means no HTTP answer (`error` says why)."""
+
+    update_id: int
+    url: str
+    status: int
+    error: str | None
+    started: float
+    answered: float
+
+    @property
+    def ok(self) -> bool:
+        """Whether the webhook acknowledged the update (any 2xx)."""
+        return 200 <= self.status < 300
 
 
 @dataclass(frozen=True)
@@ -617,6 +646,8 @@ class FakeBotApi:
         bot_username: str = DEFAULT_BOT_USERNAME,
         callback_query_ttl: float | None = None,
         inline_mode: bool = False,
+        webhook_retry_seconds: float = 0.1,
+        webhook_timeout: float = 10.0,
     ) -> None:
         """Configure the server; nothing listens until `start()`.
 
@@ -635,6 +666,9 @@ class FakeBotApi:
             callback_query_ttl: Seconds after which an unanswered callback query expires.
             inline_mode: The bot has inline mode on (@BotFather /setinline): getMe says so and
                 tests may send inline queries.
+            webhook_retry_seconds: Delay before an update the webhook did not acknowledge is
+                sent again; it doubles with each failure, up to 20 times this.
+            webhook_timeout: Seconds a webhook has to answer a POST.
         """
         if not _valid_token(token):
             raise ValueError(f"malformed token {token!r}")
@@ -655,6 +689,10 @@ class FakeBotApi:
         self.strict_params = strict_params
         self.callback_query_ttl = callback_query_ttl
         self.inline_mode = inline_mode
+        self.webhook_retry_seconds = webhook_retry_seconds
+        self.webhook_timeout = webhook_timeout
+        self._webhook_task: asyncio.Task[None] | None = None
+        self._webhook_session: Any = None  # aiohttp.ClientSession while started
         self._spec_path = spec_path or SPEC_PATH
         self._spec = _load_spec(self._spec_path)
         self._handlers: dict[str, Callable[[JSONDict], Any]] = {
@@ -707,6 +745,11 @@ class FakeBotApi:
         self._last_update_id = 100_000
         self._allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self._webhook: JSONDict | None = None
+        self._webhook_secret: str | None = None
+        self._webhook_deliveries: list[WebhookDelivery] = []
+        self._webhook_inflight: set[int] = set()
+        self._webhook_retry: dict[int, tuple[int, float]] = {}  # update_id -> failures, due
+        self._webhook_error: tuple[int, str] | None = None
         self._commands: dict[tuple[str, int | None, int | None, str], list[JSONDict]] = {}
         self._descriptions: dict[tuple[str, str], str] = {}
         self._callback_queries: dict[str, _CallbackQuery] = {}
@@ -746,11 +789,21 @@ class FakeBotApi:
         self._runner = runner
         self._closing = asyncio.Event()
         self._started_url = f"http://{self.host}:{self.port}"
+        self._webhook_session = ClientSession(timeout=ClientTimeout(total=self.webhook_timeout))
+        self._webhook_task = asyncio.create_task(self._webhook_loop(), name="fake webhook")
 
     async def stop(self) -> None:
         """Answer parked requests and stop listening."""
         self._closing.set()
         self._notify()
+        task, self._webhook_task = self._webhook_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        session, self._webhook_session = self._webhook_session, None
+        if session is not None:
+            await session.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -1729,14 +1782,29 @@ class FakeBotApi:
         url = str(params.get("url") or "")
         if not url:
             return self._delete_webhook(params)
+        secret = params.get("secret_token")
+        secret = None if secret in (None, "") else str(secret)
+        if secret is not None and len(secret) > 256:
+            raise _bad_request("secret token is too long")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", secret):
+            raise _bad_request("secret token contains unallowed characters")
         if params.get("drop_pending_updates") is True:
             self._updates.clear()
-        if self._webhook is not None and self._webhook["url"] == url:
-            return _Described(True, "Webhook is already set")
-        self._webhook = {"url": url}
-        for key in ("max_connections", "allowed_updates", "ip_address"):
+        webhook: JSONDict = {
+            "url": url,
+            "max_connections": _clamp(params.get("max_connections"), 1, 100, 40),
+        }
+        for key in ("allowed_updates", "ip_address"):
             if key in params:
-                self._webhook[key] = params[key]
+                webhook[key] = params[key]
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(allowed) if allowed else DEFAULT_ALLOWED_UPDATES
+        if self._webhook == webhook and self._webhook_secret == secret:
+            return _Described(True, "Webhook is already set")
+        self._webhook = webhook
+        self._webhook_secret = secret
+        self._webhook_error = None
         self._poll_generation += 1
         self._poll_abort = "Conflict: terminated by setWebhook request"
         self._notify()
@@ -1748,6 +1816,8 @@ class FakeBotApi:
         if self._webhook is None:
             return _Described(True, "Webhook is already deleted")
         self._webhook = None
+        self._webhook_secret = None
+        self._webhook_error = None
         return _Described(True, "Webhook was deleted")
 
     def _get_webhook_info(self, params: JSONDict) -> JSONDict:
@@ -1758,7 +1828,132 @@ class FakeBotApi:
         }
         if self._webhook is not None:
             info.update(self._webhook)
+            if self._webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self._webhook_error
         return info
+
+    # ------------------------------------------------------------------ webhook delivery
+
+    @staticmethod
+    def _update_chat(update: JSONDict) -> int:
+        """The chat (or user) an update belongs to, for per-chat ordering; else its own id."""
+        for key, value in update.items():
+            if key == "update_id" or not isinstance(value, dict):
+                continue
+            for holder in (value, value.get("message")):
+                if isinstance(holder, dict):
+                    chat = holder.get("chat")
+                    if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                        return int(chat["id"])
+            sender = value.get("from")
+            if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+                return int(sender["id"])
+        return -int(update["update_id"])
+
+    def _webhook_ready(self, now: float) -> tuple[list[JSONDict], float | None]:
+        """Updates to POST now (in order, one per chat, within max_connections) and the time
+        the next retry falls due."""
+        assert self._webhook is not None
+        allowed = self._allowed_updates
+        self._updates = [u for u in self._updates if any(k in allowed for k in u)]
+        free = int(self._webhook["max_connections"]) - len(self._webhook_inflight)
+        busy: set[int] = set()
+        ready: list[JSONDict] = []
+        next_due: float | None = None
+        for update in self._updates:
+            chat = self._update_chat(update)
+            if chat in busy:
+                continue  # an earlier update of this chat goes first
+            busy.add(chat)
+            update_id = update["update_id"]
+            if update_id in self._webhook_inflight:
+                continue
+            _, due = self._webhook_retry.get(update_id, (0, now))
+            if due > now:
+                next_due = due if next_due is None else min(next_due, due)
+                continue
+            if len(ready) >= free:
+                break
+            ready.append(update)
+        return ready, next_due
+
+    async def _webhook_loop(self) -> None:
+        """While a webhook is set, POST pending updates to it (Telegram's WebhookActor)."""
+        loop = asyncio.get_running_loop()
+        posts: set[asyncio.Task[None]] = set()
+        try:
+            while not self._closing.is_set():
+                wait: float = 3600.0
+                if self._webhook is not None:
+                    ready, next_due = self._webhook_ready(loop.time())
+                    url, secret = str(self._webhook["url"]), self._webhook_secret
+                    for update in ready:
+                        self._webhook_inflight.add(update["update_id"])
+                        task = asyncio.create_task(self._post_update(update, url, secret))
+                        posts.add(task)
+                        task.add_done_callback(posts.discard)
+                    if next_due is not None:
+                        wait = max(0.0, next_due - loop.time())
+                await self._wait_change(wait)
+        finally:
+            for task in list(posts):
+                task.cancel()
+            await asyncio.gather(*posts, return_exceptions=True)
+
+    async def _post_update(self, update: JSONDict, url: str, secret: str | None) -> None:
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+        update_id = int(update["update_id"])
+        started = self.clock()
+        status, error = 0, None
+        try:
+            if self._webhook_session is None:
+                raise ClientError("the fake server is stopping")
+            async with self._webhook_session.post(
+                url, data=json.dumps(update).encode(), headers=headers
+            ) as response:
+                await response.read()
+                status = response.status
+                if not 200 <= status < 300:
+                    error = f"Wrong response from the webhook: {status} {response.reason}"
+        except (ClientError, TimeoutError, OSError) as failure:
+            error = f"Connection failed: {type(failure).__name__}"
+        finally:
+            self._webhook_inflight.discard(update_id)
+        answered = self.clock()
+        self._webhook_deliveries.append(
+            WebhookDelivery(update_id, url, status, error, started, answered)
+        )
+        if error is None:
+            self._updates = [u for u in self._updates if u["update_id"] != update_id]
+            self._webhook_retry.pop(update_id, None)
+        else:
+            failures = self._webhook_retry.get(update_id, (0, 0.0))[0] + 1
+            delay = self.webhook_retry_seconds * min(2 ** (failures - 1), 20)
+            due = asyncio.get_running_loop().time() + delay
+            self._webhook_retry[update_id] = (failures, due)
+            self._webhook_error = (int(self.wall_clock()), error)
+        self._notify()
+
+    @property
+    def webhook_deliveries(self) -> list[WebhookDelivery]:
+        """Every POST to the webhook so far, in the order they were answered."""
+        return list(self._webhook_deliveries)
+
+    async def wait_for_webhook_deliveries(
+        self,
+        count: int = 1,
+        timeout: float = 5.0,
+        predicate: Callable[[WebhookDelivery], bool] | None = None,
+    ) -> list[WebhookDelivery]:
+        """Wait until `count` webhook POSTs (matching `predicate`) were answered; return them."""
+
+        def enough() -> list[WebhookDelivery]:
+            found = [d for d in self._webhook_deliveries if predicate is None or predicate(d)]
+            return found if len(found) >= count else []
+
+        return await self.wait_until(enough, timeout, f"{count} webhook POST(s)")
 
     def _scope_key(
         self, scope: Any, language_code: Any, *, check: bool = True
@@ -2368,6 +2563,7 @@ class FakeBotApi:
             "wait_for_requests": self.wait_for_requests,
             "wait_for_sent": self.wait_for_sent,
             "wait_for_message": self.wait_for_message,
+            "webhook_deliveries": lambda: self.webhook_deliveries,
         }
 
     def _set_accept_unknown_chats(self, enabled: bool = True) -> None:
