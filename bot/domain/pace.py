@@ -211,7 +211,7 @@ def parse_quiet(text: str) -> QuietHours | None:
 
 def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c) and c not in "'’.")
     return " ".join(re.sub(r"[^a-z0-9/_+-]+", " ", plain.casefold()).split())
 
 
@@ -229,7 +229,7 @@ def resolve_timezone(text: str) -> str:
     if not cleaned or len(cleaned) > 64:
         raise PaceInputError("timezone", text)
     folded = _fold(cleaned)
-    city = CITIES.get(folded.replace("-", " ").replace(".", " ").strip())
+    city = CITIES.get(folded.replace("-", " ").strip())
     if city is not None:
         return city
     name = _zone_names().get(cleaned.replace(" ", "_").casefold())
