@@ -99,10 +99,12 @@ BROADCAST_CANCEL = "b:stop"  # b:stop:<broadcast_id>  cancel a scheduled broadca
 BROADCAST_ACTION_DEFAULT = "b:adef"  # b:adef:<token>
 BROADCAST_ACTION_OWN = "b:aown"  # b:aown:<token>  the next message is the label
 BROADCAST_ACTION_NONE = "b:anone"  # b:anone:<token>
+# Toggle "respect digests and quiet hours" on the preview's summary (bot.domain.pace).
+BROADCAST_PACE = "b:pace"  # b:pace:<token>
 
 DRAFT_TOKEN_CHARS = 8
 # Anchored patterns for the CallbackQueryHandlers.
-BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone):[0-9a-f]{8}$"
+BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone|pace):[0-9a-f]{8}$"
 BROADCAST_CANCEL_PATTERN = rf"^b:stop:{_NUMBER}$"
 
 

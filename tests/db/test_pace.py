@@ -85,11 +85,9 @@ async def test_held_deliveries_and_their_reset(sessionmaker: Sessions) -> None:
             (await session.execute(select(Delivery).where(Delivery.id.in_(ids)))).scalars().all()
         )
     # The digest-held row is never claimed on its own; the quiet-held one is, once due.
-    assert (
-        held == 2
-        and ids[0] not in {d.id for d in claimable}
-        and ids[1] in {d.id for d in claimable}
-    )
+    assert held == 2
+    assert ids[0] not in {d.id for d in claimable}
+    assert ids[1] in {d.id for d in claimable}
     assert (reset, after) == (2, 0)
     assert {(r.pace, r.next_attempt_at) for r in rows} == {(0, NOW)}
 

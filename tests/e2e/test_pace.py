@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from bot.app import AnyApplication
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.app import AnyApplication, make_application, running
+from bot.config import Settings
+from bot.db.models import Broadcast
 from bot.render import callback_data as cb
 from bot.render.text import INVALID_BUTTON
 from tests.e2e.conftest import runtime_of
-from tests.e2e.test_supporters import handled, press, press_and_wait_edit, say
+from tests.e2e.test_broadcasts import ADMIN, compose, send_now, subscribe_all
+from tests.e2e.test_supporters import button_data, handled, press, press_and_wait_edit, say
 from tests.fakes.botapi import BotMessage, FakeBotApi
+from tests.fakes.clock import FakeClock
 
 ALICE = 1001
 BOB = 1002
@@ -50,7 +60,8 @@ async def test_settings_buttons_edit_the_message_in_place(
     _, back = await press_and_wait_edit(api, ALICE, zones, cb.pace_zone(0))
     assert "Time zone: America/Toronto" in (back.text or "")
     # One message all along: /settings' reply, edited four times.
-    assert len(api.messages(ALICE)) == 1 and back.message_id == settings.message_id
+    assert len(api.messages(ALICE)) == 1
+    assert back.message_id == settings.message_id
     assert await _stored(bot_app, ALICE) == ("America/Toronto", "daily 18:00", "22:00-08:00")
 
 
@@ -110,3 +121,30 @@ async def test_in_a_group_only_admins_change_settings(
     await handled(api, bot_app)
     assert "22:00–08:00" in (ok.text or "")
     assert await _stored(bot_app, GROUP) == ("UTC", None, "22:00-08:00")
+
+
+async def test_broadcast_respecting_pace_reaches_quiet_chats_later(
+    api: FakeBotApi,
+    bot_settings: Callable[..., Settings],
+    engine: Any,
+) -> None:
+    """The organiser turns on "respect digests and quiet hours": the summary, edited in place,
+    says 1 now and 1 later; the quiet chat gets nothing now, the other chat gets it."""
+    clock = FakeClock(datetime(2026, 11, 25, 4, tzinfo=UTC))  # 23:00 in Montréal
+    app_cm = running(make_application(bot_settings(admin_ids=[ADMIN]), engine=engine, clock=clock))
+    async with app_cm as app:
+        await subscribe_all(app, {3001: ["stoptorture"], 3002: ["stoptorture"]})
+        await runtime_of(app).pace.set_timezone(3001, "America/Toronto")
+        await runtime_of(app).pace.set_quiet(3001, "22:00-08:00")
+        _, summary = await compose(api, ADMIN, "/broadcast stoptorture")
+        assert "Now: all of them" in (summary.text or "")
+        _answer, toggled = await press_and_wait_edit(
+            api, ADMIN, summary, button_data(summary, "Respect digests and quiet hours")
+        )
+        assert "1 now, 1 later" in (toggled.text or "")
+        assert "✅ Respect digests and quiet hours" in str(toggled.buttons)
+        await send_now(api, ADMIN, toggled)
+        await api.wait_until(lambda: api.messages(3002) or None, what="the broadcast now")
+        async with runtime_of(app).sessionmaker() as session:
+            respect = (await session.execute(select(Broadcast.respect_pace))).scalars().all()
+        assert (respect, api.messages(3001)) == ([True], [])

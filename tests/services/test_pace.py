@@ -151,9 +151,11 @@ async def test_daily_digest_collects_the_days_posts_once_across_a_restart(
     clock.current = _utc(2026, 11, 25, 17, 0, 5)
     await make_engine().drain_all()
     assert before == []
-    assert len(after) == 1 and len(_texts(api)) == 1
+    assert len(after) == 1
+    assert len(_texts(api)) == 1
     digest = after[0]
-    assert "3 new posts" in digest and "StopTorture" in digest
+    assert "3 new posts" in digest
+    assert "StopTorture" in digest
     # Newest first.
     assert (
         digest.index("Afternoon news")
@@ -250,8 +252,12 @@ async def test_a_post_arriving_while_a_digest_is_sent_goes_into_the_next(
     clock.current = _utc(2026, 11, 25, 17)
     await make_engine().drain_all()
     texts = _texts(api)
-    assert len(first) == 1 and "First post" in first[0] and "Late post" not in first[0]
-    assert len(texts) == 2 and "Late post" in texts[1] and "First post" not in texts[1]
+    assert len(first) == 1
+    assert "First post" in first[0]
+    assert "Late post" not in first[0]
+    assert len(texts) == 2
+    assert "Late post" in texts[1]
+    assert "First post" not in texts[1]
     async with sessionmaker() as session:
         digests = (await session.execute(select(DigestMessage.status))).scalars().all()
     assert sorted(digests) == ["sent", "sent"]
@@ -302,7 +308,8 @@ async def test_quiet_hours_hold_and_release_spread_under_the_rate(
     engine = make_engine()
     await engine.drain_all()
     assert held_sent == 0
-    assert end <= due[0] and due[-1] < end + timedelta(seconds=QUIET_RELEASE_SECONDS)
+    assert end <= due[0]
+    assert due[-1] < end + timedelta(seconds=QUIET_RELEASE_SECONDS)
     assert len(set(due)) > 40  # spread, not all at 08:00:00
     assert at_eight < len(chats)
     assert api.sent_per_chat() == dict.fromkeys(chats, 1)
@@ -410,7 +417,8 @@ async def test_long_digest_is_split_and_counts_the_rest(
     assert len(texts) >= 2
     assert all(len(t) <= 4096 for t in texts)
     joined = "\n".join(texts)
-    assert "and 10 more" in joined and "/latest" in joined
+    assert "and 10 more" in joined
+    assert "/latest" in joined
     assert joined.count("• ") == 30
     async with sessionmaker() as session:
         repo = PaceRepo(session)
