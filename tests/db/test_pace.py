@@ -160,3 +160,23 @@ async def test_digests_of_unreachable_and_migrated_chats(sessionmaker: Sessions)
         rows = {d.id: d for d in (await session.execute(select(DigestMessage))).scalars()}
     assert dropped == 1
     assert (rows[digests[1] or 0].status, rows[digests[-5] or 0].chat_id) == ("dropped", -1005)
+
+
+async def test_finished_digests_are_deleted_after_the_cutoff(sessionmaker: Sessions) -> None:
+    """Retention deletes finished digests created before the cut-off, never pending ones."""
+    await _seed(sessionmaker, chats=(1, 2))
+    made = {}
+    for chat_id in (1, 2):
+        async with sessionmaker.begin() as session:
+            repo = PaceRepo(session)
+            ids = await _ids(sessionmaker, chat_id)
+            await repo.set_paced([(i, DeliveryPace.DIGEST, NOW) for i in ids])
+            made[chat_id] = await repo.build_digest(chat_id, NOW)
+    async with sessionmaker.begin() as session:
+        await PaceRepo(session).finish_digest(made[1] or 0, DeliveryStatus.SENT, NOW)
+    async with sessionmaker.begin() as session:
+        early = await PaceRepo(session).delete_finished_digests(NOW)
+        deleted = await PaceRepo(session).delete_finished_digests(NOW + timedelta(days=1))
+    async with sessionmaker() as session:
+        left = list((await session.execute(select(DigestMessage.id))).scalars())
+    assert (early, deleted, left) == (0, 1, [made[2]])

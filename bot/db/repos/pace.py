@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Chat, Delivery, DigestMessage, Feed, Post, Subscription, Topic
@@ -271,6 +271,15 @@ class PaceRepo:
             update(DigestMessage)
             .where(DigestMessage.chat_id == chat_id, DigestMessage.status == PENDING)
             .values(status=DeliveryStatus.DROPPED.value, last_error=_clip(reason))
+        )
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+    async def delete_finished_digests(self, cutoff: datetime) -> int:
+        """Delete digests created before `cutoff` that are no longer pending (retention)."""
+        result = await self.session.execute(
+            delete(DigestMessage).where(
+                DigestMessage.created_at < cutoff, DigestMessage.status != PENDING
+            )
         )
         return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
