@@ -428,3 +428,40 @@ async def test_long_digest_is_split_and_counts_the_rest(
 def test_zoneinfo_is_available() -> None:
     """The zones the tests use exist on this system (tzdata)."""
     assert ZoneInfo("Europe/Paris") is not None
+
+
+async def test_an_interrupted_digest_resumes_after_its_last_recorded_part(
+    api: FakeBotApi,
+    make_engine: Callable[..., DeliveryEngine],
+    sessionmaker: Sessions,
+    clock: FakeClock,
+    pace: PaceService,
+) -> None:
+    """A digest in several parts whose first part was recorded before a crash: the next engine
+    sends the remaining parts only, and then marks the digest and all its posts sent."""
+    clock.current = _utc(2026, 11, 24, 8)
+    topic = await _topic(sessionmaker, clock, [CHAT])
+    await _paris_daily(pace)
+    for n in range(30):
+        clock.advance(60)
+        await _post(sessionmaker, clock, topic, f"Title {n:02d} " + "word " * 40)
+    await make_engine().drain_all()
+    clock.current = _utc(2026, 11, 24, 17)
+    api.fail_next("sendMessage", 502, count=1)
+    engine = make_engine()
+    await engine.drain_once()  # builds the digest; its first send fails
+    await engine.stop()
+    async with sessionmaker.begin() as session:
+        (digest,) = (await session.execute(select(DigestMessage))).scalars().all()
+        carried = len(await PaceRepo(session).digest_items(digest.id))
+        await PaceRepo(session).mark_part_sent(digest.id, 1)  # as if part 1 went out, then a crash
+    clock.advance(60)
+    await make_engine().drain_all()
+    texts = _texts(api)
+    assert carried == 30
+    assert texts
+    assert "daily digest" not in texts[0]  # the header was in part 1: not sent again
+    async with sessionmaker() as session:
+        statuses = set((await session.execute(select(Delivery.status))).scalars())
+        done = (await session.execute(select(DigestMessage.status))).scalars().all()
+    assert (statuses, done) == ({"sent"}, ["sent"])
