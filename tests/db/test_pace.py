@@ -155,11 +155,14 @@ async def test_digests_of_unreachable_and_migrated_chats(sessionmaker: Sessions)
         await session.flush()
         repo = PaceRepo(session)
         dropped = await repo.drop_digests_for_chat(1, "blocked")
+        await repo.set_settings(-5, NOW, quiet="22:00-08:00", timezone="America/Halifax")
         await repo.move_digests(-5, -1005)
     async with sessionmaker() as session:
         rows = {d.id: d for d in (await session.execute(select(DigestMessage))).scalars()}
+        moved = await PaceRepo(session).settings_of([-1005])
     assert dropped == 1
     assert (rows[digests[1] or 0].status, rows[digests[-5] or 0].chat_id) == ("dropped", -1005)
+    assert moved == {-1005: ("America/Halifax", None, "22:00-08:00")}
 
 
 async def test_finished_digests_are_deleted_after_the_cutoff(sessionmaker: Sessions) -> None:

@@ -284,9 +284,16 @@ class PaceRepo:
         return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
     async def move_digests(self, old_id: int, new_id: int) -> None:
-        """A migrated group's pending digests follow it to the new chat id."""
+        """A migrated group's pace follows it: pending digests and settings (unless set there)."""
         await self.session.execute(
             update(DigestMessage)
             .where(DigestMessage.chat_id == old_id, DigestMessage.status == PENDING)
             .values(chat_id=new_id)
         )
+        old = await self.session.get(Chat, old_id)
+        new = await self.session.get(Chat, new_id)
+        if old is None or new is None:
+            return
+        if new.timezone is None and new.digest is None and new.quiet is None:
+            new.timezone, new.digest, new.quiet = old.timezone, old.digest, old.quiet
+            await self.session.flush()
