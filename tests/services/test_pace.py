@@ -7,6 +7,7 @@ PostgreSQL), the fake clock: the engine's sleeps advance it, so pacing costs no 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -62,13 +63,18 @@ def make_engine(
         await asyncio.sleep(0)
 
     def make(**options: object) -> DeliveryEngine:
-        kwargs: dict[str, object] = {"rate": 25, "tz": UTC, "rng": lambda: 0.0, "sleep": sleep}
+        kwargs: dict[str, object] = {
+            "rate": 25,
+            "tz": UTC,
+            "rng": lambda: 0.0,
+            "sleep": sleep,
+            "monotonic": lambda: clock.now().timestamp(),
+        }
         kwargs.update(options)
         return DeliveryEngine(
             sessionmaker,
             TelegramSender(bot),
             clock,
-            monotonic=lambda: clock.now().timestamp(),
             **kwargs,  # type: ignore[arg-type]
         )
 
@@ -465,3 +471,30 @@ async def test_an_interrupted_digest_resumes_after_its_last_recorded_part(
         statuses = set((await session.execute(select(Delivery.status))).scalars())
         done = (await session.execute(select(DigestMessage.status))).scalars().all()
     assert (statuses, done) == ({"sent"}, ["sent"])
+
+
+async def test_quiet_hours_release_stays_under_telegrams_limits_in_real_time(
+    api: FakeBotApi,
+    make_engine: Callable[..., DeliveryEngine],
+    sessionmaker: Sessions,
+    clock: FakeClock,
+    pace: PaceService,
+) -> None:
+    """With the fake server's real limits on (30/s overall, 1/s per chat) and the engine pacing
+    in real time, a night's backlog for 40 chats released at once meets no 429."""
+    chats = list(range(4001, 4041))
+    clock.current = _utc(2026, 11, 25, 4)  # 23:00 in Montréal
+    topic = await _topic(sessionmaker, clock, chats)
+    for chat_id in chats:
+        await pace.set_timezone(chat_id, "America/Toronto")
+        await pace.set_quiet(chat_id, "22:00-08:00")
+    await _post(sessionmaker, clock, topic, "First night news")
+    await _post(sessionmaker, clock, topic, "Second night news")
+    await make_engine().drain_all()
+    api.set_limits(enabled=True)
+    clock.current = _utc(2026, 11, 25, 13) + timedelta(seconds=QUIET_RELEASE_SECONDS)
+    engine = make_engine(sleep=asyncio.sleep, monotonic=time.monotonic)
+    await engine.drain_all(deadline=120)
+    stats = api.stats
+    assert api.sent_per_chat() == dict.fromkeys(chats, 2)
+    assert (stats.too_many_requests, engine.stats.flood_waits) == (0, 0)
