@@ -11,6 +11,8 @@ from sqlalchemy import select
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
 from bot.db.models import Broadcast
+from bot.db.repos import DeliveryRepo, PostRepo
+from bot.domain.types import ParsedEntry
 from bot.render import callback_data as cb
 from bot.render.text import INVALID_BUTTON
 from tests.e2e.conftest import runtime_of
@@ -148,3 +150,41 @@ async def test_broadcast_respecting_pace_reaches_quiet_chats_later(
         async with runtime_of(app).sessionmaker() as session:
             respect = (await session.execute(select(Broadcast.respect_pace))).scalars().all()
         assert (respect, api.messages(3001)) == ([True], [])
+
+
+async def test_the_running_bot_sends_a_daily_digest_at_its_time(
+    api: FakeBotApi,
+    bot_settings: Callable[..., Settings],
+    engine: Any,
+) -> None:
+    """The whole bot on a fake clock: a post waits; at 18:00 Paris one digest arrives."""
+    clock = FakeClock(datetime(2026, 11, 24, 9, tzinfo=UTC))
+    async with running(make_application(bot_settings(), engine=engine, clock=clock)) as app:
+        runtime = runtime_of(app)
+        await subscribe_all(app, {ALICE: ["stoptorture"]})
+        await say(api, ALICE, "/timezone Europe/Paris")
+        await say(api, ALICE, "/digest daily 18:00")
+        topic = next(t for t in await runtime.topics.list_topics() if t.slug == "stoptorture")
+        async with runtime.sessionmaker.begin() as session:
+            entry = ParsedEntry(
+                identity="x1",
+                url="https://news.example.org/x1",
+                title="Detainees freed",
+                summary="",
+                published=clock.now(),
+            )
+            ids = await PostRepo(session).insert_new(None, [entry], clock.now(), announced=True)  # type: ignore[arg-type]
+            await DeliveryRepo(session).fan_out_post(ids["x1"], [topic.id], clock.now())
+        runtime.wake_delivery()
+        await api.wait_until(
+            lambda: (runtime.delivery is not None and runtime.delivery.stats.held >= 1) or None,
+            what="the post held for the digest",
+        )
+        before = len(api.messages(ALICE))
+        clock.current = datetime(2026, 11, 24, 17, tzinfo=UTC)
+        runtime.wake_delivery()
+        (digest,) = await api.wait_until(
+            lambda: api.messages(ALICE)[before:] or None, what="the digest"
+        )
+    assert "Your daily digest: 1 new post" in (digest.text or "")
+    assert "Detainees freed" in (digest.text or "")
