@@ -49,6 +49,17 @@ _WEEKDAY_NAMES = {
     },
 }
 
+# French keywords a francophone supporter may type (/digest quotidien 18:00, /quiet non).
+_KEYWORDS = {
+    "quotidien": "daily",
+    "quotidienne": "daily",
+    "hebdo": "weekly",
+    "hebdomadaire": "weekly",
+    "non": "off",
+    "désactivé": "off",
+    "instantané": "instant",
+}
+
 # Quiet-hour releases are spread over this window after the quiet hours end, each chat at a
 # stable offset of its own (see `release_offset`); the engine's pacing does the rest.
 QUIET_RELEASE_SECONDS = 600
@@ -180,7 +191,7 @@ def parse_digest(text: str) -> Digest | None:
     Raises:
         PaceInputError: Anything else.
     """
-    words = text.strip().lower().split()
+    words = [_KEYWORDS.get(w, w) for w in text.strip().lower().split()]
     if words in (["off"], ["instant"], ["none"]):
         return None
     if len(words) == 2 and words[0] == "daily":
@@ -197,9 +208,9 @@ def parse_quiet(text: str) -> QuietHours | None:
         PaceInputError: Anything else.
     """
     cleaned = text.strip().lower()
-    if cleaned in ("off", "none"):
+    if _KEYWORDS.get(cleaned, cleaned) in ("off", "none"):
         return None
-    parts = re.split(r"\s*[-–—]\s*|\s+to\s+", cleaned)
+    parts = re.split(r"\s*[-–—]\s*|\s+(?:to|à|a)\s+", cleaned)
     if len(parts) != 2:
         raise PaceInputError("quiet", text)
     start = _clock_time(parts[0], "quiet", text)

@@ -44,6 +44,9 @@ def _utc(*args: int) -> datetime:
         ("weekly mon 09:00", "weekly mon 09:00"),
         ("weekly Lundi 09:00", "weekly mon 09:00"),
         ("weekly sunday 23:59", "weekly sun 23:59"),
+        ("quotidien 18h00", "daily 18:00"),
+        ("hebdo ven 17:00", "weekly fri 17:00"),
+        ("non", None),
     ],
 )
 def test_parse_digest(text: str, code: str | None) -> None:
@@ -65,7 +68,13 @@ def test_parse_digest_refuses(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("off", None), ("22:00-08:00", "22:00-08:00"), ("1:00 – 6:30", "01:00-06:30")],
+    [
+        ("off", None),
+        ("non", None),
+        ("22:00-08:00", "22:00-08:00"),
+        ("1:00 – 6:30", "01:00-06:30"),
+        ("22h00 à 7h30", "22:00-07:30"),
+    ],
 )
 def test_parse_quiet(text: str, code: str | None) -> None:
     """Quiet hours may wrap midnight; `off` clears them."""
