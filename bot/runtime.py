@@ -41,6 +41,7 @@ from bot.services.broadcasts import BroadcastService, ProgressThrottle
 from bot.services.delivery import DeliveryEngine
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
+from bot.services.pace import PaceService
 from bot.services.privacy import PrivacyService
 from bot.services.reports import ReportService
 from bot.services.results import ResultsService
@@ -101,6 +102,7 @@ class Runtime:
     actions: ActionService
     tracking: TrackingService
     sharing: SharingService
+    pace: PaceService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
@@ -243,6 +245,8 @@ async def build_runtime(
         )
         subscriptions = SubscriptionService(sessionmaker, clock)
         sharing = SharingService(sessionmaker, clock, subscriptions)
+        # DEFAULT_LANGUAGE comes with the catalogs (issue #10); English until then.
+        default_language = str(getattr(settings, "default_language", "en"))
         delivery: DeliveryEngine | None = None
         if wiring is not None:
             # With PUBLIC_URL, the link key is read (or made) now: every delivery needs it.
@@ -262,6 +266,7 @@ async def build_runtime(
                 on_outcome=wiring.on_outcome,
                 links=links,
                 share_query=sharing.share_query if inline else None,
+                default_language=default_language,
                 **wiring.options,
             )
         ingest = IngestService(
@@ -301,6 +306,13 @@ async def build_runtime(
             actions=ActionService(sessionmaker, clock),
             tracking=tracking,
             sharing=sharing,
+            pace=PaceService(
+                sessionmaker,
+                clock,
+                settings.timezone,
+                default_language=default_language,
+                on_change=delivery.wake if delivery is not None else None,
+            ),
             delivery=delivery,
             sender_bot=sender_bot,
         )

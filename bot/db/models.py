@@ -148,6 +148,10 @@ class Chat(Base):
     # and its IANA time zone, None for BOT_TIMEZONE.
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # Pace (bot.domain.pace): "daily 18:00" / "weekly mon 09:00" (None: instant) and quiet
+    # hours "22:00-08:00" (None: none), in the chat's time zone.
+    digest: Mapped[str | None] = mapped_column(String(32))
+    quiet: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -226,6 +230,10 @@ class Broadcast(Base):
     # the message id is the results message, edited by the next stage.
     results_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     results_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The organiser chose "respect digests and quiet hours" (else a broadcast goes at once).
+    respect_pace: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Delivery(Base):
@@ -261,6 +269,41 @@ class Delivery(Base):
     clicks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     first_click_at: Mapped[datetime | None]
     acted_at: Mapped[datetime | None]
+    # bot.domain.pace.DeliveryPace: 0 not paced yet, 1 paced (send when due), 2 held for the
+    # chat's digest; `digest_id` is the digest that carries it once that digest is built.
+    pace: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
+    digest_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+
+
+# Held posts whose digest time has come (the digest builder's query).
+Index("ix_deliveries_digest_due", Delivery.pace, Delivery.status, Delivery.next_attempt_at)
+
+
+class DigestMessage(Base):
+    """A digest: one message (or a few, split at Telegram's limit) to one chat, in the outbox.
+
+    Its posts are the deliveries whose `digest_id` is this row: attached in the transaction
+    that creates it, marked sent in the transaction that marks it sent. `parts_sent` counts
+    the parts Telegram accepted, so a digest interrupted between parts resumes where it was.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed', 'dropped')", name="status"),
+        Index("ix_digests_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("chats.id", ondelete="CASCADE"))
+    # The digest time it was built for.
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    parts_sent: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
 
 
 # The claim order (DeliveryRepo.claim_due): pending, highest priority first, then oldest, with

@@ -28,6 +28,7 @@ from bot.handlers import (
     errors,
     members,
     organisers,
+    pace,
     results,
     sharing,
     supporters,
@@ -99,6 +100,9 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         ],
         group=ANSWER_GROUP,
     )
+
+    # Pace: /settings, /digest, /quiet, /timezone and their buttons.
+    application.add_handlers(pace.pace_handlers(), group=ANSWER_GROUP)
 
     # The action button under delivered messages ("✅ I did it"): anyone in the chat.
     application.add_handler(

@@ -32,6 +32,7 @@ SUPPORTER_COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("mysubs", "The topics you follow"),
     BotCommand("latest", "The latest posts: /latest [topic]"),
     BotCommand("search", "Find posts: /search <words>"),
+    BotCommand("settings", "Digest, quiet hours, time zone and language"),
     BotCommand("mydata", "See everything the bot stores about this chat"),
     BotCommand("forgetme", "Delete everything the bot stores about you"),
     BotCommand("whoami", "Your Telegram id and your role with this bot"),

@@ -64,7 +64,7 @@ from bot.handlers.replies import edit_message, reply
 from bot.render import callback_data as cb
 from bot.render import organisers as render
 from bot.render.actions import DEFAULT_ACTION_LABEL
-from bot.render.text import INVALID_BUTTON, escape, topic_not_found_message
+from bot.render.text import INVALID_BUTTON, RenderedMessage, escape, topic_not_found_message
 from bot.services.broadcasts import (
     Audience,
     BroadcastDraft,
@@ -95,6 +95,7 @@ class _Pending:
     post_id: int | None = None
     push: PushPlan | None = None
     action_label: str | None = None
+    respect_pace: bool = False
 
     def draft(self) -> BroadcastDraft:
         return BroadcastDraft(
@@ -104,6 +105,7 @@ class _Pending:
             action_url=self.action_url,
             post_id=self.post_id,
             action_label=self.action_label,
+            respect_pace=self.respect_pace,
         )
 
 
@@ -190,12 +192,26 @@ async def _show_preview(update: Update, context: Context, pending: _Pending) -> 
             reply_markup=preview.reply_markup,
             link_preview_options=LinkPreviewOptions(is_disabled=preview.disable_preview),
         )
-    audience = pending.audience
-    summary = render.preview_summary_message(
-        audience.labels, audience.everyone, audience.chats, pending.token
-    )
+    summary = await _summary(context, pending)
     await context.bot.send_message(chat_id, summary.text, reply_markup=summary.reply_markup)
     return PREVIEWING
+
+
+async def _summary(context: Context, pending: _Pending) -> RenderedMessage:
+    """The audience under the preview, now and later, with the buttons."""
+    audience = pending.audience
+    later = 0
+    if pending.respect_pace:
+        topic_ids = None if audience.everyone else [t.id for t in audience.topics]
+        _, later = await runtime_of(context).pace.audience_now_later(topic_ids)
+    return render.preview_summary_message(
+        audience.labels,
+        audience.everyone,
+        audience.chats,
+        pending.token,
+        respect_pace=pending.respect_pace,
+        later=later,
+    )
 
 
 # -- entry points ------------------------------------------------------------------------------
@@ -407,6 +423,21 @@ async def send_button(update: Update, context: Context) -> int | None:
     return ConversationHandler.END
 
 
+async def pace_button(update: Update, context: Context) -> int | None:
+    """Toggle "respect digests and quiet hours"; the summary shows who gets it now and later."""
+    pending = await _pressed_draft(update, context)
+    if pending is None:
+        return None
+    pending.respect_pace = not pending.respect_pace
+    query = _query(update)
+    await _answer(query)
+    summary = await _summary(context, pending)
+    message = query.message
+    if message is not None:
+        await _edit(context.bot, message.chat.id, message.message_id, summary)
+    return None
+
+
 async def schedule_button(update: Update, context: Context) -> int | None:
     """Schedule: ask when."""
     if await _pressed_draft(update, context) is None:
@@ -582,6 +613,7 @@ def conversation() -> ConversationHandler[Any]:
             CallbackQueryHandler(
                 discard_button, pattern=rf"^{cb.BROADCAST_DISCARD}:[0-9a-f]{{8}}$"
             ),
+            CallbackQueryHandler(pace_button, pattern=rf"^{cb.BROADCAST_PACE}:[0-9a-f]{{8}}$"),
         ]
 
     text = filters.TEXT & ~filters.COMMAND & _NEW

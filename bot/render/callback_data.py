@@ -99,10 +99,12 @@ BROADCAST_CANCEL = "b:stop"  # b:stop:<broadcast_id>  cancel a scheduled broadca
 BROADCAST_ACTION_DEFAULT = "b:adef"  # b:adef:<token>
 BROADCAST_ACTION_OWN = "b:aown"  # b:aown:<token>  the next message is the label
 BROADCAST_ACTION_NONE = "b:anone"  # b:anone:<token>
+# Toggle "respect digests and quiet hours" on the preview's summary (bot.domain.pace).
+BROADCAST_PACE = "b:pace"  # b:pace:<token>
 
 DRAFT_TOKEN_CHARS = 8
 # Anchored patterns for the CallbackQueryHandlers.
-BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone):[0-9a-f]{8}$"
+BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone|pace):[0-9a-f]{8}$"
 BROADCAST_CANCEL_PATTERN = rf"^b:stop:{_NUMBER}$"
 
 
@@ -233,3 +235,52 @@ def parse_search(data: str | None) -> tuple[int, str] | None:
         return None
     match = _SEARCH_PAGE.fullmatch(data)
     return None if match is None else (int(match.group(1)), match.group(2))
+
+
+# -- pace settings (bot.handlers.pace) ------------------------------------------------------------
+# The value chosen travels in the data in the form its command takes (validated again by the
+# domain parser); a time-zone button carries its index in bot.domain.pace.TIMEZONE_CHOICES.
+
+PACE_DIGEST = "p:dg"  # p:dg:<off | daily HH:MM | weekly <day> HH:MM>
+PACE_QUIET = "p:qt"  # p:qt:<off | HH:MM-HH:MM>
+PACE_ZONE = "p:tz"  # p:tz:<index>
+PACE_ZONES = "p:zones"  # open the time-zone picker
+PACE_HOME = "p:home"  # back to /settings
+PACE_PATTERN = r"^p:(dg|qt|tz|zones|home)(:|$)"
+_PACE = re.compile(
+    r"p:(?:dg:(?:off|daily [0-2][0-9]:[0-5][0-9]|weekly [a-z]{3} [0-2][0-9]:[0-5][0-9])"
+    r"|qt:(?:off|[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9])|tz:[0-9]{1,2}|zones|home)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PaceCallback:
+    """A parsed pace button: its kind (PACE_*) and value (the setting, or a zone index)."""
+
+    kind: str
+    value: str = ""
+
+
+def pace_digest(code: str) -> str:
+    """Data of a digest preset button."""
+    return _checked(f"{PACE_DIGEST}:{code}")
+
+
+def pace_quiet(code: str) -> str:
+    """Data of a quiet-hours preset button."""
+    return _checked(f"{PACE_QUIET}:{code}")
+
+
+def pace_zone(index: int) -> str:
+    """Data of a time-zone button."""
+    return _checked(f"{PACE_ZONE}:{index}")
+
+
+def parse_pace(data: str | None) -> PaceCallback | None:
+    """Parse a pace button's data; None when it is not one of ours."""
+    if not data or len(data.encode("utf-8")) > MAX_BYTES or _PACE.fullmatch(data) is None:
+        return None
+    if data in (PACE_ZONES, PACE_HOME):
+        return PaceCallback(data)
+    area, _, value = data.partition(":")[2].partition(":")
+    return PaceCallback(f"p:{area}", value)

@@ -17,6 +17,7 @@ from bot.domain.topics import ACTION_LABEL_MAX
 from bot.domain.views import BroadcastView
 from bot.render import callback_data as cb
 from bot.render.actions import DEFAULT_ACTION_LABEL
+from bot.render.i18n import translator
 from bot.render.text import (
     TOPIC_CHARS,
     RenderedMessage,
@@ -168,15 +169,26 @@ def input_refused_message(reason: str) -> RenderedMessage:
 
 
 def preview_summary_message(
-    topics: Sequence[str], everyone: bool, audience: int, token: str
+    topics: Sequence[str],
+    everyone: bool,
+    audience: int,
+    token: str,
+    *,
+    respect_pace: bool = False,
+    later: int = 0,
 ) -> RenderedMessage:
-    """Below the preview: the audience and the Send now / Schedule / Cancel buttons."""
+    """Below the preview: the audience (now and later), the pace toggle, and the buttons.
+
+    With `respect_pace`, `later` chats get it at their digest time or when their quiet hours
+    end (bot.domain.pace); without, everyone gets it now.
+    """
     text = (
         "👆 This preview is exactly what supporters will get.\n"
         f"It will go to {counted(audience, 'chat')} "
         f"following {_audience_label(topics, everyone)}. "
         "Send it now, schedule it, or cancel."
     )
+    text += "\n" + pace_split_text(audience, later if respect_pace else 0, respect_pace)
     rows = (
         (
             InlineKeyboardButton(
@@ -189,8 +201,35 @@ def preview_summary_message(
                 "Cancel", callback_data=cb.broadcast_draft_button(cb.BROADCAST_DISCARD, token)
             ),
         ),
+        (
+            InlineKeyboardButton(
+                pace_toggle_label(respect_pace),
+                callback_data=cb.broadcast_draft_button(cb.BROADCAST_PACE, token),
+            ),
+        ),
     )
     return RenderedMessage(text, rows)
+
+
+def pace_split_text(audience: int, later: int, respect_pace: bool) -> str:
+    """How many chats get the broadcast now and how many later (digests, quiet hours)."""
+    t = translator("en")
+    if not respect_pace:
+        return t.gettext(
+            "Now: all of them (a broadcast ignores digests and quiet hours unless you choose)."
+        )
+    return t.gettext("Respecting digests and quiet hours: %(now)s now, %(later)s later.") % {
+        "now": t.number(audience - later),
+        "later": t.number(later),
+    }
+
+
+def pace_toggle_label(respect_pace: bool) -> str:
+    """The toggle under the summary."""
+    t = translator("en")
+    if respect_pace:
+        return t.gettext("✅ Respect digests and quiet hours")
+    return t.gettext("Respect digests and quiet hours")
 
 
 def preview_pending_message() -> RenderedMessage:

@@ -90,6 +90,8 @@ class BroadcastDraft:
     post_id: int | None = None
     # The action button's label ("✅ I did it"), None for no button.
     action_label: str | None = None
+    # Respect each chat's digest and quiet hours (bot.domain.pace); else it goes at once.
+    respect_pace: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,6 +521,7 @@ class BroadcastService:
             action_url=draft.action_url,
             action_label=draft.action_label,
             post_id=draft.post_id,
+            respect_pace=draft.respect_pace,
             status=status,
             created_at=now,
             total=0,

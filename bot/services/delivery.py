@@ -19,6 +19,10 @@ Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
   free slot; if that fails too, only this delivery fails;
 - timeouts, network errors and 5xx are retried with exponential backoff and jitter, up to
   `max_attempts`, then recorded as failed with the error;
+- pace (bot.domain.pace): a due delivery not paced yet is sent, held until the end of the
+  chat's quiet hours (plus the chat's place in the release window), or held for the chat's
+  digest; due digests are built (held posts attached to a `digests` row in one transaction)
+  and sent like deliveries, their posts marked sent with them (docs/ARCHITECTURE.md, "Pace");
 - tracked links (with `links`, i.e. PUBLIC_URL set): a message is still rendered once per
   post or broadcast; only the URL of its link button changes per delivery
   (`with_tracked_link`), to PUBLIC_URL/r/<token of this delivery>.
@@ -39,14 +43,23 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import BROADCAST, POST, Broadcast, Delivery, Feed, Post, Topic
+from bot.db.models import BROADCAST, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo
+from bot.db.repos.pace import DeliveryPace, PaceRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
 from bot.domain.links import LinkKind, TrackedLinks
-from bot.domain.types import DeliveryOutcome, OutcomeKind
+from bot.domain.pace import (
+    QUIET_RELEASE_SECONDS,
+    PaceAction,
+    bypasses_pace,
+    decide_pace,
+    load_pace,
+)
+from bot.domain.types import DeliveryOutcome, DeliveryStatus, OutcomeKind
 from bot.domain.views import PostView, TopicView
 from bot.render.notifications import broadcast_message, post_notification, with_tracked_link
+from bot.render.pace import DigestItem, digest_messages
 from bot.render.text import RenderedMessage, safe_url
 from bot.services.views import post_view
 
@@ -119,6 +132,15 @@ class _Job:
     photo: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _DigestJob:
+    digest_id: int
+    chat_id: int
+    attempts: int
+    parts_sent: int
+    parts: tuple[RenderedMessage, ...]
+
+
 @dataclass(slots=True)
 class EngineStats:
     """Counters since start (exposed for /stats, metrics and benchmarks)."""
@@ -129,6 +151,8 @@ class EngineStats:
     unreachable: int = 0
     failed: int = 0
     migrated: int = 0
+    held: int = 0
+    digests: int = 0
 
 
 class DeliveryEngine:
@@ -155,6 +179,8 @@ class DeliveryEngine:
         on_outcome: Callable[[OutcomeKind, float], None] | None = None,
         links: TrackedLinks | None = None,
         share_query: Callable[[str, int, TopicView | None], str | None] | None = None,
+        release_window: int = QUIET_RELEASE_SECONDS,
+        default_language: str = "en",
     ) -> None:
         self._sessionmaker = sessionmaker
         # Tracked links (PUBLIC_URL set): each delivery's link button gets its own token.
@@ -196,6 +222,10 @@ class DeliveryEngine:
         # None when the bot has no inline mode (then there is no Share button). It depends
         # only on what the cache key holds, so every chat still gets the same rendering.
         self._share_query = share_query
+        # Pace: quiet-hour releases are spread over this many seconds; digests in flight.
+        self._release_window = release_window
+        self._default_language = default_language
+        self._digests_in_flight: set[int] = set()
 
     @property
     def crash_bound(self) -> int:
@@ -301,10 +331,14 @@ class DeliveryEngine:
             await self._sleep(0.01)  # let in-flight sends make progress
             return 1
         now = self._clock.now()
+        started = await self._start_digests(now)
         async with self._sessionmaker() as session:
             rows = await DeliveryRepo(session).claim_due(now, room, exclude=self._in_flight)
+            rows, paced = await self._pace(session, rows, now)
+            if paced:
+                await session.commit()
+                return started + paced  # the claim changed: claim again at once
             jobs = await self._prepare(session, rows)
-        started = 0
         for job in jobs:
             if self._stopping:
                 break
@@ -336,9 +370,14 @@ class DeliveryEngine:
                 started = await self.drain_once()
                 await self._wait_in_flight()
                 if started == 0:
+                    now = self._clock.now()
                     async with self._sessionmaker() as session:
-                        due = await DeliveryRepo(session).claim_due(self._clock.now(), 1)
-                    if not due:
+                        due = await DeliveryRepo(session).claim_due(now, 1)
+                        pace = PaceRepo(session)
+                        digests = await pace.claim_digests(now, 1) or (
+                            await pace.chats_with_due_digest(now, 1)
+                        )
+                    if not due and not digests:
                         return
                     await self._sleep(min(1.0, max(0.01, self.pacer.paused_for())))
 
@@ -411,10 +450,12 @@ class DeliveryEngine:
                 reason = decision.reason or "unreachable"
                 await ChatRepo(session).set_inactive(job.chat_id, reason, now)
                 await deliveries.drop_pending_for_chat(job.chat_id, reason)
+                await PaceRepo(session).drop_digests_for_chat(job.chat_id, reason)
                 self.stats.unreachable += 1
                 log.info("chat unreachable", extra={"chat_id": job.chat_id, "reason": reason})
             elif decision.action is SendAction.MIGRATE_CHAT and decision.new_chat_id is not None:
                 await ChatRepo(session).migrate(job.chat_id, decision.new_chat_id, now)
+                await PaceRepo(session).move_digests(job.chat_id, decision.new_chat_id)
                 self.stats.migrated += 1
                 self.wake()
             else:
@@ -424,6 +465,192 @@ class DeliveryEngine:
                     "delivery failed",
                     extra={"delivery_id": job.delivery_id, "error": decision.reason},
                 )
+
+    async def _pace(
+        self, session: AsyncSession, rows: Sequence[Delivery], now: datetime
+    ) -> tuple[list[Delivery], int]:
+        """Apply the pace policy to claimed rows it has not seen; returns (to send, held).
+
+        Held rows are updated in the claim's session (the caller commits): quiet hours move
+        `next_attempt_at` to their end plus the chat's release offset, a digest chat's posts
+        wait for its digest (`pace` DIGEST). Only rows of chats with a digest or quiet hours
+        and below urgent priority cost anything beyond one look-up per claimed batch.
+        """
+        candidates = [
+            r for r in rows if r.pace == DeliveryPace.NEW and not bypasses_pace(r.priority)
+        ]
+        if not candidates:
+            return list(rows), 0
+        repo = PaceRepo(session)
+        settings = await repo.settings_of({r.chat_id for r in candidates})
+        if not settings:
+            return list(rows), 0
+        broadcast_ids = {
+            r.broadcast_id
+            for r in candidates
+            if r.broadcast_id is not None and r.chat_id in settings
+        }
+        respecting: set[int] = set()
+        if broadcast_ids:
+            result = await session.execute(
+                select(Broadcast.id).where(
+                    Broadcast.id.in_(broadcast_ids), Broadcast.respect_pace.is_(True)
+                )
+            )
+            respecting = set(result.scalars())
+        decisions: list[tuple[int, DeliveryPace, datetime]] = []
+        for row in candidates:
+            stored = settings.get(row.chat_id)
+            if stored is None:
+                continue
+            tz, digest, quiet = stored
+            decision = decide_pace(
+                load_pace(tz, digest, quiet, self._tz),
+                now,
+                chat_id=row.chat_id,
+                priority=row.priority,
+                is_post=row.post_id is not None,
+                respect_pace=row.broadcast_id in respecting,
+                release_window=self._release_window,
+            )
+            if decision.action is PaceAction.SEND or decision.until is None:
+                continue
+            pace = (
+                DeliveryPace.DIGEST if decision.action is PaceAction.DIGEST else DeliveryPace.PACED
+            )
+            decisions.append((row.id, pace, decision.until))
+        if not decisions:
+            return list(rows), 0
+        await repo.set_paced(decisions)
+        self.stats.held += len(decisions)
+        held = {d[0] for d in decisions}
+        return [r for r in rows if r.id not in held], len(decisions)
+
+    async def _start_digests(self, now: datetime) -> int:
+        """Build the digests whose time has come and start sending due digests; how many."""
+        async with self._sessionmaker() as session:
+            chat_ids = await PaceRepo(session).chats_with_due_digest(now, 50)
+        for chat_id in chat_ids:
+            # One transaction per digest: a crash leaves a digest whole or not built at all.
+            async with self._sessionmaker.begin() as session:
+                await PaceRepo(session).build_digest(chat_id, now)
+        async with self._sessionmaker() as session:
+            pace = PaceRepo(session)
+            digests = await pace.claim_digests(now, 20, exclude=self._digests_in_flight)
+            jobs: list[_DigestJob] = []
+            for digest in digests:
+                jobs.append(
+                    await self._prepare_digest(
+                        session, digest.id, digest.chat_id, digest.attempts, digest.parts_sent
+                    )
+                )
+        started = 0
+        for job in jobs:
+            if self._stopping:
+                break
+            if not job.parts:
+                # Its posts went away (a forgotten chat, deleted posts): nothing to send.
+                async with self._sessionmaker.begin() as session:
+                    await PaceRepo(session).finish_digest(
+                        job.digest_id, DeliveryStatus.DROPPED, now, "nothing to send"
+                    )
+                continue
+            if self.pacer.chat_ready_in(job.chat_id) > 0:
+                continue
+            await self._slots.acquire()
+            self._digests_in_flight.add(job.digest_id)
+            task = asyncio.create_task(self._send_digest(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started += 1
+        return started
+
+    async def _prepare_digest(
+        self, session: AsyncSession, digest_id: int, chat_id: int, attempts: int, parts_sent: int
+    ) -> _DigestJob:
+        """Render a digest in its chat's language (the parts still to send, from its posts)."""
+        items = await PaceRepo(session).digest_items(digest_id)
+        chat = await session.get(Chat, chat_id)
+        language = (chat.language if chat is not None else None) or self._default_language
+        weekly = bool(chat is not None and chat.digest and chat.digest.startswith("weekly"))
+        views = [
+            DigestItem(
+                post_view(post, source),
+                TopicView(t.id, t.slug, t.name, t.emoji) if t is not None else None,
+            )
+            for post, source, t in items
+        ]
+        parts = digest_messages(views, language, weekly=weekly)
+        return _DigestJob(digest_id, chat_id, attempts, parts_sent, tuple(parts))
+
+    async def _send_digest(self, job: _DigestJob) -> None:
+        """Send a digest's remaining parts; record each part, then the digest with its posts."""
+        try:
+            sent = job.parts_sent
+            outcome: DeliveryOutcome | None = None
+            for index in range(job.parts_sent, len(job.parts)):
+                delay = self.pacer.reserve(job.chat_id)
+                if delay > 0:
+                    await self._sleep(delay)
+                outcome = await self._send_one(
+                    _Job(0, job.chat_id, job.attempts, job.parts[index], None), None
+                )
+                if outcome.kind is not OutcomeKind.SENT:
+                    break
+                sent = index + 1
+                if sent < len(job.parts):
+                    async with self._sessionmaker.begin() as session:
+                        await PaceRepo(session).mark_part_sent(job.digest_id, sent)
+            now = self._clock.now()
+            if sent >= len(job.parts):
+                async with self._sessionmaker.begin() as session:
+                    count = await PaceRepo(session).finish_digest(
+                        job.digest_id, DeliveryStatus.SENT, now
+                    )
+                self.stats.digests += 1
+                self.stats.sent += count
+                return
+            if outcome is None:  # pragma: no cover - the loop ran at least once
+                return
+            decision = decide_send(
+                outcome,
+                attempts=job.attempts,
+                max_attempts=self._max_attempts,
+                with_photo=False,
+                jitter=self._rng(),
+            )
+            async with self._sessionmaker.begin() as session:
+                pace = PaceRepo(session)
+                if decision.action is SendAction.RETRY:
+                    if decision.pause_all:
+                        self.pacer.pause(decision.delay)
+                        self.stats.flood_waits += 1
+                    await pace.reschedule_digest(
+                        job.digest_id,
+                        now + timedelta(seconds=decision.delay),
+                        decision.reason,
+                        count_attempt=decision.count_attempt,
+                    )
+                elif decision.action is SendAction.DEACTIVATE_CHAT:
+                    reason = decision.reason or "unreachable"
+                    await ChatRepo(session).set_inactive(job.chat_id, reason, now)
+                    await DeliveryRepo(session).drop_pending_for_chat(job.chat_id, reason)
+                    await pace.drop_digests_for_chat(job.chat_id, reason)
+                    self.stats.unreachable += 1
+                elif decision.action is SendAction.MIGRATE_CHAT and decision.new_chat_id:
+                    await ChatRepo(session).migrate(job.chat_id, decision.new_chat_id, now)
+                    await pace.move_digests(job.chat_id, decision.new_chat_id)
+                    self.stats.migrated += 1
+                else:
+                    await pace.finish_digest(
+                        job.digest_id, DeliveryStatus.FAILED, now, decision.reason or "failed"
+                    )
+                    self.stats.failed += 1
+        except Exception:
+            log.exception("could not send a digest", extra={"digest_id": job.digest_id})
+        finally:
+            self._digests_in_flight.discard(job.digest_id)
+            self._slots.release()
 
     async def _prepare(self, session: AsyncSession, rows: Sequence[Delivery]) -> list[_Job]:
         """Render each claimed delivery (cached per post and topic, or per broadcast)."""

@@ -19,6 +19,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.repos import ChatRepo, PrivacyRepo, UserRepo
+from bot.db.repos.pace import PaceRepo
 from bot.domain.clock import Clock
 from bot.domain.privacy import MyDataView, RetentionSummary, StoredUserView, retention_cutoff
 
@@ -63,6 +64,9 @@ class PrivacyService:
                 break
             batches += 1
             await asyncio.sleep(0)  # let replies and sends run between batches
+        async with self._sessionmaker.begin() as session:
+            # Finished digests go with their deliveries (their posts were folded above).
+            await PaceRepo(session).delete_finished_digests(cutoff)
         while True:
             async with self._sessionmaker.begin() as session:
                 repo = PrivacyRepo(session)

@@ -14,6 +14,9 @@ from bot.db.repos._sql import _clip, _insert
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
 
+# deliveries.pace of a post held for its chat's digest (bot.db.repos.pace.DeliveryPace.DIGEST).
+DIGEST_HELD = 2
+
 
 def _audience(topic_ids: Sequence[int] | None) -> Any:
     """Active chats subscribed to any of the topics (any topic if None), one row per chat.
@@ -112,7 +115,10 @@ class DeliveryRepo:
         stmt = (
             select(Delivery)
             .where(
-                Delivery.status == DeliveryStatus.PENDING.value, Delivery.next_attempt_at <= now
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.next_attempt_at <= now,
+                # Posts held for a digest leave only inside it (bot.db.repos.pace).
+                Delivery.pace != DIGEST_HELD,
             )
             .order_by(Delivery.priority.desc(), Delivery.id)
             .limit(limit)
