@@ -311,17 +311,16 @@ async def test_a_webhook_telegram_refuses_is_a_configuration_error(
             await http.get(f"http://127.0.0.1:{port}/healthz")  # the web server was stopped
 
 
+# SQLite is for one process: several instances need PostgreSQL, so this runs on it alone.
+@pytest.mark.parametrize("db_kind", ["postgres"], indirect=True)
 async def test_two_instances_behind_one_webhook_url_share_the_updates(
     api: FakeBotApi,
     bot_settings: Callable[..., Settings],
     engine: Any,
-    db_kind: str,
 ) -> None:
     """Two instances on one PostgreSQL behind a round-robin proxy (as docs/DEPLOYING.md sets
     up): both set the same webhook, both take updates, and when one stops the other answers
     everything (the proxy skips the refused connection)."""
-    if db_kind == "sqlite":
-        pytest.skip("SQLite is for one process: several instances need PostgreSQL")
     ports = [_free_port(), _free_port()]
     async with Balancer([f"http://127.0.0.1:{port}" for port in ports]) as balancer:
         url = f"{balancer.url}{PATH}"
