@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 RUNTIME_KEY = "runtime"
 WEB_KEY = "web"
 WEBHOOK_KEY = "webhook"
+# How long a stopping bot keeps handling the updates it has already received.
+DRAIN_SECONDS = 30.0
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
@@ -185,6 +187,22 @@ def _close_webhook(application: AnyApplication) -> None:
         receiver.close()
 
 
+async def _drain_accepted_updates(application: AnyApplication) -> None:
+    """Handle every update already received before the Application stops.
+
+    Telegram forgets an update once the webhook answered 200 (or getUpdates confirmed it), so
+    each one queued must be handled here: `Application.stop()` would hand the last ones to
+    tasks it no longer awaits. Bounded, so that a hung handler cannot hold the shutdown forever.
+    """
+    try:
+        await asyncio.wait_for(application.update_queue.join(), DRAIN_SECONDS)
+    except TimeoutError:
+        log.warning(
+            "updates still being handled at shutdown",
+            extra={"queued": application.update_queue.qsize()},
+        )
+
+
 async def _close_runtime(application: AnyApplication) -> None:
     application.bot_data.pop(WEBHOOK_KEY, None)
     web: WebServer | None = application.bot_data.pop(WEB_KEY, None)
@@ -224,6 +242,7 @@ async def running(
             if polling:
                 await application.updater.stop()
             _close_webhook(application)  # the webhook stays set: other instances serve it
+            await _drain_accepted_updates(application)
             await application.stop()
             if application.post_stop is not None:
                 await application.post_stop(application)
