@@ -39,7 +39,8 @@ from bot.handlers.sharing import sharing_of, start_referral
 from bot.render import callback_data as cb
 from bot.render import privacy as render_privacy
 from bot.render import supporters as render
-from bot.render.text import INVALID_BUTTON, topic_not_found_message
+from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
+from bot.services.subscriptions import SubscriptionService
 
 DEEP_LINK_SUBSCRIBE = "sub-"
 UNSUBSCRIBE_ALL = "all"
@@ -96,6 +97,12 @@ async def _refuse_command(update: Update) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 
+async def _picker(service: SubscriptionService, chat_id: int) -> RenderedMessage:
+    """The topic picker of a chat, in its language."""
+    topics = await service.list_topics(chat_id)
+    return render.picker_message(topics, await service.language_of(chat_id))
+
+
 async def start_command(update: Update, context: Context) -> None:
     """/start [sub-<slug>[-<code>]]: welcome, an optional deep-link subscription, the picker.
 
@@ -130,7 +137,7 @@ async def start_command(update: Update, context: Context) -> None:
         group=is_group(chat), subscribed=subscribed, already=already, unknown_key=unknown
     )
     await _reply(update, welcome)
-    await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+    await _reply(update, await _picker(service, chat.id))
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -141,8 +148,7 @@ async def help_command(update: Update, context: Context) -> None:
 async def topics_command(update: Update, context: Context) -> None:
     """/topics: every topic with its description and a toggle button (✅ when followed)."""
     chat = _chat(update)
-    topics = await subscriptions_of(context).list_topics(chat.id)
-    await _reply(update, render.picker_message(topics))
+    await _reply(update, await _picker(subscriptions_of(context), chat.id))
 
 
 async def subscribe_command(update: Update, context: Context) -> None:
@@ -151,7 +157,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     key = command_argument(_message(update).text)
     service = subscriptions_of(context)
     if not key:
-        await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+        await _reply(update, await _picker(service, chat.id))
         return
     if not await _may_change(update, context):
         await _refuse_command(update)
@@ -163,7 +169,12 @@ async def subscribe_command(update: Update, context: Context) -> None:
         return
     await _reply(
         update,
-        render.subscribed_message(change.topic, changed=change.changed, group=is_group(chat)),
+        render.subscribed_message(
+            change.topic,
+            changed=change.changed,
+            group=is_group(chat),
+            language=await service.language_of(chat.id),
+        ),
     )
 
 
@@ -173,7 +184,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     key = command_argument(_message(update).text)
     service = subscriptions_of(context)
     if not key:
-        await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+        await _reply(update, await _picker(service, chat.id))
         return
     if not await _may_change(update, context):
         await _refuse_command(update)
@@ -288,7 +299,7 @@ async def topic_toggle_button(update: Update, context: Context) -> None:
         topics = await service.chat_topics(chat.id)
         await _edit(query, render.mysubs_message(topics, group=is_group(chat)))
     else:
-        await _edit(query, render.picker_message(await service.list_topics(chat.id)))
+        await _edit(query, await _picker(service, chat.id))
 
 
 async def topic_off_button(update: Update, context: Context) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
+from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton
 from telegram.constants import MessageLimit
 
@@ -17,6 +18,7 @@ from bot.domain.topics import ACTION_LABEL_MAX
 from bot.domain.views import BroadcastView
 from bot.render import callback_data as cb
 from bot.render.actions import DEFAULT_ACTION_LABEL
+from bot.render.i18n import translator
 from bot.render.text import (
     TOPIC_CHARS,
     RenderedMessage,
@@ -167,16 +169,78 @@ def input_refused_message(reason: str) -> RenderedMessage:
     return RenderedMessage(escape(reason))
 
 
+def language_name(code: str, language: str) -> str:
+    """A language's name in `language` ("French", "français"), from CLDR through Babel."""
+    try:
+        name = Locale.parse(code).get_display_name(language) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:] if language == "en" else name
+
+
+def version_prompt(missing: str, written: str, language: str) -> RenderedMessage:
+    """After the message: offer to add the other language's version (or skip)."""
+    t = translator(language)
+    text = t.gettext(
+        "Now the <b>{missing}</b> version of the same message, for the chats that read"
+        " {missing}: send it as text, or <code>skip</code> and they get the {written} one."
+        " /cancel stops."
+    ).format(
+        missing=escape(language_name(missing, language)),
+        written=escape(language_name(written, language)),
+    )
+    return RenderedMessage(text)
+
+
+def version_heading(version: str, language: str) -> RenderedMessage:
+    """Above each version's preview when a broadcast has several: which one follows."""
+    t = translator(language)
+    name = escape(language_name(version, language))
+    return RenderedMessage(t.gettext("👇 The {name} version:").format(name=name))
+
+
+def audience_languages_line(
+    by_language: Sequence[tuple[str, int]], versions: Sequence[str], language: str
+) -> str:
+    """How many chats read each language, and which version those without theirs get."""
+    t = translator(language)
+    parts = []
+    for code, count in by_language:
+        name = language_name(code, language)
+        if code in versions:
+            parts.append(t.gettext("{name}: {count}").format(name=name, count=t.number(count)))
+        else:
+            first = language_name(versions[0], language) if versions else name
+            parts.append(
+                t.gettext("{name}: {count} (they get the {first} version)").format(
+                    name=name, count=t.number(count), first=first
+                )
+            )
+    return escape(t.gettext("By language: {parts}.").format(parts=" · ".join(parts)))
+
+
 def preview_summary_message(
-    topics: Sequence[str], everyone: bool, audience: int, token: str
+    topics: Sequence[str],
+    everyone: bool,
+    audience: int,
+    token: str,
+    *,
+    by_language: Sequence[tuple[str, int]] = (),
+    versions: Sequence[str] = (),
+    language: str = "en",
 ) -> RenderedMessage:
-    """Below the preview: the audience and the Send now / Schedule / Cancel buttons."""
+    """Below the preview: the audience (per language) and Send now / Schedule / Cancel.
+
+    `versions` are the languages the broadcast is written in, the first written first.
+    """
     text = (
         "👆 This preview is exactly what supporters will get.\n"
         f"It will go to {counted(audience, 'chat')} "
         f"following {_audience_label(topics, everyone)}. "
         "Send it now, schedule it, or cancel."
     )
+    if by_language:
+        text += "\n" + audience_languages_line(by_language, versions, language)
     rows = (
         (
             InlineKeyboardButton(

@@ -178,9 +178,13 @@ def welcome_message(
     return RenderedMessage("\n".join(lines))
 
 
-def picker_message(topics: Sequence[TopicView]) -> RenderedMessage:
-    """The topic picker of /start, /topics and /subscribe without a topic."""
-    return topic_picker(topics, PICKER_INTRO, cb.VIEW_PICKER)
+def picker_message(topics: Sequence[TopicView], language: str | None = None) -> RenderedMessage:
+    """The topic picker of /start, /topics and /subscribe without a topic.
+
+    Topic names and descriptions are in the chat's `language` (English where none is set).
+    """
+    shown = [t.in_language(language) for t in topics]
+    return topic_picker(shown, PICKER_INTRO, cb.VIEW_PICKER)
 
 
 def help_message(*, group: bool = False) -> RenderedMessage:
@@ -226,9 +230,11 @@ def mysubs_message(topics: Sequence[TopicView], *, group: bool = False) -> Rende
 # The replies below speak of the group when `group` is set: in a group, the group follows.
 
 
-def subscribed_message(topic: TopicView, *, changed: bool, group: bool = False) -> RenderedMessage:
-    """After /subscribe."""
-    name = escape(topic_label(topic))
+def subscribed_message(
+    topic: TopicView, *, changed: bool, group: bool = False, language: str | None = None
+) -> RenderedMessage:
+    """After /subscribe (the topic named in the chat's `language`)."""
+    name = escape(topic_label(topic.in_language(language)))
     if not changed:
         return RenderedMessage(f"{_follows(group, 'already')} <b>{name}</b>.")
     return RenderedMessage(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import BROADCAST, NOTICE, Broadcast, Chat, Delivery, Subscription
 from bot.db.repos._sql import _chunks, _insert
-from bot.db.repos.deliveries import _audience, _fan_out
+from bot.db.repos.deliveries import _audience, _fan_out, chat_language_expr
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
 
@@ -40,6 +40,20 @@ class BroadcastRepo:
         )
         count, topic_id = result.one()
         return int(count), None if topic_id is None else int(topic_id)
+
+    async def audience_by_language(self, topic_ids: Sequence[int] | None) -> dict[str, int]:
+        """How many of a broadcast's chats read each language (`chat_language_expr`)."""
+        if topic_ids is not None and not topic_ids:
+            return {}
+        chosen = self._audience(topic_ids)
+        language = chat_language_expr()
+        result = await self.session.execute(
+            select(language, func.count())
+            .select_from(chosen)
+            .join(Chat, Chat.id == chosen.c.chat_id)
+            .group_by(language)
+        )
+        return {str(lang): int(n) for lang, n in result.all()}
 
     async def add(self, broadcast: Broadcast) -> Broadcast:
         """Insert a broadcast row (its id is set on return)."""

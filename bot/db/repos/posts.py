@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, column, func, literal_column, select, text
+from sqlalchemy import Integer, column, func, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -59,8 +59,11 @@ class PostRepo:
         now: datetime,
         *,
         announced: bool,
+        language: str | None = None,
     ) -> dict[str, int]:
         """Insert posts, skipping any that another transaction stored meanwhile.
+
+        `language` is the feed's ("en", "fr", "other" or None), kept on each post.
 
         Returns:
             The new post ids keyed by identity; an entry missing from it was a duplicate.
@@ -83,6 +86,7 @@ class PostRepo:
                 "first_seen_at": now,
                 "updated_at": now,
                 "announced": announced,
+                "language": language,
             }
             for entry in entries
         ]
@@ -123,6 +127,41 @@ class PostRepo:
             await self.session.execute(
                 _insert(self.session, PostTopic).on_conflict_do_nothing(), rows
             )
+
+    async def twin_candidates(
+        self, language: str, languages: Sequence[str], feed_id: int, since: datetime
+    ) -> dict[int, set[int]]:
+        """Announced posts that could be the twin of a new post, with their topic ids.
+
+        Posts of another feed in another of `languages` than `language`, first seen at or
+        after `since`, that have no twin yet (neither one themselves nor the twin of one),
+        newest first. Returns {post id: topic ids}, in that order.
+        """
+        others = [lang for lang in languages if lang != language]
+        if not others:
+            return {}
+        twinned = select(Post.twin_of).where(Post.twin_of.is_not(None)).scalar_subquery()
+        result = await self.session.execute(
+            select(Post.id, PostTopic.topic_id)
+            .join(PostTopic, PostTopic.post_id == Post.id)
+            .where(
+                Post.language.in_(others),
+                Post.feed_id != feed_id,
+                Post.first_seen_at >= since,
+                Post.announced.is_(True),
+                Post.twin_of.is_(None),
+                Post.id.not_in(twinned),
+            )
+            .order_by(Post.first_seen_at.desc(), Post.id.desc())
+        )
+        found: dict[int, set[int]] = {}
+        for post_id, topic_id in result.all():
+            found.setdefault(int(post_id), set()).add(int(topic_id))
+        return found
+
+    async def set_twin(self, post_id: int, twin_of: int) -> None:
+        """Record that a post is the other language's version of `twin_of`."""
+        await self.session.execute(update(Post).where(Post.id == post_id).values(twin_of=twin_of))
 
     async def count(self) -> int:
         """How many posts are stored."""
