@@ -12,6 +12,7 @@ from datetime import tzinfo
 
 from telegram import InlineKeyboardButton
 
+from bot.domain.matching import normalise_key
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
 from bot.render.text import (
@@ -181,9 +182,10 @@ def welcome_message(
 def picker_message(topics: Sequence[TopicView], language: str | None = None) -> RenderedMessage:
     """The topic picker of /start, /topics and /subscribe without a topic.
 
-    Topic names and descriptions are in the chat's `language` (English where none is set).
+    Topic names and descriptions are in the chat's `language` (English where none is set),
+    in the alphabetical order of those names.
     """
-    shown = [t.in_language(language) for t in topics]
+    shown = sorted((t.in_language(language) for t in topics), key=lambda t: normalise_key(t.name))
     return topic_picker(shown, PICKER_INTRO, cb.VIEW_PICKER)
 
 
