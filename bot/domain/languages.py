@@ -12,7 +12,11 @@ Two posts are twins when
 - they matched exactly the same topics (a non-empty set): the French keywords of a topic
   exist so that a campaign matches the same topics in either language;
 - the second was first seen within the twin window (TWIN_WINDOW_MINUTES) of the first;
-- neither has a twin yet (a post has at most one twin); the nearest in time wins.
+- neither has a twin yet (a post has at most one twin).
+
+Among several candidates, the one whose publication time is nearest the new post's wins
+(translations are published together, while two campaigns on one topic are usually days
+apart), then the most recently seen.
 
 How delivery uses it (`fan_out_plan`): a post in language L goes at once to the chats whose
 language is L, and to the chats that will get no other version. A chat that could still get
@@ -26,16 +30,21 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 __all__ = [
     "LANGUAGES",
     "MAIN_LANGUAGE",
     "OTHER",
     "FanOutPlan",
+    "TwinCandidate",
+    "chat_version_language",
     "choose_version",
     "fan_out_plan",
     "feed_language",
     "parse_feed_language",
+    "pick_twin",
+    "same_campaign",
 ]
 
 # Languages with catalogs, topic names and feeds of their own; the first is the main one.
@@ -110,6 +119,36 @@ def fan_out_plan(post_language: str | None, feed_languages: Collection[str]) -> 
 def same_campaign(topics_a: Collection[int], topics_b: Collection[int]) -> bool:
     """Whether two posts' topic sets make them twins (equal and not empty)."""
     return bool(topics_a) and set(topics_a) == set(topics_b)
+
+
+@dataclass(frozen=True, slots=True)
+class TwinCandidate:
+    """An earlier post that may be a new post's twin: its topics and publication time."""
+
+    topics: frozenset[int]
+    published: datetime | None
+    seen: datetime
+
+
+def pick_twin(
+    topic_ids: Collection[int],
+    published: datetime | None,
+    candidates: Mapping[int, TwinCandidate],
+) -> int | None:
+    """The id of a new post's twin among `candidates`, or None (see the module docstring)."""
+    matching = [(i, c) for i, c in candidates.items() if same_campaign(topic_ids, c.topics)]
+    if not matching:
+        return None
+
+    def distance(item: tuple[int, TwinCandidate]) -> tuple[float, float, int]:
+        post_id, candidate = item
+        if published is None or candidate.published is None:
+            gap = float("inf")
+        else:
+            gap = abs((candidate.published - published).total_seconds())
+        return (gap, -candidate.seen.timestamp(), -post_id)
+
+    return min(matching, key=distance)[0]
 
 
 def choose_version(language: str | None, first: str, versions: Mapping[str, str] | None) -> str:

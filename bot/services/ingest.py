@@ -22,7 +22,13 @@ from bot.db.models import Feed
 from bot.db.repos import DeliveryRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
 from bot.domain.ingest_policy import plan_storage, unique_entries, url_hash
-from bot.domain.languages import LANGUAGES, fan_out_plan, feed_language, same_campaign
+from bot.domain.languages import (
+    LANGUAGES,
+    TwinCandidate,
+    fan_out_plan,
+    feed_language,
+    pick_twin,
+)
 from bot.domain.matching import TopicMatcher
 from bot.domain.schedule import next_poll_at
 from bot.domain.types import ParsedFeed, PollOutcome, PollStatus, PollSummary
@@ -51,15 +57,14 @@ class _TwinContext:
 
     language: str
     held: frozenset[str]
-    candidates: dict[int, set[int]]  # post id -> topic ids, newest first
+    candidates: dict[int, TwinCandidate]
 
-    def take(self, topic_ids: list[int]) -> int | None:
-        """The candidate that is this post's twin (same topics), used up; None if none."""
-        for candidate, topics in self.candidates.items():
-            if same_campaign(topic_ids, topics):
-                del self.candidates[candidate]
-                return candidate
-        return None
+    def take(self, topic_ids: list[int], published: datetime | None) -> int | None:
+        """This post's twin among the candidates (`pick_twin`), used up; None if none."""
+        twin = pick_twin(topic_ids, published, self.candidates)
+        if twin is not None:
+            del self.candidates[twin]
+        return twin
 
 
 class IngestService:
@@ -267,7 +272,7 @@ class IngestService:
                 matched_pairs.extend((post_id, t) for t in sorted(topic_ids))
                 if announce and topic_ids:
                     deliveries += await self._fan_out(
-                        session, post_id, sorted(topic_ids), language, twins, now
+                        session, post_id, sorted(topic_ids), entry.published, twins, now
                     )
             await posts.add_topics(matched_pairs)
             self._mark_success(feed, now, retrieved.etag, retrieved.last_modified)
@@ -317,7 +322,7 @@ class IngestService:
         session: AsyncSession,
         post_id: int,
         topic_ids: list[int],
-        language: str | None,
+        published: datetime | None,
         twins: _TwinContext | None,
         now: datetime,
     ) -> int:
@@ -328,13 +333,13 @@ class IngestService:
         Otherwise: chats that may still get their own language's version wait for it.
         """
         deliveries = DeliveryRepo(session)
-        if twins is None or language is None:
+        if twins is None:
             return await deliveries.fan_out_post(post_id, topic_ids, now)
-        twin_of = twins.take(topic_ids)
+        twin_of = twins.take(topic_ids, published)
         if twin_of is not None:
             await PostRepo(session).set_twin(post_id, twin_of)
             log.info("twin post", extra={"post_id": post_id, "twin_of": twin_of})
-            return await deliveries.fan_out_twin(post_id, twin_of, topic_ids, language, now)
+            return await deliveries.fan_out_twin(post_id, twin_of, topic_ids, twins.language, now)
         if not twins.held:
             return await deliveries.fan_out_post(post_id, topic_ids, now)
         return await deliveries.fan_out_post_held(

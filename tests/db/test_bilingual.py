@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Delivery, Post
 from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, FeedRepo, PostRepo, TopicRepo
+from bot.domain.languages import TwinCandidate
 from bot.domain.types import ParsedEntry, TopicSpec
 
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
@@ -67,7 +68,8 @@ async def test_topics_are_found_by_their_french_name(
             TopicSpec(slug="stoptorture", name="StopTorture", name_fr="Halte à la torture"), NOW
         )
         found = await topics.by_key("halte-a-la-TORTURE")
-        assert found is not None and found.id == added.id
+        assert found is not None
+        assert found.id == added.id
         topics.set_french(added, "", "")
         await session.flush()
         assert await topics.by_key("Halte à la torture") is None
@@ -108,7 +110,7 @@ async def test_twin_candidates_are_recent_unpaired_posts_of_other_languages(
         found = await PostRepo(session).twin_candidates(
             "fr", ("en", "fr"), fr.id, NOW - timedelta(minutes=30)
         )
-        assert found == {english: {topic.id}}
+        assert found == {english: TwinCandidate(frozenset({topic.id}), None, NOW)}
         # From the English feed's side, nothing: the French posts are its own feed's language
         # or paired already, and a post's own feed is never a twin source.
         assert await PostRepo(session).twin_candidates("en", ("en",), en.id, NOW) == {}

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from bot.domain.languages import (
+    TwinCandidate,
     chat_version_language,
     choose_version,
     fan_out_plan,
     feed_language,
     parse_feed_language,
+    pick_twin,
     same_campaign,
 )
 
@@ -41,7 +45,7 @@ def test_parse_feed_language_accepts_languages_and_auto() -> None:
         "other",
         None,
     ]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="english"):
         parse_feed_language("english")
 
 
@@ -83,3 +87,31 @@ def test_choose_version_falls_back_to_the_first() -> None:
     assert choose_version("en", "<b>EN</b>", {"fr": "<b>FR</b>"}) == "<b>EN</b>"
     assert choose_version("fr", "<b>EN</b>", None) == "<b>EN</b>"
     assert choose_version("fr", "<b>EN</b>", {"fr": ""}) == "<b>EN</b>"
+
+
+T0 = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+
+def test_pick_twin_prefers_the_nearest_publication_time() -> None:
+    """Two English posts on the same topic: the French one pairs with the one published
+    with it, not the campaign of two days before; other topic sets never pair."""
+    candidates = {
+        1: TwinCandidate(frozenset({7}), T0 - timedelta(days=2), T0),
+        2: TwinCandidate(frozenset({7}), T0 - timedelta(minutes=3), T0),
+        3: TwinCandidate(frozenset({7, 8}), T0, T0),
+    }
+    assert pick_twin([7], T0, candidates) == 2
+    assert pick_twin([8], T0, candidates) is None
+    assert pick_twin([8, 7], T0 + timedelta(days=1), candidates) == 3
+
+
+def test_pick_twin_without_dates_takes_the_most_recently_seen() -> None:
+    """Feeds without dates: the latest seen candidate, then the highest id."""
+    candidates = {
+        1: TwinCandidate(frozenset({7}), None, T0 - timedelta(minutes=20)),
+        2: TwinCandidate(frozenset({7}), None, T0 - timedelta(minutes=5)),
+        3: TwinCandidate(frozenset({7}), None, T0 - timedelta(minutes=20)),
+    }
+    assert pick_twin([7], None, candidates) == 2
+    del candidates[2]
+    assert pick_twin([7], T0, candidates) == 3

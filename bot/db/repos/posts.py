@@ -12,6 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.db.models import Post, PostTopic
 from bot.db.repos._sql import _chunks, _dialect, _insert
 from bot.domain.ingest_policy import url_hash
+from bot.domain.languages import TwinCandidate
 from bot.domain.search import fts5_match, search_text, tsquery
 from bot.domain.types import ParsedEntry
 
@@ -130,19 +131,19 @@ class PostRepo:
 
     async def twin_candidates(
         self, language: str, languages: Sequence[str], feed_id: int, since: datetime
-    ) -> dict[int, set[int]]:
+    ) -> dict[int, TwinCandidate]:
         """Announced posts that could be the twin of a new post, with their topic ids.
 
         Posts of another feed in another of `languages` than `language`, first seen at or
-        after `since`, that have no twin yet (neither one themselves nor the twin of one),
-        newest first. Returns {post id: topic ids}, in that order.
+        after `since`, with topics, that have no twin yet (neither one themselves nor the
+        twin of one). Returns {post id: candidate}.
         """
         others = [lang for lang in languages if lang != language]
         if not others:
             return {}
         twinned = select(Post.twin_of).where(Post.twin_of.is_not(None)).scalar_subquery()
         result = await self.session.execute(
-            select(Post.id, PostTopic.topic_id)
+            select(Post.id, Post.published_at, Post.first_seen_at, PostTopic.topic_id)
             .join(PostTopic, PostTopic.post_id == Post.id)
             .where(
                 Post.language.in_(others),
@@ -152,12 +153,16 @@ class PostRepo:
                 Post.twin_of.is_(None),
                 Post.id.not_in(twinned),
             )
-            .order_by(Post.first_seen_at.desc(), Post.id.desc())
         )
-        found: dict[int, set[int]] = {}
-        for post_id, topic_id in result.all():
-            found.setdefault(int(post_id), set()).add(int(topic_id))
-        return found
+        topics: dict[int, set[int]] = {}
+        times: dict[int, tuple[datetime | None, datetime]] = {}
+        for post_id, published, seen, topic_id in result.all():
+            topics.setdefault(int(post_id), set()).add(int(topic_id))
+            times[int(post_id)] = (published, seen)
+        return {
+            post_id: TwinCandidate(frozenset(ids), times[post_id][0], times[post_id][1])
+            for post_id, ids in topics.items()
+        }
 
     async def set_twin(self, post_id: int, twin_of: int) -> None:
         """Record that a post is the other language's version of `twin_of`."""
