@@ -2,6 +2,7 @@
 
 Owns the broadcast conversation (drawn in organisers.mmd): /broadcast <topics>|all or
 /push <post URL> <topic> [intro] -> compose (text or one photo; for /push the intro line) ->
+the other language's version when some chat of the audience reads it (or "skip") ->
 "Take action" link -> action button ("✅ I did it", an own label, or none; /broadcast
 only) -> preview (the very message supporters get, rendered by the renderer the
 delivery engine uses, then the audience and Send now / Schedule / Cancel) -> send, or ask
