@@ -191,7 +191,11 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
         return
     if key.lower() == UNSUBSCRIBE_ALL:
         stopped = await service.unsubscribe_all(chat.id)
-        await _reply(update, render.unsubscribed_all_message(stopped, group=is_group(chat)))
+        language = await service.language_of(chat.id)
+        await _reply(
+            update,
+            render.unsubscribed_all_message(stopped, group=is_group(chat), language=language),
+        )
         return
     try:
         change = await service.unsubscribe(chat.id, key)
@@ -200,15 +204,22 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
         return
     await _reply(
         update,
-        render.unsubscribed_message(change.topic, changed=change.changed, group=is_group(chat)),
+        render.unsubscribed_message(
+            change.topic,
+            changed=change.changed,
+            group=is_group(chat),
+            language=await service.language_of(chat.id),
+        ),
     )
 
 
 async def mysubs_command(update: Update, context: Context) -> None:
     """/mysubs: the chat's topics, a button per topic to unsubscribe."""
     chat = _chat(update)
-    topics = await subscriptions_of(context).chat_topics(chat.id)
-    await _reply(update, render.mysubs_message(topics, group=is_group(chat)))
+    service = subscriptions_of(context)
+    topics = await service.chat_topics(chat.id)
+    language = await service.language_of(chat.id)
+    await _reply(update, render.mysubs_message(topics, group=is_group(chat), language=language))
 
 
 async def latest_command(update: Update, context: Context) -> None:
@@ -294,10 +305,13 @@ async def topic_toggle_button(update: Update, context: Context) -> None:
     except TopicNotFoundError:
         await _answer(query, INVALID_BUTTON)
         return
-    await _answer(query, render.toggle_answer(change.topic, group=is_group(chat)))
+    language = await service.language_of(chat.id)
+    await _answer(
+        query, render.toggle_answer(change.topic, group=is_group(chat), language=language)
+    )
     if pressed.view == cb.VIEW_MYSUBS:
         topics = await service.chat_topics(chat.id)
-        await _edit(query, render.mysubs_message(topics, group=is_group(chat)))
+        await _edit(query, render.mysubs_message(topics, group=is_group(chat), language=language))
     else:
         await _edit(query, await _picker(service, chat.id))
 
@@ -312,14 +326,19 @@ async def topic_off_button(update: Update, context: Context) -> None:
         await _answer(query, render.ADMINS_ONLY)
         return
     chat = _chat(update)
+    service = subscriptions_of(context)
     try:
-        change = await subscriptions_of(context).unsubscribe_topic(chat.id, pressed.topic_id)
+        change = await service.unsubscribe_topic(chat.id, pressed.topic_id)
     except TopicNotFoundError:
         await _answer(query, INVALID_BUTTON)
         return
-    await _answer(
-        query, render.topic_off_answer(change.topic, changed=change.changed, group=is_group(chat))
+    answer = render.topic_off_answer(
+        change.topic,
+        changed=change.changed,
+        group=is_group(chat),
+        language=await service.language_of(chat.id),
     )
+    await _answer(query, answer)
 
 
 async def latest_page_button(update: Update, context: Context) -> None:

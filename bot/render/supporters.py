@@ -208,8 +208,14 @@ def help_message(*, group: bool = False) -> RenderedMessage:
     return RenderedMessage("\n".join(lines))
 
 
-def mysubs_message(topics: Sequence[TopicView], *, group: bool = False) -> RenderedMessage:
-    """/mysubs: the followed topics, each with an "Unsubscribe" button (edited in place)."""
+def mysubs_message(
+    topics: Sequence[TopicView], *, group: bool = False, language: str | None = None
+) -> RenderedMessage:
+    """/mysubs: the followed topics, each with an "Unsubscribe" button (edited in place).
+
+    Topic names are in the chat's `language`.
+    """
+    topics = [t.in_language(language) for t in topics]
     who = "This group follows" if group else "You follow"
     if not topics:
         nobody = "This group follows no topics yet." if group else "You follow no topics yet."
@@ -245,10 +251,10 @@ def subscribed_message(
 
 
 def unsubscribed_message(
-    topic: TopicView, *, changed: bool, group: bool = False
+    topic: TopicView, *, changed: bool, group: bool = False, language: str | None = None
 ) -> RenderedMessage:
-    """After /unsubscribe <topic>."""
-    name = escape(topic_label(topic))
+    """After /unsubscribe <topic> (the topic named in the chat's `language`)."""
+    name = escape(topic_label(topic.in_language(language)))
     if not changed:
         return RenderedMessage(f"{_was_not_following(group)} <b>{name}</b>.")
     return RenderedMessage(
@@ -257,24 +263,29 @@ def unsubscribed_message(
 
 
 def unsubscribed_all_message(
-    topics: Sequence[TopicView], *, group: bool = False
+    topics: Sequence[TopicView], *, group: bool = False, language: str | None = None
 ) -> RenderedMessage:
-    """After /unsubscribe all."""
+    """After /unsubscribe all (topic names in the chat's `language`)."""
+    topics = [t.in_language(language) for t in topics]
     if not topics:
         return RenderedMessage(f"{_was_not_following(group)} any topic.")
     names = ", ".join(f"<b>{escape(topic_label(t))}</b>" for t in topics)
     return RenderedMessage(fit(f"{_follows(group, 'no longer')} any topic (stopped: {names})."))
 
 
-def toggle_answer(topic: TopicView, *, group: bool = False) -> str:
+def toggle_answer(topic: TopicView, *, group: bool = False, language: str | None = None) -> str:
     """The callback answer after a picker or /mysubs button (plain text)."""
+    topic = topic.in_language(language)
     if topic.subscribed:
         return answer_text(f"✅ {_follows(group, 'now')} {topic.name}.")
     return answer_text(f"{_follows(group, 'no longer')} {topic.name}.")
 
 
-def topic_off_answer(topic: TopicView, *, changed: bool, group: bool = False) -> str:
+def topic_off_answer(
+    topic: TopicView, *, changed: bool, group: bool = False, language: str | None = None
+) -> str:
     """The callback answer after "Unsubscribe from <topic>" under a post (plain text)."""
+    topic = topic.in_language(language)
     if not changed:
         return answer_text(f"{_was_not_following(group)} {topic.name}.")
     return answer_text(

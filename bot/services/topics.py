@@ -35,9 +35,10 @@ from bot.domain.topics import (
     validate_slug,
 )
 from bot.domain.types import CLI_ACTOR, Actor, RuleKind, TopicSpec
-from bot.domain.views import TopicDetailView, TopicView
+from bot.domain.views import TopicDetailView
 from bot.errors import AlreadyExistsError, InvalidInputError, TopicNotFoundError
 from bot.render.notifications import archive_notice
+from bot.services.views import topic_view
 
 TOPICS_SEEDED = "topics_seeded"
 TOPIC_POSTS_WINDOW = timedelta(days=30)
@@ -257,9 +258,12 @@ class TopicService:
                 return ArchiveResult(await self._detail(session, topic), 0, False)
             topic.archived = True
             await session.flush()
-            notice = archive_notice(TopicView(topic.id, topic.slug, topic.name, topic.emoji))
+            view = topic_view(topic)
+            notice = archive_notice(view)
+            # French-reading chats get the notice with the topic's French name.
+            versions = {"fr": archive_notice(view.in_language("fr"))} if topic.name_fr else None
             notified = await BroadcastRepo(session).queue_notice(
-                actor.user_id or 0, notice, topic.id, now
+                actor.user_id or 0, notice, topic.id, now, versions
             )
             await AuditRepo(session).record(
                 now,

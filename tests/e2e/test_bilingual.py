@@ -393,3 +393,33 @@ async def test_no_version_step_when_nobody_reads_the_other_language(
         await say(api, ADMIN, "/broadcast stoptorture")
         (reply,) = await say(api, ADMIN, "Act now")
     assert (reply.text or "").startswith("Send a link for the Take action button")
+
+
+async def test_french_names_in_mysubs_unsubscribe_and_the_archive_notice(
+    api: FakeBotApi, bilingual_app: Callable[..., Any]
+) -> None:
+    """/mysubs and /unsubscribe name topics in French for a French chat; the archive notice
+    reaches it with the French name and the English chat with the English one."""
+    async with bilingual_app(FakeClock()) as app:
+        await subscribe(app, "write-for-rights", (EN, FR))
+        await subscribe(app, "stoptorture", (FR,))
+        (mysubs,) = await say(api, FR, "/mysubs")
+        (stopped,) = await say(api, FR, "/unsubscribe stoptorture")
+        before = {c: len(api.messages(c)) for c in (EN, FR)}
+        await say(api, ADMIN, "/archivetopic write-for-rights")
+        runtime_of(app).wake_delivery()
+        notices = {
+            c: await api.wait_for_message(c, lambda m, c=c: m in api.messages(c)[before[c] :])
+            for c in (EN, FR)
+        }
+    assert (
+        button_texts(mysubs),
+        stopped.text,
+        "Écrire pour les droits" in (notices[FR].text or ""),
+        "Write for Rights" in (notices[EN].text or ""),
+    ) == (
+        ["✖ Unsubscribe from Halte à la torture", "✖ Unsubscribe from Écrire pour les droits"],
+        "You no longer follow ✋ Halte à la torture. /topics to follow it again.",
+        True,
+        True,
+    )

@@ -157,13 +157,19 @@ class BroadcastRepo:
         return found
 
     async def queue_notice(
-        self, created_by: int, text_html: str, topic_id: int, now: datetime
+        self,
+        created_by: int,
+        text_html: str,
+        topic_id: int,
+        now: datetime,
+        versions: dict[str, str] | None = None,
     ) -> int:
         """Queue a one-off message to every active chat subscribed to a topic, via the outbox.
 
         The message is a finished `Broadcast` row of kind "notice" (status "done", so no
         scheduler picks it up, and left out of the organisers' lists) and one pending delivery
-        per chat, without a topic (no "Unsubscribe" button).
+        per chat, without a topic (no "Unsubscribe" button). `versions` are the notice in
+        other languages ({"fr": html}), which chats reading them get.
 
         Returns:
             How many deliveries were queued.
@@ -173,6 +179,7 @@ class BroadcastRepo:
             created_by=created_by,
             topic_ids=[topic_id],
             text_html=text_html,
+            versions=versions or None,
             status="done",
             created_at=now,
             started_at=now,
