@@ -358,6 +358,12 @@ async def compose_other(update: Update, context: Context) -> None:
     await _reply(update, render.compose_retry_message())
 
 
+async def version_other(update: Update, context: Context) -> None:
+    """Anything but text where the other language's version is asked for: ask again."""
+    pending = _pending(context)
+    await _reply(update, render.version_retry_message(pending.language if pending else "en"))
+
+
 async def link_text(update: Update, context: Context) -> int | None:
     """The "Take action" link, or "skip"; then offer the action button."""
     pending = _pending(context)
@@ -656,7 +662,7 @@ def conversation() -> ConversationHandler[Any]:
         ],
         TRANSLATING: [
             MessageHandler(text, version_text),
-            MessageHandler(~filters.COMMAND & _NEW, compose_other),
+            MessageHandler(~filters.COMMAND & _NEW, version_other),
         ],
         LINKING: [MessageHandler(text, link_text)],
         ACTING: [

@@ -192,6 +192,14 @@ def version_prompt(missing: str, written: str, language: str) -> RenderedMessage
     return RenderedMessage(text)
 
 
+def version_retry_message(language: str) -> RenderedMessage:
+    """Something other than text arrived where the other language's version was asked for."""
+    t = translator(language)
+    return RenderedMessage(
+        t.gettext("Please send the other version as text, or <code>skip</code>. /cancel stops.")
+    )
+
+
 def version_heading(version: str, language: str) -> RenderedMessage:
     """Above each version's preview when a broadcast has several: which one follows."""
     t = translator(language)

@@ -304,11 +304,11 @@ async def test_feedlanguage_fixes_a_feed_language_and_auto_reads_it_again(
 
 
 async def _compose_bilingual(
-    api: FakeBotApi, first: str, second: str | None
+    api: FakeBotApi, first: str, second: str | None, command: str = "/broadcast stoptorture"
 ) -> tuple[BotMessage, list[BotMessage]]:
     """/broadcast stoptorture as ADMIN: the message, the other version (or skip), the link,
     no action button. Returns the version prompt and the messages up to the summary."""
-    await say(api, ADMIN, "/broadcast stoptorture")
+    await say(api, ADMIN, command)
     (prompt,) = await say(api, ADMIN, first)
     await say(api, ADMIN, second if second is not None else "skip")
     (action,) = await say(api, ADMIN, ACTION)
@@ -363,11 +363,14 @@ async def test_bilingual_broadcast_reaches_each_chat_in_its_language(
 async def test_skipped_version_falls_back_to_the_one_written_first(
     api: FakeBotApi, bilingual_app: Callable[..., Any]
 ) -> None:
-    """A French-speaking organiser writes French and skips English: every chat gets the
-    French text, and the preview says English readers get the French version."""
+    """A French-speaking organiser names the topic in French, writes French and skips
+    English: every chat gets the French text, and the preview says English readers get the
+    French version."""
     async with bilingual_app(FakeClock(), admin_language="fr") as app:
         await subscribe(app, "stoptorture")
-        prompt, shown = await _compose_bilingual(api, "Agissez pour Ahmed", None)
+        prompt, shown = await _compose_bilingual(
+            api, "Agissez pour Ahmed", None, "/broadcast Halte à la torture"
+        )
         preview, summary = shown
         await press(api, ADMIN, summary, button_data(summary, "Send now"))
         messages = {c: await api.wait_for_message(c) for c in (EN, FR, UNSET)}
@@ -381,6 +384,26 @@ async def test_skipped_version_falls_back_to_the_one_written_first(
         "Agissez pour Ahmed",
         True,
         {EN: "Agissez pour Ahmed", FR: "Agissez pour Ahmed", UNSET: "Agissez pour Ahmed"},
+    )
+
+
+async def test_version_step_asks_again_for_text(
+    api: FakeBotApi, bilingual_app: Callable[..., Any]
+) -> None:
+    """A photo where the French version is asked for: asked again, the draft goes on."""
+    async with bilingual_app(FakeClock()) as app:
+        await subscribe(app, "stoptorture")
+        await say(api, ADMIN, "/broadcast stoptorture")
+        await say(api, ADMIN, "Act now")
+        before = len(api.messages(ADMIN))
+        api.send_formatted(ADMIN, photo=True, caption="Une photo")
+        (retry,) = await api.wait_until(
+            lambda: api.messages(ADMIN)[before:] or None, what="the retry"
+        )
+        (link,) = await say(api, ADMIN, "Agissez")
+    assert (retry.text, (link.text or "").startswith("Send a link")) == (
+        "Please send the other version as text, or skip. /cancel stops.",
+        True,
     )
 
 
