@@ -310,6 +310,7 @@ class IngestService:
         """What the twin rule needs for this feed's new posts, or None if it does not apply."""
         if language not in LANGUAGES or self._twin_window <= timedelta(0):
             return None
+        await PostRepo(session).lock_twin_pairing()  # until this poll's transaction commits
         feed_languages = await FeedRepo(session).languages()
         plan = fan_out_plan(language, feed_languages)
         candidates = await PostRepo(session).twin_candidates(

@@ -7,6 +7,7 @@ fan_out_twin, BroadcastRepo.audience_by_language.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -165,3 +166,32 @@ async def test_audience_by_language_counts_each_chat_once(
         assert await repo.audience_by_language([a.id, b.id]) == {"en": 3, "fr": 1}
         assert await repo.audience_by_language(None) == {"en": 3, "fr": 1}
         assert await repo.audience_by_language([]) == {}
+
+
+async def test_twin_pairing_is_serialised_until_commit(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A second transaction pairing twins waits until the first commits, then sees its post
+    (PostgreSQL: the advisory lock; SQLite: BEGIN IMMEDIATE)."""
+    async with sessionmaker.begin() as session:
+        feeds = FeedRepo(session)
+        en = await feeds.add("https://example.org/en", None, NOW)
+        fr = await feeds.add("https://example.org/fr", None, NOW)
+        topic = await TopicRepo(session).add(TopicSpec(slug="t", name="T"), NOW)
+        en_id, fr_id, topic_id = en.id, fr.id, topic.id
+    first_committed = asyncio.Event()
+
+    async def second() -> dict[int, TwinCandidate]:
+        async with sessionmaker.begin() as session:
+            await PostRepo(session).lock_twin_pairing()
+            assert first_committed.is_set()
+            return await PostRepo(session).twin_candidates("fr", ("en", "fr"), fr_id, NOW)
+
+    async with sessionmaker.begin() as session:
+        await PostRepo(session).lock_twin_pairing()
+        english = await _post(session, en_id, "en-1", "en", topic_id)
+        waiting = asyncio.create_task(second())
+        done, _ = await asyncio.wait({waiting}, timeout=0.3)
+        assert not done  # blocked behind this transaction
+        first_committed.set()
+    assert await waiting == {english: TwinCandidate(frozenset({topic_id}), None, NOW)}

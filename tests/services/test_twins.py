@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.db.models import Delivery, Feed, Post
@@ -37,13 +38,15 @@ def _first_poll(document: str) -> str:
 
 
 async def _poll_pair(
-    sessionmaker: Sessions,
     clock: FakeClock,
     feeds: FeedServer,
     ingest: IngestService,
     feed_service: FeedService,
-) -> dict[str, int]:
-    """Prime both feeds, then poll English, and French five minutes later; feed ids."""
+    *,
+    together: bool = False,
+) -> None:
+    """Prime both feeds, then poll English, and French five minutes later (or, `together`,
+    both in one polling cycle, stored concurrently)."""
     ids = {}
     for lang in ("en", "fr"):
         text = (DATA / f"amnesty-ca-{lang}.xml").read_text(encoding="utf-8")
@@ -51,12 +54,17 @@ async def _poll_pair(
         ids[lang] = (await feed_service.add_feed(feeds.url(f"/{lang}.xml"))).id
         await ingest.poll_feed(ids[lang])
     for lang in ("en", "fr"):
-        clock.advance(minutes=5)
         feeds.add(f"/{lang}.xml", (DATA / f"amnesty-ca-{lang}.xml").read_text(encoding="utf-8"))
-        await ingest.poll_feed(ids[lang], conditional=False)
-    return ids
+        if not together:
+            clock.advance(minutes=5)
+            await ingest.poll_feed(ids[lang], conditional=False)
+    if together:
+        clock.advance(minutes=5)
+        summary = await ingest.poll_due()
+        assert len(summary.outcomes) == 2
 
 
+@pytest.mark.parametrize("together", [False, True], ids=["french a poll later", "one cycle"])
 async def test_bundled_pair_twins_are_recognised_and_nothing_else(
     sessionmaker: Sessions,
     clock: FakeClock,
@@ -64,14 +72,16 @@ async def test_bundled_pair_twins_are_recognised_and_nothing_else(
     ingest: IngestService,
     feed_service: FeedService,
     topics: TopicService,
+    together: bool,
 ) -> None:
     """Three translated campaigns pair up; the English-only Egypt post (same topic as the Iran
-    pair, published two days earlier) and the French-only petition stay single."""
+    pair, published two days earlier) and the French-only petition stay single. The same
+    when both feeds are stored concurrently in one polling cycle."""
     for slug in ("stoptorture", "write-for-rights", "indigenous-rights"):
         await follow(sessionmaker, clock, slug, [EN_CHAT, FR_CHAT])
     async with sessionmaker.begin() as session:
         await ChatRepo(session).set_language(FR_CHAT, "fr", clock.now())
-    await _poll_pair(sessionmaker, clock, feeds, ingest, feed_service)
+    await _poll_pair(clock, feeds, ingest, feed_service, together=together)
     async with sessionmaker() as session:
         languages = dict((await session.execute(select(Feed.url, Feed.language))).all())
         posts = {p.id: p for p in (await session.execute(select(Post))).scalars()}

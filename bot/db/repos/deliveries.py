@@ -160,7 +160,7 @@ class DeliveryRepo:
 
         Still one INSERT … SELECT: the due time is a CASE on the chat's language. A held row
         is an ordinary pending delivery whose time has not come (the engine skips it until
-        then); `take_over_held` withdraws it if the post's twin arrives first.
+        then); `fan_out_twin` withdraws it if the post's twin arrives first.
         """
         if not topic_ids:
             return 0

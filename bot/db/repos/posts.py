@@ -19,6 +19,8 @@ from bot.domain.types import ParsedEntry
 # The text search configuration of PostgreSQL's index (migration 0005), as a literal: a
 # bound parameter would not match the index expression and the index would go unused.
 _SIMPLE: ColumnElement[str] = literal_column("'simple'")
+# The advisory lock key of twin pairing (PostgreSQL): any constant no other lock uses.
+TWIN_PAIRING_LOCK = 0x7477696E  # "twin"
 
 
 class PostRepo:
@@ -128,6 +130,20 @@ class PostRepo:
             await self.session.execute(
                 _insert(self.session, PostTopic).on_conflict_do_nothing(), rows
             )
+
+    async def lock_twin_pairing(self) -> None:
+        """Serialise twin pairing with other transactions until this one ends.
+
+        Two feeds polled at once (the English and French versions published together) would
+        otherwise each miss the other's uncommitted post and hold both for the whole window.
+        PostgreSQL: a transaction-scoped advisory lock, so the second waits for the first's
+        commit and then sees its posts. SQLite: one statement, so that the transaction has
+        begun (its BEGIN IMMEDIATE lets one writer in at a time).
+        """
+        if _dialect(self.session) == "postgresql":
+            await self.session.execute(select(func.pg_advisory_xact_lock(TWIN_PAIRING_LOCK)))
+        else:
+            await self.session.execute(select(literal_column("1")))
 
     async def twin_candidates(
         self, language: str, languages: Sequence[str], feed_id: int, since: datetime
