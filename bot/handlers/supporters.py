@@ -236,6 +236,7 @@ async def latest_command(update: Update, context: Context) -> None:
         page=page.page,
         has_next=page.has_next,
         tz=timezone_of(context),
+        language=await subscriptions_of(context).language_of(_chat(update).id),
     )
     await _reply(update, rendered)
 
@@ -361,6 +362,7 @@ async def latest_page_button(update: Update, context: Context) -> None:
         page=page.page,
         has_next=page.has_next,
         tz=timezone_of(context),
+        language=await subscriptions_of(context).language_of(_chat(update).id),
     )
     await _edit(query, rendered)
 

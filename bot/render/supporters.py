@@ -121,8 +121,13 @@ def latest_page(
     page: int,
     has_next: bool,
     tz: tzinfo,
+    language: str | None = None,
 ) -> RenderedMessage:
-    """One page of /latest: up to five posts, with ◀ ▶ buttons that edit the same message."""
+    """One page of /latest: up to five posts, with ◀ ▶ buttons that edit the same message.
+
+    The topic is named in the chat's `language`.
+    """
+    topic = topic.in_language(language) if topic is not None else None
     heading = f"Latest posts in <b>{escape(topic_label(topic))}</b>" if topic else "Latest posts"
     lines = [f"{heading} (page {page + 1})", ""]
     if not posts:

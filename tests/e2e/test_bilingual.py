@@ -421,12 +421,13 @@ async def test_no_version_step_when_nobody_reads_the_other_language(
 async def test_french_names_in_mysubs_unsubscribe_and_the_archive_notice(
     api: FakeBotApi, bilingual_app: Callable[..., Any]
 ) -> None:
-    """/mysubs and /unsubscribe name topics in French for a French chat; the archive notice
-    reaches it with the French name and the English chat with the English one."""
+    """/mysubs, /latest and /unsubscribe name topics in French for a French chat; the archive
+    notice reaches it with the French name and the English chat with the English one."""
     async with bilingual_app(FakeClock()) as app:
         await subscribe(app, "write-for-rights", (EN, FR))
         await subscribe(app, "stoptorture", (FR,))
         (mysubs,) = await say(api, FR, "/mysubs")
+        (latest,) = await say(api, FR, "/latest ecrire pour les droits")
         (stopped,) = await say(api, FR, "/unsubscribe stoptorture")
         before = {c: len(api.messages(c)) for c in (EN, FR)}
         await say(api, ADMIN, "/archivetopic write-for-rights")
@@ -437,11 +438,13 @@ async def test_french_names_in_mysubs_unsubscribe_and_the_archive_notice(
         }
     assert (
         button_texts(mysubs),
+        (latest.text or "").splitlines()[0],
         stopped.text,
         "Écrire pour les droits" in (notices[FR].text or ""),
         "Write for Rights" in (notices[EN].text or ""),
     ) == (
         ["✖ Unsubscribe from Halte à la torture", "✖ Unsubscribe from Écrire pour les droits"],
+        "Latest posts in ✉️ Écrire pour les droits (page 1)",
         "You no longer follow ✋ Halte à la torture. /topics to follow it again.",
         True,
         True,
