@@ -21,7 +21,14 @@ from urllib.parse import urlsplit
 from bot import __version__
 from bot.config import REFUSED_HINT, Settings, load_settings
 from bot.domain.types import PollStatus
-from bot.errors import AlreadyExistsError, BotError, ConfigError, FeedError, NotFoundError
+from bot.errors import (
+    AlreadyExistsError,
+    BotError,
+    ConfigError,
+    FeedError,
+    InvalidInputError,
+    NotFoundError,
+)
 from bot.log import configure_logging
 
 if TYPE_CHECKING:  # imported lazily at run time: `campaignbot --help` stays fast
@@ -65,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     feed_commands.add_parser("list", help="list feeds with their health")
     remove = feed_commands.add_parser("remove", help="remove a feed (its posts stay)")
     remove.add_argument("feed", metavar="ID_OR_URL")
+    language = feed_commands.add_parser(
+        "language", help="fix a feed's language (en, fr, other) or read it from the feed (auto)"
+    )
+    language.add_argument("feed", metavar="ID_OR_URL")
+    language.add_argument("language", metavar="en|fr|other|auto")
     check = feed_commands.add_parser(
         "check", help="fetch and parse a feed once and show matched topics; writes nothing"
     )
@@ -236,6 +248,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -
         ("feeds", "add"): _feeds_add,
         ("feeds", "list"): _feeds_list,
         ("feeds", "remove"): _feeds_remove,
+        ("feeds", "language"): _feeds_language,
         ("feeds", "check"): _feeds_check,
         ("topics", "list"): _topics_list,
         ("topics", "import"): _topics_import,
@@ -312,6 +325,20 @@ async def _feeds_remove(runtime: Runtime, args: argparse.Namespace, out: TextIO)
     except NotFoundError as error:
         return _fail(f"no feed with id or URL {error.key!r} (see `campaignbot feeds list`)")
     print(f"removed feed {info.id}: {info.url}", file=out)
+    return EXIT_OK
+
+
+async def _feeds_language(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        info, changed = await runtime.feeds.set_feed_language(args.feed, args.language)
+    except NotFoundError as error:
+        return _fail(f"no feed with id or URL {error.key!r} (see `campaignbot feeds list`)")
+    except InvalidInputError as error:
+        return _fail(str(error))
+    how = "set" if info.language_fixed else "read from the feed at its next poll"
+    shown = info.language if info.language_fixed else "auto"
+    state = "" if changed else " (unchanged)"
+    print(f"feed {info.id}: language {shown}, {how}{state}", file=out)
     return EXIT_OK
 
 

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     feed_concurrency: int = Field(default=16, ge=1, le=256)
+    # Twin posts (bot/domain/languages.py): how long a post in one language waits for its
+    # version in the other before chats reading that language get it anyway (0: no waiting,
+    # no twins).
+    twin_window_minutes: int = Field(default=30, ge=0, le=24 * 60)
 
     @field_validator("admin_ids", "feed_urls", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +279,7 @@ async def build_runtime(
             on_new_deliveries=delivery.wake if delivery is not None else None,
             on_poll_outcome=wiring.on_poll_outcome if wiring is not None else None,
             retention_days=settings.retention_days,
+            twin_window=timedelta(minutes=settings.twin_window_minutes),
         )
         roles = RoleService(sessionmaker, clock, settings.admin_ids)
         return Runtime(

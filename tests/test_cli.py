@@ -283,6 +283,28 @@ async def test_feeds_remove_unknown_exits_2(env: dict[str, str]) -> None:
     assert (status, "no feed" in err) == (2, True)
 
 
+async def test_feeds_language_fixes_and_releases_a_feed_language(
+    env: dict[str, str], feeds: FeedServer
+) -> None:
+    """`feeds language ID fr|auto` sets the language or lets polls read it; a bad value or an
+    unknown feed exits 2 with one line."""
+    feeds.add("/feed.xml", rss(POSTS, title="Campaign news"))
+    await campaignbot(env, "feeds", "add", feeds.url("/feed.xml"))
+    fixed = await campaignbot(env, "feeds", "language", "1", "fr")
+    again = await campaignbot(env, "feeds", "language", "1", "fr")
+    auto = await campaignbot(env, "feeds", "language", "1", "auto")
+    bad = await campaignbot(env, "feeds", "language", "1", "klingon")
+    unknown = await campaignbot(env, "feeds", "language", "42", "en")
+    assert (fixed[:2], again[1], auto[1], bad[0], bad[2], unknown[0]) == (
+        (0, "feed 1: language fr, set\n"),
+        "feed 1: language fr, set (unchanged)\n",
+        "feed 1: language auto, read from the feed at its next poll\n",
+        2,
+        "campaignbot: the language must be en, fr, other or auto\n",
+        2,
+    )
+
+
 async def test_feeds_check_prints_entries_with_topics(
     env: dict[str, str], feeds: FeedServer
 ) -> None:

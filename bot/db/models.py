@@ -58,6 +58,12 @@ class Feed(Base):
         Boolean, default=False, server_default=text("false")
     )
     created_at: Mapped[datetime]
+    # "en", "fr", "other" (bot.domain.languages), or None until a poll reads the feed's own
+    # <language>; `language_fixed` is an admin's choice (/feedlanguage), which polls keep.
+    language: Mapped[str | None] = mapped_column(String(8))
+    language_fixed: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Post(Base):
@@ -84,6 +90,10 @@ class Post(Base):
     # Title and summary as folded words (bot.domain.search.search_text), written at ingest;
     # indexed by migration 0005: an FTS5 table on SQLite, a GIN index on PostgreSQL.
     search_text: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
+    # The feed's language when the post was first seen, and the post this one is the other
+    # language's version of (its twin, bot.domain.twins), if any. No foreign key: plain ids.
+    language: Mapped[str | None] = mapped_column(String(8))
+    twin_of: Mapped[int | None]
 
 
 class Topic(Base):
@@ -103,6 +113,11 @@ class Topic(Base):
     # The label of the in-chat action button under this topic's post notifications, if any.
     action_label: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # The French name and description (None: the English ones are shown); the name's
+    # forgiving key is unique where set, so either language's name finds one topic.
+    name_fr: Mapped[str | None] = mapped_column(String(64))
+    name_fr_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    description_fr: Mapped[str | None] = mapped_column(Text)
 
 
 class TopicRule(Base):
@@ -234,6 +249,11 @@ class Broadcast(Base):
     respect_pace: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    # The language `text_html` is written in (None: the default language), and the other
+    # languages' versions of the text, {"fr": "<html>"}: each chat gets its own language's,
+    # else `text_html`, the version written first.
+    language: Mapped[str | None] = mapped_column(String(8))
+    versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
 
 
 class Delivery(Base):

@@ -10,6 +10,8 @@ The file format::
     [[topic]]
     slug = "stoptorture"
     name = "StopTorture"
+    name_fr = "Halte à la torture"  # optional: the French name and description
+    description_fr = "Une phrase."
     emoji = "✋"
     description = "One sentence."
     action = "✍️ I wrote my letter"  # optional: the action button under its posts
@@ -39,6 +41,7 @@ __all__ = [
     "RULE_MAX",
     "SLUG_MAX",
     "check_action_label",
+    "check_topic_name",
     "default_topics_text",
     "parse_topics_toml",
     "validate_slug",
@@ -58,7 +61,16 @@ STEM_MIN = 3
 # Letters, digits and inner hyphens: "write-for-rights", not "-w4r" or "W4R".
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _RULE_FIELDS = {"categories": "categories", "keywords": "keywords", "exclude": "excludes"}
-_FIELDS = ("slug", "name", "emoji", "description", "action", *_RULE_FIELDS)
+_FIELDS = (
+    "slug",
+    "name",
+    "name_fr",
+    "emoji",
+    "description",
+    "description_fr",
+    "action",
+    *_RULE_FIELDS,
+)
 
 
 def validate_slug(slug: str) -> str:
@@ -144,7 +156,10 @@ def parse_topics_toml(text: str, *, source: str = "topics file") -> list[TopicSp
         label = f"topic {index} ({slug!r})" if isinstance(slug, str) else f"topic {index}"
         try:
             spec = _parse_topic(table)
-            for field, value in (("slug", spec.slug), ("name", spec.name)):
+            names = (("slug", spec.slug), ("name", spec.name), ("name_fr", spec.name_fr))
+            for field, value in names:
+                if not value:
+                    continue
                 key = normalise_key(value)
                 owner = claimed.setdefault(key, (label, field))
                 if owner[0] != label:
@@ -171,11 +186,16 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
         raise InvalidInputError(f"name must be 1-{NAME_MAX} characters, got {len(name)}")
     if not normalise_key(name):
         raise InvalidInputError(f"name {name!r} has no letters or digits")
+    name_fr = _string(table, "name_fr")
+    if name_fr:
+        check_topic_name(name_fr, field="name_fr")
     description = _string(table, "description")
-    if len(description) > DESCRIPTION_MAX:
-        raise InvalidInputError(
-            f"description must be at most {DESCRIPTION_MAX} characters, got {len(description)}"
-        )
+    description_fr = _string(table, "description_fr")
+    for field, text in (("description", description), ("description_fr", description_fr)):
+        if len(text) > DESCRIPTION_MAX:
+            raise InvalidInputError(
+                f"{field} must be at most {DESCRIPTION_MAX} characters, got {len(text)}"
+            )
     emoji = _string(table, "emoji")
     if len(emoji) > EMOJI_MAX:
         raise InvalidInputError(f"emoji must be at most {EMOJI_MAX} characters, got {len(emoji)}")
@@ -194,10 +214,25 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
         description=description,
         emoji=emoji,
         action=action,
+        name_fr=name_fr,
+        description_fr=description_fr,
         categories=rules["categories"],
         keywords=rules["keywords"],
         excludes=rules["exclude"],
     )
+
+
+def check_topic_name(name: str, *, field: str = "name") -> str:
+    """Return a topic name if it is 1-64 characters with a letter or digit.
+
+    Raises:
+        InvalidInputError: too long, empty, or no letter or digit.
+    """
+    if not 1 <= len(name) <= NAME_MAX:
+        raise InvalidInputError(f"{field} must be 1-{NAME_MAX} characters, got {len(name)}")
+    if not normalise_key(name):
+        raise InvalidInputError(f"{field} {name!r} has no letters or digits")
+    return name
 
 
 def _string(table: dict[str, Any], field: str, *, required: bool = False) -> str:

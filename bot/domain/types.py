@@ -107,6 +107,8 @@ class ParsedFeed:
     entries: tuple[ParsedEntry, ...]
     bozo_reason: str | None = None
     alternate_urls: tuple[str, ...] = ()
+    # The feed's own <language> as written ("fr-CA"), None if it gives none.
+    language: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,9 @@ class TopicSpec:
     action: str = ""
     keywords: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    # The French name and description ("" = none: the English ones are shown).
+    name_fr: str = ""
+    description_fr: str = ""
 
 
 class PollStatus(enum.StrEnum):

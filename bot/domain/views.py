@@ -7,7 +7,7 @@ No I/O, no Telegram, no SQLAlchemy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 # Posts on one page of /latest.
@@ -26,6 +26,19 @@ class TopicView:
     subscribed: bool = False
     # The label of the action button under its posts (None: no button).
     action_label: str | None = None
+    # The French name and description, "" where the topic has none (the English is shown).
+    name_fr: str = ""
+    description_fr: str = ""
+
+    def in_language(self, language: str | None) -> TopicView:
+        """The view with `name` and `description` in `language` (English where none is set)."""
+        if language != "fr" or not (self.name_fr or self.description_fr):
+            return self
+        return replace(
+            self,
+            name=self.name_fr or self.name,
+            description=self.description_fr or self.description,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +103,8 @@ class TopicDetailView:
     active_subscribers: int
     posts_30_days: int
     action_label: str | None = None
+    name_fr: str = ""
+    description_fr: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +119,9 @@ class FeedHealthView:
     last_error: str | None
     consecutive_failures: int
     next_poll_at: datetime | None
+    # "en", "fr", "other" or None (not known yet), and whether an admin fixed it.
+    language: str | None = None
+    language_fixed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -235,7 +235,14 @@ def _parse_feed(
 
     site_url = canonical_url(_str(_get(raw_feed, "link")), url)
     title = _detail_text(_str(_get(raw_feed, "title")), _get(raw_feed, "title_detail")) or None
-    return ParsedFeed(title=title, site_url=site_url, entries=entries, bozo_reason=bozo_reason)
+    language = (_str(_get(raw_feed, "language")) or "").strip()[:35] or None
+    return ParsedFeed(
+        title=title,
+        site_url=site_url,
+        entries=entries,
+        bozo_reason=bozo_reason,
+        language=language,
+    )
 
 
 def _is_empty_feed(result: object, raw_feed: Mapping[str, Any], content: bytes) -> bool:

@@ -1,7 +1,7 @@
 """Admin commands and buttons: translate updates into role, topic, feed and report service calls.
 
 Owns /whoami (anyone) and the admin commands /grant, /revoke, /team, /addtopic, /edittopic,
-/topicrule, /archivetopic, /topicinfo, /addfeed, /feeds, /pausefeed, /resumefeed,
+/topicrule, /archivetopic, /topicinfo, /addfeed, /feeds, /pausefeed, /resumefeed, /feedlanguage,
 /removefeed (with its Remove / Cancel buttons), /stats and /audit. Every admin command and
 button is wrapped in `requires(Role.ADMIN)`, which asks for the role at the moment of use and
 answers in private chats only (elsewhere it points to the private chat).
@@ -297,6 +297,15 @@ async def pausefeed_command(context: Context, actor: Actor, args: list[str]) -> 
     return await _set_paused(context, actor, args[0], True)
 
 
+@admin_command("feedlanguage", words(2, one_word_last=True))
+async def feedlanguage_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
+    """/feedlanguage <id|url> en|fr|other|auto: fix a feed's language, or read it again."""
+    feed, changed = await runtime_of(context).feeds.set_feed_language(
+        args[0], args[1], actor=actor
+    )
+    return render.feed_language_message(feed, changed=changed)
+
+
 @admin_command("resumefeed", words(1))
 async def resumefeed_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/resumefeed <id|url>: poll a paused feed again, at once."""
@@ -367,6 +376,7 @@ _ADMIN_ONLY = (
     feeds_command,
     pausefeed_command,
     resumefeed_command,
+    feedlanguage_command,
     removefeed_command,
     stats_command,
     audit_command,

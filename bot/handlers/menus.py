@@ -87,6 +87,7 @@ ADMIN_COMMANDS: tuple[BotCommand, ...] = (
     BotCommand("feeds", "Feeds and their health"),
     BotCommand("pausefeed", "Pause a feed: /pausefeed <id|url>"),
     BotCommand("resumefeed", "Resume a feed: /resumefeed <id|url>"),
+    BotCommand("feedlanguage", "A feed's language: /feedlanguage <id|url> en|fr|auto"),
     BotCommand("removefeed", "Remove a feed: /removefeed <id|url>"),
     BotCommand("grant", "Give a role: /grant <id|@username> organiser|admin"),
     BotCommand("revoke", "Take a role back: /revoke <id|@username>"),

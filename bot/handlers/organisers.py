@@ -2,6 +2,7 @@
 
 Owns the broadcast conversation (drawn in organisers.mmd): /broadcast <topics>|all or
 /push <post URL> <topic> [intro] -> compose (text or one photo; for /push the intro line) ->
+the other language's version when some chat of the audience reads it (or "skip") ->
 "Take action" link -> action button ("✅ I did it", an own label, or none; /broadcast
 only) -> preview (the very message supporters get, rendered by the renderer the
 delivery engine uses, then the audience and Send now / Schedule / Cancel) -> send, or ask
@@ -27,7 +28,7 @@ import functools
 import secrets
 import warnings
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -73,7 +74,7 @@ from bot.services.broadcasts import (
     validate_action_url,
 )
 
-COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING, ACTING, LABELLING = range(7)
+COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING, ACTING, LABELLING, TRANSLATING = range(8)
 CONVERSATION_TIMEOUT = 15 * 60
 DRAFT = "broadcast_draft"
 SKIP = "skip"
@@ -96,6 +97,9 @@ class _Pending:
     push: PushPlan | None = None
     action_label: str | None = None
     respect_pace: bool = False
+    # The organiser's language (what they write first) and the other languages' versions.
+    language: str = "en"
+    versions: list[tuple[str, str]] = field(default_factory=list)
 
     def draft(self) -> BroadcastDraft:
         return BroadcastDraft(
@@ -106,6 +110,8 @@ class _Pending:
             post_id=self.post_id,
             action_label=self.action_label,
             respect_pace=self.respect_pace,
+            language=self.language,
+            versions=tuple(self.versions),
         )
 
 
@@ -176,29 +182,40 @@ def _start(context: Context, pending: _Pending) -> None:
 
 
 async def _show_preview(update: Update, context: Context, pending: _Pending) -> int:
-    """Send the exact message supporters get, then the audience and the buttons."""
+    """Send the exact message supporters get, then the audience and the buttons.
+
+    With several language versions, each is previewed (after a heading naming it), and the
+    audience is given per language.
+    """
     draft = pending.draft()
-    preview = BroadcastService.preview(draft)
     chat_id = _message(update).chat_id
-    # The same calls as bot.sender.TelegramSender.send, so the preview matches the delivery.
-    if draft.photo:
-        await context.bot.send_photo(
-            chat_id, draft.photo, caption=preview.text, reply_markup=preview.reply_markup
-        )
-    else:
-        await context.bot.send_message(
-            chat_id,
-            preview.text,
-            reply_markup=preview.reply_markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=preview.disable_preview),
-        )
-    summary = await _summary(context, pending)
+    languages = [draft.language, *(lang for lang, _ in draft.versions)]
+    for language in languages:
+        preview = BroadcastService.preview(draft, language)
+        if len(languages) > 1:
+            heading = render.version_heading(language, pending.language)
+            await context.bot.send_message(chat_id, heading.text)
+        # The same calls as bot.sender.TelegramSender.send, so the preview matches the delivery.
+        if draft.photo:
+            await context.bot.send_photo(
+                chat_id, draft.photo, caption=preview.text, reply_markup=preview.reply_markup
+            )
+        else:
+            await context.bot.send_message(
+                chat_id,
+                preview.text,
+                reply_markup=preview.reply_markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=preview.disable_preview),
+            )
+    summary = await _summary(context, pending, languages)
     await context.bot.send_message(chat_id, summary.text, reply_markup=summary.reply_markup)
     return PREVIEWING
 
 
-async def _summary(context: Context, pending: _Pending) -> RenderedMessage:
-    """The audience under the preview, now and later, with the buttons."""
+async def _summary(
+    context: Context, pending: _Pending, versions: list[str] | None = None
+) -> RenderedMessage:
+    """The audience under the preview, now and later and per language, with the buttons."""
     audience = pending.audience
     later = 0
     if pending.respect_pace:
@@ -211,6 +228,9 @@ async def _summary(context: Context, pending: _Pending) -> RenderedMessage:
         pending.token,
         respect_pace=pending.respect_pace,
         later=later,
+        by_language=audience.by_language,
+        versions=versions or [pending.language, *(lang for lang, _ in pending.versions)],
+        language=pending.language,
     )
 
 
@@ -229,7 +249,8 @@ async def broadcast_command(update: Update, context: Context) -> int:
     except InvalidInputError:
         await _reply(update, render.broadcast_usage_message())
         return ConversationHandler.END
-    _start(context, _Pending(secrets.token_hex(4), audience))
+    language = await service.language_of(_message(update).chat_id)
+    _start(context, _Pending(secrets.token_hex(4), audience, language=language))
     await _reply(update, render.compose_prompt(audience.labels, audience.everyone, audience.chats))
     return COMPOSING
 
@@ -285,8 +306,7 @@ async def compose_text(update: Update, context: Context) -> int | None:
         return None
     pending.text_html = safe_html(message.text, message.entities)
     pending.photo = None
-    await _reply(update, render.link_prompt())
-    return LINKING
+    return await _after_message(update, pending)
 
 
 async def compose_photo(update: Update, context: Context) -> int | None:
@@ -302,13 +322,61 @@ async def compose_photo(update: Update, context: Context) -> int | None:
         return None
     pending.text_html = safe_html(caption, message.caption_entities) if caption else ""
     pending.photo = message.photo[-1].file_id
+    return await _after_message(update, pending)
+
+
+async def _after_message(update: Update, pending: _Pending) -> int:
+    """Offer the next missing language's version, or go on to the link."""
+    pending.versions = []
+    return await _next_version_or_link(update, pending)
+
+
+def _wanted_versions(pending: _Pending) -> tuple[str, ...]:
+    """Languages without a version yet that some chat of the audience reads."""
+    readers = {lang for lang, count in pending.audience.by_language if count}
+    return tuple(lang for lang in pending.draft().missing_languages() if lang in readers)
+
+
+async def _next_version_or_link(update: Update, pending: _Pending) -> int:
+    """Offer the next language some chat of the audience reads and the draft lacks."""
+    missing = _wanted_versions(pending)
+    if missing:
+        await _reply(update, render.version_prompt(missing[0], pending.language, pending.language))
+        return TRANSLATING
     await _reply(update, render.link_prompt())
     return LINKING
+
+
+async def version_text(update: Update, context: Context) -> int | None:
+    """The other language's version of the message, or "skip"; then the link.
+
+    The version is text (for a photo broadcast, its caption), checked like the message.
+    """
+    pending = _pending(context)
+    message = _message(update)
+    if pending is None or message.text is None:
+        return ConversationHandler.END
+    missing = _wanted_versions(pending)
+    if message.text.strip().lower() == SKIP or not missing:
+        await _reply(update, render.link_prompt())
+        return LINKING
+    refusal = render.text_limit_error(message.text, caption=pending.photo is not None)
+    if refusal is not None:
+        await _reply(update, render.input_refused_message(refusal))
+        return None
+    pending.versions.append((missing[0], safe_html(message.text, message.entities)))
+    return await _next_version_or_link(update, pending)
 
 
 async def compose_other(update: Update, context: Context) -> None:
     """Anything else while composing: ask again."""
     await _reply(update, render.compose_retry_message())
+
+
+async def version_other(update: Update, context: Context) -> None:
+    """Anything but text where the other language's version is asked for: ask again."""
+    pending = _pending(context)
+    await _reply(update, render.version_retry_message(pending.language if pending else "en"))
 
 
 async def link_text(update: Update, context: Context) -> int | None:
@@ -622,6 +690,10 @@ def conversation() -> ConversationHandler[Any]:
             MessageHandler(text, compose_text),
             MessageHandler(filters.PHOTO & _NEW, compose_photo),
             MessageHandler(~filters.COMMAND & _NEW, compose_other),
+        ],
+        TRANSLATING: [
+            MessageHandler(text, version_text),
+            MessageHandler(~filters.COMMAND & _NEW, version_other),
         ],
         LINKING: [MessageHandler(text, link_text)],
         ACTING: [

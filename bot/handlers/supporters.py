@@ -39,7 +39,8 @@ from bot.handlers.sharing import sharing_of, start_referral
 from bot.render import callback_data as cb
 from bot.render import privacy as render_privacy
 from bot.render import supporters as render
-from bot.render.text import INVALID_BUTTON, topic_not_found_message
+from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
+from bot.services.subscriptions import SubscriptionService
 
 DEEP_LINK_SUBSCRIBE = "sub-"
 UNSUBSCRIBE_ALL = "all"
@@ -96,6 +97,12 @@ async def _refuse_command(update: Update) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 
+async def _picker(service: SubscriptionService, chat_id: int) -> RenderedMessage:
+    """The topic picker of a chat, in its language."""
+    topics = await service.list_topics(chat_id)
+    return render.picker_message(topics, await service.language_of(chat_id))
+
+
 async def start_command(update: Update, context: Context) -> None:
     """/start [sub-<slug>[-<code>]]: welcome, an optional deep-link subscription, the picker.
 
@@ -130,7 +137,7 @@ async def start_command(update: Update, context: Context) -> None:
         group=is_group(chat), subscribed=subscribed, already=already, unknown_key=unknown
     )
     await _reply(update, welcome)
-    await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+    await _reply(update, await _picker(service, chat.id))
 
 
 async def help_command(update: Update, context: Context) -> None:
@@ -141,8 +148,7 @@ async def help_command(update: Update, context: Context) -> None:
 async def topics_command(update: Update, context: Context) -> None:
     """/topics: every topic with its description and a toggle button (✅ when followed)."""
     chat = _chat(update)
-    topics = await subscriptions_of(context).list_topics(chat.id)
-    await _reply(update, render.picker_message(topics))
+    await _reply(update, await _picker(subscriptions_of(context), chat.id))
 
 
 async def subscribe_command(update: Update, context: Context) -> None:
@@ -151,7 +157,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     key = command_argument(_message(update).text)
     service = subscriptions_of(context)
     if not key:
-        await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+        await _reply(update, await _picker(service, chat.id))
         return
     if not await _may_change(update, context):
         await _refuse_command(update)
@@ -163,7 +169,12 @@ async def subscribe_command(update: Update, context: Context) -> None:
         return
     await _reply(
         update,
-        render.subscribed_message(change.topic, changed=change.changed, group=is_group(chat)),
+        render.subscribed_message(
+            change.topic,
+            changed=change.changed,
+            group=is_group(chat),
+            language=await service.language_of(chat.id),
+        ),
     )
 
 
@@ -173,14 +184,18 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     key = command_argument(_message(update).text)
     service = subscriptions_of(context)
     if not key:
-        await _reply(update, render.picker_message(await service.list_topics(chat.id)))
+        await _reply(update, await _picker(service, chat.id))
         return
     if not await _may_change(update, context):
         await _refuse_command(update)
         return
     if key.lower() == UNSUBSCRIBE_ALL:
         stopped = await service.unsubscribe_all(chat.id)
-        await _reply(update, render.unsubscribed_all_message(stopped, group=is_group(chat)))
+        language = await service.language_of(chat.id)
+        await _reply(
+            update,
+            render.unsubscribed_all_message(stopped, group=is_group(chat), language=language),
+        )
         return
     try:
         change = await service.unsubscribe(chat.id, key)
@@ -189,15 +204,22 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
         return
     await _reply(
         update,
-        render.unsubscribed_message(change.topic, changed=change.changed, group=is_group(chat)),
+        render.unsubscribed_message(
+            change.topic,
+            changed=change.changed,
+            group=is_group(chat),
+            language=await service.language_of(chat.id),
+        ),
     )
 
 
 async def mysubs_command(update: Update, context: Context) -> None:
     """/mysubs: the chat's topics, a button per topic to unsubscribe."""
     chat = _chat(update)
-    topics = await subscriptions_of(context).chat_topics(chat.id)
-    await _reply(update, render.mysubs_message(topics, group=is_group(chat)))
+    service = subscriptions_of(context)
+    topics = await service.chat_topics(chat.id)
+    language = await service.language_of(chat.id)
+    await _reply(update, render.mysubs_message(topics, group=is_group(chat), language=language))
 
 
 async def latest_command(update: Update, context: Context) -> None:
@@ -214,6 +236,7 @@ async def latest_command(update: Update, context: Context) -> None:
         page=page.page,
         has_next=page.has_next,
         tz=timezone_of(context),
+        language=await subscriptions_of(context).language_of(_chat(update).id),
     )
     await _reply(update, rendered)
 
@@ -283,12 +306,15 @@ async def topic_toggle_button(update: Update, context: Context) -> None:
     except TopicNotFoundError:
         await _answer(query, INVALID_BUTTON)
         return
-    await _answer(query, render.toggle_answer(change.topic, group=is_group(chat)))
+    language = await service.language_of(chat.id)
+    await _answer(
+        query, render.toggle_answer(change.topic, group=is_group(chat), language=language)
+    )
     if pressed.view == cb.VIEW_MYSUBS:
         topics = await service.chat_topics(chat.id)
-        await _edit(query, render.mysubs_message(topics, group=is_group(chat)))
+        await _edit(query, render.mysubs_message(topics, group=is_group(chat), language=language))
     else:
-        await _edit(query, render.picker_message(await service.list_topics(chat.id)))
+        await _edit(query, await _picker(service, chat.id))
 
 
 async def topic_off_button(update: Update, context: Context) -> None:
@@ -301,14 +327,19 @@ async def topic_off_button(update: Update, context: Context) -> None:
         await _answer(query, render.ADMINS_ONLY)
         return
     chat = _chat(update)
+    service = subscriptions_of(context)
     try:
-        change = await subscriptions_of(context).unsubscribe_topic(chat.id, pressed.topic_id)
+        change = await service.unsubscribe_topic(chat.id, pressed.topic_id)
     except TopicNotFoundError:
         await _answer(query, INVALID_BUTTON)
         return
-    await _answer(
-        query, render.topic_off_answer(change.topic, changed=change.changed, group=is_group(chat))
+    answer = render.topic_off_answer(
+        change.topic,
+        changed=change.changed,
+        group=is_group(chat),
+        language=await service.language_of(chat.id),
     )
+    await _answer(query, answer)
 
 
 async def latest_page_button(update: Update, context: Context) -> None:
@@ -331,6 +362,7 @@ async def latest_page_button(update: Update, context: Context) -> None:
         page=page.page,
         has_next=page.has_next,
         tz=timezone_of(context),
+        language=await subscriptions_of(context).language_of(_chat(update).id),
     )
     await _edit(query, rendered)
 

@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton
 
 from bot.domain.views import AuditView, FeedHealthView, StatsView, TeamMemberView, TopicDetailView
 from bot.render import callback_data as cb
+from bot.render.i18n import translator
 from bot.render.text import (
     TOPIC_CHARS,
     RenderedMessage,
@@ -32,13 +33,16 @@ ADMIN_USAGE: dict[str, str] = {
     "grant": "/grant <user id or @username> organiser|admin",
     "revoke": "/revoke <user id or @username>",
     "addtopic": "/addtopic <slug> <Name>",
-    "edittopic": "/edittopic <slug> name|description|emoji|action <value>",
+    "edittopic": (
+        "/edittopic <slug> name|description|name:fr|description:fr|emoji|action <value>"
+    ),
     "topicrule": "/topicrule <slug> add|remove category|keyword|exclude <text>",
     "archivetopic": "/archivetopic <slug>",
     "topicinfo": "/topicinfo <slug>",
     "addfeed": "/addfeed <url> [name]",
     "pausefeed": "/pausefeed <feed id or url>",
     "resumefeed": "/resumefeed <feed id or url>",
+    "feedlanguage": "/feedlanguage <feed id or url> en|fr|other|auto",
     "removefeed": "/removefeed <feed id or url>",
     "audit": "/audit [n]",
 }
@@ -151,6 +155,7 @@ def topic_detail_message(topic: TopicDetailView, heading: str = "") -> RenderedM
     lines.append(f"<b>{label}</b> — <code>{escape(topic.slug)}</code>{state}")
     if topic.description:
         lines.append(escape(shorten(topic.description, 300)))
+    lines.append(topic_french_line(topic.name_fr, topic.description_fr))
     lines.append("")
     for kind, title in (
         ("category", "Categories"),
@@ -168,6 +173,16 @@ def topic_detail_message(topic: TopicDetailView, heading: str = "") -> RenderedM
         f"Posts matched in the last 30 days: {topic.posts_30_days}",
     ]
     return RenderedMessage(fit("\n".join(lines)))
+
+
+def topic_french_line(name_fr: str, description_fr: str) -> str:
+    """The topic's French name and description, as /topicinfo shows them."""
+    t = translator("en")
+    name = escape(shorten(name_fr, TOPIC_CHARS + 10)) if name_fr else t.gettext("none")
+    line = t.gettext("French: {name}").format(name=name)
+    if description_fr:
+        line += f" — {escape(shorten(description_fr, 300))}"
+    return line
 
 
 def rule_change_heading(op: str, kind: str, value: str, *, changed: bool) -> str:
@@ -230,6 +245,7 @@ def feeds_message(feeds: Sequence[FeedHealthView], tz: tzinfo) -> RenderedMessag
             health.append(f"next poll: {_when(feed.next_poll_at, tz)}")
         if feed.consecutive_failures:
             health.append(f"failures: {feed.consecutive_failures}")
+        health.append(feed_language_label(feed.language, fixed=feed.language_fixed))
         lines.append("<i>" + escape(" · ".join(health)) + "</i>")
         if feed.last_error:
             lines.append(f"last error: {escape(shorten(feed.last_error, 200))}")
@@ -246,6 +262,32 @@ def feed_paused_message(feed: FeedHealthView, *, paused: bool, changed: bool) ->
     if paused:
         return RenderedMessage(f"⏸ Paused feed {name}. /resumefeed {feed.id} to poll it again.")
     return RenderedMessage(f"▶️ Resumed feed {name}; it is polled now.")
+
+
+def feed_language_label(language: str | None, *, fixed: bool) -> str:
+    """A feed's language as /feeds shows it: "language: fr (set by an admin)"."""
+    t = translator("en")
+    shown = language or t.gettext("not known yet")
+    how = t.gettext("set by an admin") if fixed else t.gettext("from the feed")
+    return t.gettext("language: {language} ({how})").format(language=shown, how=how)
+
+
+def feed_language_message(feed: FeedHealthView, *, changed: bool) -> RenderedMessage:
+    """After /feedlanguage."""
+    t = translator("en")
+    name = f"#{feed.id} <b>{escape(shorten(feed.label, 80))}</b>"
+    label = escape(feed_language_label(feed.language, fixed=feed.language_fixed))
+    if not changed:
+        return RenderedMessage(
+            t.gettext("Feed {name}: {label} already; nothing changed.").format(
+                name=name, label=label
+            )
+        )
+    if feed.language_fixed:
+        text = t.gettext("🌐 Feed {name}: {label}. Its new posts count as this language.")
+    else:
+        text = t.gettext("🌐 Feed {name}: the next poll reads the language from the feed.")
+    return RenderedMessage(text.format(name=name, label=label))
 
 
 def feed_remove_prompt(feed: FeedHealthView) -> RenderedMessage:

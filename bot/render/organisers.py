@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 
+from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton
 from telegram.constants import MessageLimit
 
@@ -168,6 +169,64 @@ def input_refused_message(reason: str) -> RenderedMessage:
     return RenderedMessage(escape(reason))
 
 
+def language_name(code: str, language: str) -> str:
+    """A language's name in `language` ("French", "français"), from CLDR through Babel."""
+    try:
+        name = Locale.parse(code).get_display_name(language) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:] if language == "en" else name
+
+
+def version_prompt(missing: str, written: str, language: str) -> RenderedMessage:
+    """After the message: offer to add the other language's version (or skip)."""
+    t = translator(language)
+    text = t.gettext(
+        "Now the <b>{missing}</b> version of the same message, for the chats that read"
+        " {missing}: send it as text, or <code>skip</code> and they get the {written} one."
+        " /cancel stops."
+    ).format(
+        missing=escape(language_name(missing, language)),
+        written=escape(language_name(written, language)),
+    )
+    return RenderedMessage(text)
+
+
+def version_retry_message(language: str) -> RenderedMessage:
+    """Something other than text arrived where the other language's version was asked for."""
+    t = translator(language)
+    return RenderedMessage(
+        t.gettext("Please send the other version as text, or <code>skip</code>. /cancel stops.")
+    )
+
+
+def version_heading(version: str, language: str) -> RenderedMessage:
+    """Above each version's preview when a broadcast has several: which one follows."""
+    t = translator(language)
+    name = escape(language_name(version, language))
+    return RenderedMessage(t.gettext("👇 The {name} version:").format(name=name))
+
+
+def audience_languages_line(
+    by_language: Sequence[tuple[str, int]], versions: Sequence[str], language: str
+) -> str:
+    """How many chats read each language, and which version those without theirs get."""
+    t = translator(language)
+    parts = []
+    for code, count in by_language:
+        name = language_name(code, language)
+        if code in versions:
+            parts.append(t.gettext("{name}: {count}").format(name=name, count=t.number(count)))
+        else:
+            first = language_name(versions[0], language) if versions else name
+            parts.append(
+                t.gettext("{name}: {count} (they get the {first} version)").format(
+                    name=name, count=t.number(count), first=first
+                )
+            )
+    return escape(t.gettext("By language: {parts}.").format(parts=" · ".join(parts)))
+
+
 def preview_summary_message(
     topics: Sequence[str],
     everyone: bool,
@@ -176,11 +235,16 @@ def preview_summary_message(
     *,
     respect_pace: bool = False,
     later: int = 0,
+    by_language: Sequence[tuple[str, int]] = (),
+    versions: Sequence[str] = (),
+    language: str = "en",
 ) -> RenderedMessage:
-    """Below the preview: the audience (now and later), the pace toggle, and the buttons.
+    """Below the preview: the audience (now, later, per language) and the buttons.
 
-    With `respect_pace`, `later` chats get it at their digest time or when their quiet hours
-    end (bot.domain.pace); without, everyone gets it now.
+    The buttons are the pace toggle and Send now / Schedule / Cancel. With `respect_pace`,
+    `later` chats get it at their digest time or when their quiet hours end
+    (bot.domain.pace); without, everyone gets it now. `versions` are the languages the
+    broadcast is written in, the first written first.
     """
     text = (
         "👆 This preview is exactly what supporters will get.\n"
@@ -189,6 +253,8 @@ def preview_summary_message(
         "Send it now, schedule it, or cancel."
     )
     text += "\n" + pace_split_text(audience, later if respect_pace else 0, respect_pace)
+    if by_language:
+        text += "\n" + audience_languages_line(by_language, versions, language)
     rows = (
         (
             InlineKeyboardButton(

@@ -12,6 +12,7 @@ from datetime import tzinfo
 
 from telegram import InlineKeyboardButton
 
+from bot.domain.matching import normalise_key
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
 from bot.render.text import (
@@ -124,8 +125,13 @@ def latest_page(
     page: int,
     has_next: bool,
     tz: tzinfo,
+    language: str | None = None,
 ) -> RenderedMessage:
-    """One page of /latest: up to five posts, with ◀ ▶ buttons that edit the same message."""
+    """One page of /latest: up to five posts, with ◀ ▶ buttons that edit the same message.
+
+    The topic is named in the chat's `language`.
+    """
+    topic = topic.in_language(language) if topic is not None else None
     heading = f"Latest posts in <b>{escape(topic_label(topic))}</b>" if topic else "Latest posts"
     lines = [f"{heading} (page {page + 1})", ""]
     if not posts:
@@ -182,9 +188,14 @@ def welcome_message(
     return RenderedMessage("\n".join(lines))
 
 
-def picker_message(topics: Sequence[TopicView]) -> RenderedMessage:
-    """The topic picker of /start, /topics and /subscribe without a topic."""
-    return topic_picker(topics, PICKER_INTRO, cb.VIEW_PICKER)
+def picker_message(topics: Sequence[TopicView], language: str | None = None) -> RenderedMessage:
+    """The topic picker of /start, /topics and /subscribe without a topic.
+
+    Topic names and descriptions are in the chat's `language` (English where none is set),
+    in the alphabetical order of those names.
+    """
+    shown = sorted((t.in_language(language) for t in topics), key=lambda t: normalise_key(t.name))
+    return topic_picker(shown, PICKER_INTRO, cb.VIEW_PICKER)
 
 
 def help_message(*, group: bool = False) -> RenderedMessage:
@@ -206,8 +217,14 @@ def help_message(*, group: bool = False) -> RenderedMessage:
     return RenderedMessage("\n".join(lines))
 
 
-def mysubs_message(topics: Sequence[TopicView], *, group: bool = False) -> RenderedMessage:
-    """/mysubs: the followed topics, each with an "Unsubscribe" button (edited in place)."""
+def mysubs_message(
+    topics: Sequence[TopicView], *, group: bool = False, language: str | None = None
+) -> RenderedMessage:
+    """/mysubs: the followed topics, each with an "Unsubscribe" button (edited in place).
+
+    Topic names are in the chat's `language`.
+    """
+    topics = [t.in_language(language) for t in topics]
     who = "This group follows" if group else "You follow"
     if not topics:
         nobody = "This group follows no topics yet." if group else "You follow no topics yet."
@@ -230,9 +247,11 @@ def mysubs_message(topics: Sequence[TopicView], *, group: bool = False) -> Rende
 # The replies below speak of the group when `group` is set: in a group, the group follows.
 
 
-def subscribed_message(topic: TopicView, *, changed: bool, group: bool = False) -> RenderedMessage:
-    """After /subscribe."""
-    name = escape(topic_label(topic))
+def subscribed_message(
+    topic: TopicView, *, changed: bool, group: bool = False, language: str | None = None
+) -> RenderedMessage:
+    """After /subscribe (the topic named in the chat's `language`)."""
+    name = escape(topic_label(topic.in_language(language)))
     if not changed:
         return RenderedMessage(f"{_follows(group, 'already')} <b>{name}</b>.")
     return RenderedMessage(
@@ -241,10 +260,10 @@ def subscribed_message(topic: TopicView, *, changed: bool, group: bool = False) 
 
 
 def unsubscribed_message(
-    topic: TopicView, *, changed: bool, group: bool = False
+    topic: TopicView, *, changed: bool, group: bool = False, language: str | None = None
 ) -> RenderedMessage:
-    """After /unsubscribe <topic>."""
-    name = escape(topic_label(topic))
+    """After /unsubscribe <topic> (the topic named in the chat's `language`)."""
+    name = escape(topic_label(topic.in_language(language)))
     if not changed:
         return RenderedMessage(f"{_was_not_following(group)} <b>{name}</b>.")
     return RenderedMessage(
@@ -253,24 +272,29 @@ def unsubscribed_message(
 
 
 def unsubscribed_all_message(
-    topics: Sequence[TopicView], *, group: bool = False
+    topics: Sequence[TopicView], *, group: bool = False, language: str | None = None
 ) -> RenderedMessage:
-    """After /unsubscribe all."""
+    """After /unsubscribe all (topic names in the chat's `language`)."""
+    topics = [t.in_language(language) for t in topics]
     if not topics:
         return RenderedMessage(f"{_was_not_following(group)} any topic.")
     names = ", ".join(f"<b>{escape(topic_label(t))}</b>" for t in topics)
     return RenderedMessage(fit(f"{_follows(group, 'no longer')} any topic (stopped: {names})."))
 
 
-def toggle_answer(topic: TopicView, *, group: bool = False) -> str:
+def toggle_answer(topic: TopicView, *, group: bool = False, language: str | None = None) -> str:
     """The callback answer after a picker or /mysubs button (plain text)."""
+    topic = topic.in_language(language)
     if topic.subscribed:
         return answer_text(f"✅ {_follows(group, 'now')} {topic.name}.")
     return answer_text(f"{_follows(group, 'no longer')} {topic.name}.")
 
 
-def topic_off_answer(topic: TopicView, *, changed: bool, group: bool = False) -> str:
+def topic_off_answer(
+    topic: TopicView, *, changed: bool, group: bool = False, language: str | None = None
+) -> str:
     """The callback answer after "Unsubscribe from <topic>" under a post (plain text)."""
+    topic = topic.in_language(language)
     if not changed:
         return answer_text(f"{_was_not_following(group)} {topic.name}.")
     return answer_text(

@@ -23,8 +23,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Broadcast, Topic
-from bot.db.repos import AuditRepo, BroadcastRepo, FeedRepo, PostRepo, TopicRepo
+from bot.db.repos import AuditRepo, BroadcastRepo, ChatRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
+from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE, chat_version_language, choose_version
 from bot.domain.matching import normalise_key
 from bot.domain.types import DeliveryStatus
 from bot.domain.views import BroadcastView, PostView, TopicView
@@ -67,6 +68,8 @@ class Audience:
     everyone: bool
     chats: int
     sample_topic: TopicView | None = None
+    # How many of the chats read each language ("en", "fr"), for the preview.
+    by_language: tuple[tuple[str, int], ...] = ()
 
     @property
     def topic_ids(self) -> tuple[int, ...] | None:
@@ -92,6 +95,19 @@ class BroadcastDraft:
     action_label: str | None = None
     # Respect each chat's digest and quiet hours (bot.domain.pace); else it goes at once.
     respect_pace: bool = False
+    # The language `text_html` is written in, and the other languages' versions of it
+    # ((language, html), …): each chat gets its own language's, else `text_html`.
+    language: str = MAIN_LANGUAGE
+    versions: tuple[tuple[str, str], ...] = ()
+
+    def text_for(self, language: str) -> str:
+        """The text a chat reading `language` gets."""
+        return choose_version(language, self.text_html, dict(self.versions))
+
+    def missing_languages(self) -> tuple[str, ...]:
+        """The organisation's languages this draft has no version in yet."""
+        have = {self.language, *(lang for lang, _ in self.versions)}
+        return tuple(lang for lang in LANGUAGES if lang not in have)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +230,8 @@ class BroadcastService:
             for topic in topics:
                 by_key.setdefault(topic.slug_key, topic)
                 by_key.setdefault(topic.name_key, topic)
+                if topic.name_fr_key:
+                    by_key.setdefault(topic.name_fr_key, topic)
             chosen: dict[int, Topic] = {}
             for key in split_topic_keys(words, lambda k: normalise_key(k) in by_key):
                 found = by_key.get(normalise_key(key))
@@ -241,7 +259,11 @@ class BroadcastService:
             if post is None:
                 raise NotFoundError("post", url)
             topics = await TopicRepo(session).all()
-            by_key = {t.slug_key: t for t in topics} | {t.name_key: t for t in topics}
+            by_key = (
+                {t.name_fr_key: t for t in topics if t.name_fr_key}
+                | {t.slug_key: t for t in topics}
+                | {t.name_key: t for t in topics}
+            )
             topic = None
             for end in range(min(len(words), MAX_TOPIC_WORDS), 0, -1):
                 topic = by_key.get(normalise_key(" ".join(words[:end])))
@@ -273,14 +295,25 @@ class BroadcastService:
         )
 
     @staticmethod
-    def preview(draft: BroadcastDraft) -> RenderedMessage:
-        """Exactly what a supporter reached through the sample topic gets (same renderer)."""
+    def preview(draft: BroadcastDraft, language: str | None = None) -> RenderedMessage:
+        """Exactly what a supporter reached through the sample topic gets (same renderer).
+
+        `language` picks the version (and the topic's name) a chat reading it gets; by
+        default the version written first.
+        """
+        language = language or draft.language
+        sample = draft.audience.sample_topic
         return broadcast_message(
-            draft.text_html,
+            draft.text_for(language),
             draft.action_url,
-            draft.audience.sample_topic,
+            sample.in_language(language) if sample is not None else None,
             action_label=draft.action_label,
         )
+
+    async def language_of(self, chat_id: int) -> str:
+        """The language an organiser's chat reads: the language of what they write first."""
+        async with self._sessionmaker() as session:
+            return chat_version_language(await ChatRepo(session).language(chat_id))
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -497,7 +530,9 @@ class BroadcastService:
 
     async def _audience(self, session: AsyncSession, topics: Sequence[Topic] | None) -> Audience:
         ids = None if topics is None else [t.id for t in topics]
-        chats, sample_id = await BroadcastRepo(session).audience(ids)
+        repo = BroadcastRepo(session)
+        chats, sample_id = await repo.audience(ids)
+        by_language = await repo.audience_by_language(ids)
         sample = await TopicRepo(session).get(sample_id) if sample_id is not None else None
         if sample is None and topics:
             sample = topics[0]
@@ -506,6 +541,7 @@ class BroadcastService:
             everyone=topics is None,
             chats=chats,
             sample_topic=topic_view(sample) if sample is not None else None,
+            by_language=tuple((lang, by_language.get(lang, 0)) for lang in LANGUAGES),
         )
 
     @staticmethod
@@ -522,6 +558,8 @@ class BroadcastService:
             action_label=draft.action_label,
             post_id=draft.post_id,
             respect_pace=draft.respect_pace,
+            language=draft.language,
+            versions=dict(draft.versions) or None,
             status=status,
             created_at=now,
             total=0,
@@ -536,6 +574,7 @@ class BroadcastService:
             "action_url": draft.action_url,
             "action_label": draft.action_label,
             "post_id": draft.post_id,
+            "languages": [draft.language, *(lang for lang, _ in draft.versions)],
             **extra,
         }
 

@@ -48,6 +48,7 @@ from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.db.repos.pace import DeliveryPace, PaceRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
+from bot.domain.languages import MAIN_LANGUAGE, chat_version_language, choose_version
 from bot.domain.links import LinkKind, TrackedLinks
 from bot.domain.pace import (
     QUIET_RELEASE_SECONDS,
@@ -669,7 +670,14 @@ class DeliveryEngine:
         if topic_ids:
             result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
             topics = {
-                t.id: TopicView(t.id, t.slug, t.name, t.emoji, action_label=t.action_label)
+                t.id: TopicView(
+                    t.id,
+                    t.slug,
+                    t.name,
+                    t.emoji,
+                    action_label=t.action_label,
+                    name_fr=t.name_fr or "",
+                )
                 for t in result_t.scalars()
             }
         broadcasts: dict[int, Broadcast] = {}
@@ -678,9 +686,15 @@ class DeliveryEngine:
                 select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
             )
             broadcasts = {b.id: b for b in result_b.scalars()}
+        # Each chat's reading language: topic names and broadcast versions in it.
+        result_c = await session.execute(
+            select(Chat.id, Chat.language).where(Chat.id.in_({r.chat_id for r in rows}))
+        )
+        languages = {int(i): chat_version_language(lang) for i, lang in result_c.all()}
         jobs = []
         for row in rows:
-            rendered = self._render(row, posts, topics, broadcasts)
+            language = languages.get(row.chat_id, MAIN_LANGUAGE)
+            rendered = self._render(row, posts, topics, broadcasts, language)
             if rendered is None:
                 continue
             message, photo = rendered
@@ -695,14 +709,19 @@ class DeliveryEngine:
         posts: dict[int, PostView],
         topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
+        language: str = MAIN_LANGUAGE,
     ) -> tuple[RenderedMessage, str | None] | None:
         """The message of one delivery, rendered once per version of what it shows.
 
         The cache key is the rendered values themselves (the post's and the topic's views,
-        the broadcast's content), read fresh with every claimed batch: a renamed topic or
-        an edited post is a new key, so it is rendered afresh, at the cost of one hash.
+        the broadcast's content, in the chat's language), read fresh with every claimed
+        batch: a renamed topic or an edited post is a new key, so it is rendered afresh, at
+        the cost of one hash. A broadcast's text is the chat's language's version, else the
+        one written first.
         """
         topic = topics.get(row.topic_id) if row.topic_id is not None else None
+        if topic is not None:
+            topic = topic.in_language(language)
         key: tuple[object, ...]
         rendered: tuple[RenderedMessage, str | None]
         if row.post_id is not None:
@@ -719,10 +738,11 @@ class DeliveryEngine:
             broadcast = broadcasts.get(row.broadcast_id or 0)
             if broadcast is None:
                 return None
+            text_html = choose_version(language, broadcast.text_html, broadcast.versions)
             content = (
                 broadcast.id,
                 broadcast.kind,
-                broadcast.text_html,
+                text_html,
                 broadcast.action_url,
                 broadcast.photo,
                 broadcast.action_label,
@@ -737,7 +757,7 @@ class DeliveryEngine:
                 else None
             )
             message = broadcast_message(
-                broadcast.text_html,
+                text_html,
                 broadcast.action_url,
                 topic,
                 action_label=broadcast.action_label,

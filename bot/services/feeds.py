@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import Feed
 from bot.db.repos import AuditRepo, FeedRepo
 from bot.domain.clock import Clock
+from bot.domain.languages import parse_feed_language
 from bot.domain.types import CLI_ACTOR, Actor
 from bot.domain.views import FeedHealthView
-from bot.errors import AlreadyExistsError, FeedError, FeedNotFoundError
+from bot.errors import AlreadyExistsError, FeedError, FeedNotFoundError, InvalidInputError
 from bot.feeds.fetch import check_url_syntax
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
@@ -80,6 +81,8 @@ def _feed_view(feed: Feed) -> FeedHealthView:
         last_error=feed.last_error,
         consecutive_failures=feed.consecutive_failures,
         next_poll_at=feed.next_poll_at,
+        language=feed.language,
+        language_fixed=feed.language_fixed,
     )
 
 
@@ -197,6 +200,45 @@ class FeedService:
                 action = "feed.pause" if paused else "feed.resume"
                 await AuditRepo(session).record(
                     now, actor.name, action, feed.url, actor_id=actor.user_id
+                )
+            return _feed_view(feed), changed
+
+    async def set_feed_language(
+        self, key: str, value: str, *, actor: Actor = CLI_ACTOR
+    ) -> tuple[FeedHealthView, bool]:
+        """Fix a feed's language ("en", "fr", "other"), or "auto": read from the feed again.
+
+        The language decides which chats get the feed's posts first and how its posts pair
+        with their twins (bot.domain.languages); it applies to posts first seen from now on.
+        With "auto" the next poll reads the feed's own <language>.
+
+        Returns:
+            The feed as it is now, and False when nothing changed.
+
+        Raises:
+            FeedNotFoundError: none matches.
+            InvalidInputError: the value is not en, fr, other or auto.
+        """
+        try:
+            language = parse_feed_language(value)
+        except ValueError:
+            raise InvalidInputError("the language must be en, fr, other or auto") from None
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feed = await self._find(FeedRepo(session), key)
+            fixed = language is not None
+            changed = feed.language_fixed != fixed or (fixed and feed.language != language)
+            if changed:
+                feed.language_fixed = fixed
+                if fixed:
+                    feed.language = language
+                await AuditRepo(session).record(
+                    now,
+                    actor.name,
+                    "feed.language",
+                    feed.url,
+                    actor_id=actor.user_id,
+                    detail={"language": language or "auto"},
                 )
             return _feed_view(feed), changed
 

@@ -22,6 +22,13 @@ from bot.db.models import Feed
 from bot.db.repos import DeliveryRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
 from bot.domain.ingest_policy import plan_storage, unique_entries, url_hash
+from bot.domain.languages import (
+    LANGUAGES,
+    TwinCandidate,
+    fan_out_plan,
+    feed_language,
+    pick_twin,
+)
 from bot.domain.matching import TopicMatcher
 from bot.domain.schedule import next_poll_at
 from bot.domain.types import ParsedFeed, PollOutcome, PollStatus, PollSummary
@@ -32,6 +39,7 @@ from bot.feeds.parse import parse_feed
 log = logging.getLogger(__name__)
 
 MAX_ERROR_LENGTH = 500
+DEFAULT_TWIN_WINDOW = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +49,22 @@ class FeedCheck:
     url: str
     feed: ParsedFeed
     topics: list[list[str]]  # topic slugs per entry, in entry order
+
+
+@dataclass(slots=True)
+class _TwinContext:
+    """The twin rule's facts for one feed's poll: its language, held languages, candidates."""
+
+    language: str
+    held: frozenset[str]
+    candidates: dict[int, TwinCandidate]
+
+    def take(self, topic_ids: list[int], published: datetime | None) -> int | None:
+        """This post's twin among the candidates (`pick_twin`), used up; None if none."""
+        twin = pick_twin(topic_ids, published, self.candidates)
+        if twin is not None:
+            del self.candidates[twin]
+        return twin
 
 
 class IngestService:
@@ -58,6 +82,7 @@ class IngestService:
         on_new_deliveries: Callable[[], None] | None = None,
         on_poll_outcome: Callable[[PollOutcome], None] | None = None,
         retention_days: int | None = None,
+        twin_window: timedelta = DEFAULT_TWIN_WINDOW,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
@@ -70,6 +95,8 @@ class IngestService:
         # Posts first seen longer ago than this keep their title and link only (retention):
         # a feed still listing them does not bring their text back.
         self._retention = timedelta(days=retention_days) if retention_days else None
+        # Twin posts (bot.domain.languages): how long a post waits for its other version.
+        self._twin_window = twin_window
         self.last_cycle_at: float | None = None  # time.monotonic() of the last finished cycle
 
     async def poll_due(self) -> PollSummary:
@@ -216,6 +243,9 @@ class IngestService:
             feed = await feeds.get(feed_id)
             if feed is None:  # removed while we were fetching
                 return PollOutcome(feed_id, url, PollStatus.ERROR, error="feed was removed")
+            if not feed.language_fixed:
+                feed.language = feed_language(parsed.language)
+            language = feed.language
             existing = await posts.existing_for_feed(feed_id, (e.identity for e in entries))
             known = await posts.known_url_hashes(
                 h for h in (url_hash(e.url) for e in entries) if h is not None
@@ -229,17 +259,20 @@ class IngestService:
                 post = existing[entry.identity]
                 if expired is None or post.first_seen_at >= expired:
                     posts.apply_edit(post, entry, now)
-            inserted = await posts.insert_new(feed_id, plan.new, now, announced=announce)
+            inserted = await posts.insert_new(
+                feed_id, plan.new, now, announced=announce, language=language
+            )
             deliveries = 0
             matched_pairs: list[tuple[int, int]] = []
             by_identity = {e.identity: e for e in plan.new}
             new_entries = [by_identity[identity] for identity in inserted]
+            twins = await self._twins(session, feed_id, language, now) if announce else None
             for entry, topic_ids in zip(new_entries, matcher.match_many(new_entries), strict=True):
                 post_id = inserted[entry.identity]
                 matched_pairs.extend((post_id, t) for t in sorted(topic_ids))
                 if announce and topic_ids:
-                    deliveries += await DeliveryRepo(session).fan_out_post(
-                        post_id, sorted(topic_ids), now
+                    deliveries += await self._fan_out(
+                        session, post_id, sorted(topic_ids), entry.published, twins, now
                     )
             await posts.add_topics(matched_pairs)
             self._mark_success(feed, now, retrieved.etag, retrieved.last_modified)
@@ -269,6 +302,49 @@ class IngestService:
             entries_seen=len(entries),
             posts_new=len(inserted),
             deliveries_new=deliveries,
+        )
+
+    async def _twins(
+        self, session: AsyncSession, feed_id: int, language: str | None, now: datetime
+    ) -> _TwinContext | None:
+        """What the twin rule needs for this feed's new posts, or None if it does not apply."""
+        if language not in LANGUAGES or self._twin_window <= timedelta(0):
+            return None
+        await PostRepo(session).lock_twin_pairing()  # until this poll's transaction commits
+        feed_languages = await FeedRepo(session).languages()
+        plan = fan_out_plan(language, feed_languages)
+        candidates = await PostRepo(session).twin_candidates(
+            language, LANGUAGES, feed_id, now - self._twin_window
+        )
+        return _TwinContext(language, plan.held, candidates)
+
+    async def _fan_out(
+        self,
+        session: AsyncSession,
+        post_id: int,
+        topic_ids: list[int],
+        published: datetime | None,
+        twins: _TwinContext | None,
+        now: datetime,
+    ) -> int:
+        """Queue a new post's deliveries, as the twin of an earlier post or held for its own.
+
+        Without twins (a feed of unknown or other language, TWIN_WINDOW_MINUTES=0): the plain
+        fan-out. As a twin: its language's chats instead of the first post's held deliveries.
+        Otherwise: chats that may still get their own language's version wait for it.
+        """
+        deliveries = DeliveryRepo(session)
+        if twins is None:
+            return await deliveries.fan_out_post(post_id, topic_ids, now)
+        twin_of = twins.take(topic_ids, published)
+        if twin_of is not None:
+            await PostRepo(session).set_twin(post_id, twin_of)
+            log.info("twin post", extra={"post_id": post_id, "twin_of": twin_of})
+            return await deliveries.fan_out_twin(post_id, twin_of, topic_ids, twins.language, now)
+        if not twins.held:
+            return await deliveries.fan_out_post(post_id, topic_ids, now)
+        return await deliveries.fan_out_post_held(
+            post_id, topic_ids, now, twins.held, now + self._twin_window
         )
 
     def _mark_success(

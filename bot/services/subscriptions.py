@@ -32,6 +32,7 @@ from bot.db.repos import (
     UserRepo,
 )
 from bot.domain.clock import Clock
+from bot.domain.languages import chat_version_language
 from bot.domain.matching import normalise_key
 from bot.domain.views import PAGE_SIZE, PostView, TopicView
 from bot.errors import TopicNotFoundError
@@ -212,6 +213,12 @@ class SubscriptionService:
         )
 
     # -- topics and subscriptions --------------------------------------------------------------
+
+    async def language_of(self, chat_id: int) -> str:
+        """The language a chat reads ("en", "fr"): its own, else the main language."""
+        async with self._sessionmaker() as session:
+            language = await ChatRepo(session).language(chat_id)
+        return chat_version_language(language)
 
     async def list_topics(self, chat_id: int) -> list[TopicView]:
         """Every active topic in name order, flagged when the chat follows it."""

@@ -35,13 +35,14 @@ from bot.domain.topics import (
     validate_slug,
 )
 from bot.domain.types import CLI_ACTOR, Actor, RuleKind, TopicSpec
-from bot.domain.views import TopicDetailView, TopicView
+from bot.domain.views import TopicDetailView
 from bot.errors import AlreadyExistsError, InvalidInputError, TopicNotFoundError
 from bot.render.notifications import archive_notice
+from bot.services.views import topic_view
 
 TOPICS_SEEDED = "topics_seeded"
 TOPIC_POSTS_WINDOW = timedelta(days=30)
-TOPIC_FIELDS = ("name", "description", "emoji", "action")
+TOPIC_FIELDS = ("name", "description", "emoji", "action", "name:fr", "description:fr")
 RULE_OPS = ("add", "remove")
 # The file field each rule kind is checked as (`bot.domain.topics` speaks in file fields).
 _RULE_FIELD = {
@@ -141,10 +142,20 @@ class TopicService:
         """
         field = field.strip().lower()
         if field not in TOPIC_FIELDS:
-            raise InvalidInputError("the field must be name, description, emoji or action")
+            raise InvalidInputError(
+                "the field must be name, description, name:fr, description:fr, emoji or action"
+            )
         value = value.strip()
         if field == "name":
             value = _check_name(value)
+        elif field == "name:fr":
+            value = "" if value == CLEAR_VALUE else _check_name(value)
+        elif field == "description:fr" and value == CLEAR_VALUE:
+            value = ""
+        elif field == "description:fr" and len(value) > DESCRIPTION_MAX:
+            raise InvalidInputError(
+                f"a description is at most {DESCRIPTION_MAX} characters, not {len(value)}"
+            )
         elif field == "action":
             off = value.lower() in (ACTION_OFF, CLEAR_VALUE)
             value = "" if off else check_action_label(value)
@@ -160,13 +171,18 @@ class TopicService:
         async with self._sessionmaker.begin() as session:
             topics = TopicRepo(session)
             topic = await self._topic(topics, key)
-            if field == "name":
+            if field in ("name", "name:fr") and value:
                 clash = await topics.by_key(value)
                 if clash is not None and clash.id != topic.id:
                     raise InvalidInputError(
                         f"the name {value!r} is taken by the topic {clash.slug!r}"
                     )
+            if field == "name":
                 topic.name, topic.name_key = value, normalise_key(value)
+            elif field == "name:fr":
+                topics.set_french(topic, value, topic.description_fr)
+            elif field == "description:fr":
+                topics.set_french(topic, topic.name_fr, value)
             elif field == "description":
                 topic.description = value
             elif field == "action":
@@ -177,7 +193,7 @@ class TopicService:
             await AuditRepo(session).record(
                 now,
                 actor.name,
-                f"topic.edit.{field}",
+                f"topic.edit.{field.replace(':', '_')}",
                 topic.slug,
                 actor_id=actor.user_id,
                 detail={field: value},
@@ -242,9 +258,12 @@ class TopicService:
                 return ArchiveResult(await self._detail(session, topic), 0, False)
             topic.archived = True
             await session.flush()
-            notice = archive_notice(TopicView(topic.id, topic.slug, topic.name, topic.emoji))
+            view = topic_view(topic)
+            notice = archive_notice(view)
+            # French-reading chats get the notice with the topic's French name.
+            versions = {"fr": archive_notice(view.in_language("fr"))} if topic.name_fr else None
             notified = await BroadcastRepo(session).queue_notice(
-                actor.user_id or 0, notice, topic.id, now
+                actor.user_id or 0, notice, topic.id, now, versions
             )
             await AuditRepo(session).record(
                 now,
@@ -303,11 +322,12 @@ class TopicService:
             topics = TopicRepo(session)
             for spec in specs:
                 topic = await topics.by_slug(spec.slug)
-                clash = await topics.by_key(spec.name)
-                if clash is not None and (topic is None or clash.id != topic.id):
-                    raise InvalidInputError(
-                        f"topic {spec.slug!r}: the name {spec.name!r} is used by {clash.slug!r}"
-                    )
+                for name in (spec.name, spec.name_fr):
+                    clash = await topics.by_key(name) if name else None
+                    if clash is not None and (topic is None or clash.id != topic.id):
+                        raise InvalidInputError(
+                            f"topic {spec.slug!r}: the name {name!r} is used by {clash.slug!r}"
+                        )
                 if topic is None:
                     await topics.add(spec, now)
                     created.append(spec.slug)
@@ -317,6 +337,7 @@ class TopicService:
                     topic.description = spec.description
                     topic.emoji = spec.emoji
                     topic.action_label = spec.action or None
+                    topics.set_french(topic, spec.name_fr, spec.description_fr)
                     await topics.replace_rules(topic.id, spec)
                     updated.append(spec.slug)
             await AuditRepo(session).record(
@@ -365,6 +386,8 @@ class TopicService:
             active_subscribers=active,
             posts_30_days=posts,
             action_label=topic.action_label,
+            name_fr=topic.name_fr or "",
+            description_fr=topic.description_fr or "",
         )
 
 

@@ -19,6 +19,8 @@ def topic_view(topic: Topic, *, subscribed: bool = False) -> TopicView:
         description=topic.description,
         subscribed=subscribed,
         action_label=topic.action_label,
+        name_fr=topic.name_fr or "",
+        description_fr=topic.description_fr or "",
     )
 
 

@@ -191,8 +191,8 @@ def test_parse_rejects_a_malformed_file(text: str, expected: str) -> None:
         ),
         (
             {"keyword": ["torture"]},
-            "topic 1 ('stoptorture'): unknown key 'keyword'; expected one of: slug, name, emoji,"
-            " description, action, categories, keywords, exclude",
+            "topic 1 ('stoptorture'): unknown key 'keyword'; expected one of: slug, name,"
+            " name_fr, emoji, description, description_fr, action, categories, keywords, exclude",
         ),
         ({"keywords": "torture"}, "topic 1 ('stoptorture'): keywords must be a list of strings"),
         ({"exclude": ["a", 1]}, "topic 1 ('stoptorture'): exclude must be a list of strings"),
@@ -475,3 +475,87 @@ def test_default_write_for_rights_has_a_letter_button() -> None:
     """The bundled Write for Rights topic carries an action label; StopTorture none."""
     labels = {s.slug: s.action for s in DEFAULTS}
     assert (labels["write-for-rights"], labels["stoptorture"]) == ("✍️ I wrote my letter", "")
+
+
+# -- French names, descriptions and keywords ---------------------------------------------------
+
+
+def test_parse_reads_the_french_name_and_description() -> None:
+    """name_fr and description_fr are optional and kept trimmed."""
+    spec = parse_topics_toml(
+        _topic_toml(name_fr="  Halte à la torture ", description_fr=" Une phrase. ")
+    )[0]
+    assert (spec.name_fr, spec.description_fr) == ("Halte à la torture", "Une phrase.")
+    assert parse_topics_toml(MINIMAL)[0].name_fr == ""
+
+
+def test_parse_rejects_a_french_name_clashing_with_another_topic() -> None:
+    """A French name is a topic argument too: it may not name another topic."""
+    second = '[[topic]]\nslug = "w4r"\nname = "W4R"\nname_fr = "Stop torture"\n'
+    assert _error(MINIMAL + second) == (
+        "topics.toml: topic 2 ('w4r'): name_fr 'Stop torture' is the same as the slug of topic 1"
+        " ('stoptorture') (slugs and names must differ ignoring case, accents and punctuation)"
+    )
+
+
+def test_parse_rejects_a_french_name_without_letters() -> None:
+    """A French name needs a letter or a digit, like the English one."""
+    assert _error(_topic_toml(name_fr="« »")) == (
+        "topics.toml: topic 1 ('stoptorture'): name_fr '« »' has no letters or digits"
+    )
+
+
+def test_default_topics_have_french_names_and_descriptions() -> None:
+    """The bundled topics ship with their French names and descriptions."""
+    assert [s.name_fr for s in DEFAULTS] == [
+        "Halte à la torture",
+        "Écrire pour les droits",
+        "Droits des peuples autochtones",
+    ]
+    assert all(s.description_fr for s in DEFAULTS)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "expected"),
+    [
+        (
+            "Iran : un prisonnier d'opinion torturé en détention",
+            "Ses proches dénoncent des aveux forcés.",
+            {"stoptorture"},
+        ),
+        (
+            "Mexique : les disparitions forcées se multiplient",
+            "Des familles cherchent leurs proches.",
+            {"stoptorture"},
+        ),
+        (
+            "Signez la pétition pour Ahmed",
+            "Écrivez une lettre de solidarité avant le 10 décembre.",
+            {"write-for-rights"},
+        ),
+        (
+            "Les Premières Nations défendent leurs terres ancestrales",
+            "Les communautés autochtones exigent un consentement préalable, libre et éclairé.",
+            {"indigenous-rights"},
+        ),
+    ],
+    ids=["prisoner of conscience", "enforced disappearances", "petition", "first nations"],
+)
+def test_default_topics_match_french_campaign_posts(
+    title: str, summary: str, expected: set[str]
+) -> None:
+    """French campaign posts match the same topics as their English versions."""
+    assert _default_slugs(title, summary) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "summary"),
+    [
+        ("Le Canada, l'une des premières nations à ratifier le traité", "Un siècle de réformes."),
+        ("Offre d'emploi : chargé de campagne", "Envoyez votre lettre de motivation."),
+    ],
+    ids=["premières nations à", "job advert"],
+)
+def test_default_topics_ignore_unrelated_french_posts(title: str, summary: str) -> None:
+    """French posts that are not about the campaigns match no default topic."""
+    assert _default_slugs(title, summary) == set()

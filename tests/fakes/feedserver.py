@@ -47,8 +47,9 @@ def rss(
     title: str = "Test feed",
     link: str = "https://example.org/",
     description: str = "A feed served by the local test server",
+    language: str | None = None,
 ) -> str:
-    """Build an RSS 2.0 document.
+    """Build an RSS 2.0 document (with the channel's `<language>` if given).
 
     Each item may have `title`, `link`, `guid`, `description` (HTML allowed; it is escaped),
     `categories` (list of strings) and `pubDate` (an RFC 822 string or an aware datetime).
@@ -60,6 +61,8 @@ def rss(
         f"<link>{escape(link)}</link>",
         f"<description>{escape(description)}</description>",
     ]
+    if language is not None:
+        parts.append(f"<language>{escape(language)}</language>")
     for item in items:
         parts.append("<item>")
         for key in ("title", "link", "description"):

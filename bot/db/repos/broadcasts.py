@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import BROADCAST, NOTICE, Broadcast, Chat, Delivery, Subscription
 from bot.db.repos._sql import _chunks, _insert
-from bot.db.repos.deliveries import _audience, _fan_out
+from bot.db.repos.deliveries import _audience, _fan_out, chat_language_expr
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
 
@@ -40,6 +40,20 @@ class BroadcastRepo:
         )
         count, topic_id = result.one()
         return int(count), None if topic_id is None else int(topic_id)
+
+    async def audience_by_language(self, topic_ids: Sequence[int] | None) -> dict[str, int]:
+        """How many of a broadcast's chats read each language (`chat_language_expr`)."""
+        if topic_ids is not None and not topic_ids:
+            return {}
+        chosen = self._audience(topic_ids)
+        language = chat_language_expr()
+        result = await self.session.execute(
+            select(language, func.count())
+            .select_from(chosen)
+            .join(Chat, Chat.id == chosen.c.chat_id)
+            .group_by(language)
+        )
+        return {str(lang): int(n) for lang, n in result.all()}
 
     async def add(self, broadcast: Broadcast) -> Broadcast:
         """Insert a broadcast row (its id is set on return)."""
@@ -143,13 +157,19 @@ class BroadcastRepo:
         return found
 
     async def queue_notice(
-        self, created_by: int, text_html: str, topic_id: int, now: datetime
+        self,
+        created_by: int,
+        text_html: str,
+        topic_id: int,
+        now: datetime,
+        versions: dict[str, str] | None = None,
     ) -> int:
         """Queue a one-off message to every active chat subscribed to a topic, via the outbox.
 
         The message is a finished `Broadcast` row of kind "notice" (status "done", so no
         scheduler picks it up, and left out of the organisers' lists) and one pending delivery
-        per chat, without a topic (no "Unsubscribe" button).
+        per chat, without a topic (no "Unsubscribe" button). `versions` are the notice in
+        other languages ({"fr": html}), which chats reading them get.
 
         Returns:
             How many deliveries were queued.
@@ -159,6 +179,7 @@ class BroadcastRepo:
             created_by=created_by,
             topic_ids=[topic_id],
             text_html=text_html,
+            versions=versions or None,
             status="done",
             created_at=now,
             started_at=now,

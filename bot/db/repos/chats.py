@@ -108,6 +108,18 @@ class ChatRepo:
         """A chat by id."""
         return await self.session.get(Chat, chat_id)
 
+    async def language(self, chat_id: int) -> str | None:
+        """A chat's language ("en", "fr"), None if unknown or not set."""
+        result = await self.session.execute(select(Chat.language).where(Chat.id == chat_id))
+        return result.scalar_one_or_none()
+
+    async def set_language(self, chat_id: int, language: str | None, now: datetime) -> bool:
+        """Set a chat's language (None: the default); False if there is no such chat."""
+        result = await self.session.execute(
+            update(Chat).where(Chat.id == chat_id).values(language=language, updated_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def register(self, chat_id: int, chat_type: str, now: datetime) -> bool:
         """Like `ensure`, but write only when the chat is new or inactive.
 

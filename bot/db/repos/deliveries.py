@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, literal, select, update
+from sqlalchemy import Table, and_, bindparam, case, delete, exists, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.db.models import BROADCAST, POST, Chat, Delivery, Subscription
 from bot.db.repos._sql import _clip, _insert
+from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
 
@@ -37,6 +39,39 @@ def _audience(topic_ids: Sequence[int] | None) -> Any:
     return stmt.subquery()
 
 
+def chat_language_expr() -> Any:
+    """A chat's reading language in SQL: its own if the organisation writes in it, else main."""
+    return case(
+        (Chat.language.in_(list(LANGUAGES)), Chat.language),
+        else_=literal(MAIN_LANGUAGE),
+    )
+
+
+def _post_audience(topic_ids: Sequence[int], not_having_post: int | None = None) -> Any:
+    """Like `_audience`, with each chat's reading language.
+
+    With `not_having_post`, the chats that have a delivery of that post are left out (the
+    audience of its twin).
+    """
+    language = chat_language_expr()
+    stmt = (
+        select(
+            Subscription.chat_id.label("chat_id"),
+            func.min(Subscription.topic_id).label("topic_id"),
+            language.label("language"),
+        )
+        .join(Chat, Chat.id == Subscription.chat_id)
+        .where(Chat.active.is_(True), Subscription.topic_id.in_(list(topic_ids)))
+        .group_by(Subscription.chat_id, Chat.language)
+    )
+    if not_having_post is not None:
+        had = aliased(Delivery)
+        stmt = stmt.where(
+            ~exists().where(had.chat_id == Subscription.chat_id, had.post_id == not_having_post)
+        )
+    return stmt.subquery()
+
+
 async def _fan_out(
     session: AsyncSession,
     key: str,
@@ -44,12 +79,25 @@ async def _fan_out(
     audience: Any,
     now: datetime,
     priority: DeliveryPriority,
+    hold: tuple[Collection[str], datetime] | None = None,
 ) -> int:
     """Queue one pending delivery per audience row in one INSERT … SELECT.
 
     `key` is "post_id" or "broadcast_id"; the unique key (chat_id, key) with ON CONFLICT DO
-    NOTHING makes it idempotent. Returns how many deliveries were created.
+    NOTHING makes it idempotent. With `hold` (languages, until), the rows of chats reading
+    one of those languages are due only at `until` (waiting for a twin post). Returns how many
+    deliveries were created.
     """
+    due: Any = literal(now, Delivery.next_attempt_at.type)
+    if hold is not None and hold[0]:
+        languages, until = hold
+        due = case(
+            (
+                audience.c.language.in_(list(languages)),
+                literal(until, Delivery.next_attempt_at.type),
+            ),
+            else_=due,
+        )
     source = select(
         audience.c.chat_id,
         literal(key_value),
@@ -57,7 +105,7 @@ async def _fan_out(
         literal(DeliveryStatus.PENDING.value),
         literal(int(priority)),
         literal(0),
-        literal(now, Delivery.next_attempt_at.type),
+        due,
         literal(now, Delivery.created_at.type),
     ).where(and_(True))
     columns = [
@@ -100,6 +148,74 @@ class DeliveryRepo:
             return 0
         return await _fan_out(
             self.session, "post_id", post_id, _audience(topic_ids), now, priority
+        )
+
+    async def fan_out_post_held(
+        self,
+        post_id: int,
+        topic_ids: Sequence[int],
+        now: datetime,
+        held: Collection[str],
+        until: datetime,
+        priority: DeliveryPriority = DeliveryPriority.POST,
+    ) -> int:
+        """`fan_out_post`, with the chats reading one of the `held` languages due at `until`.
+
+        Still one INSERT … SELECT: the due time is a CASE on the chat's language. A held row
+        is an ordinary pending delivery whose time has not come (the engine skips it until
+        then); `fan_out_twin` withdraws it if the post's twin arrives first.
+        """
+        if not topic_ids:
+            return 0
+        return await _fan_out(
+            self.session,
+            "post_id",
+            post_id,
+            _post_audience(topic_ids),
+            now,
+            priority,
+            hold=(held, until),
+        )
+
+    async def fan_out_twin(
+        self,
+        post_id: int,
+        twin_of: int,
+        topic_ids: Sequence[int],
+        language: str,
+        now: datetime,
+        priority: DeliveryPriority = DeliveryPriority.POST,
+    ) -> int:
+        """Queue a twin post: its language's chats instead of the first post, nobody twice.
+
+        First the first post's deliveries still held (pending, not yet due) for chats that
+        read `language` are withdrawn (deleted: that chat was never sent it); then one
+        INSERT … SELECT queues the twin for every subscribed chat that has no delivery of
+        the first post left (sent, in flight, or held for another language).
+
+        Returns:
+            How many deliveries of the twin were created.
+        """
+        if not topic_ids:
+            return 0
+        readers = select(Chat.id).where(chat_language_expr() == language).scalar_subquery()
+        await self.session.execute(
+            delete(Delivery)
+            .where(
+                Delivery.post_id == twin_of,
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.next_attempt_at > now,
+                Delivery.chat_id.in_(readers),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return await _fan_out(
+            self.session,
+            "post_id",
+            post_id,
+            _post_audience(topic_ids, not_having_post=twin_of),
+            now,
+            priority,
         )
 
     async def claim_due(

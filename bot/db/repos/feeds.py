@@ -49,6 +49,15 @@ class FeedRepo:
         )
         return result.scalars().all()
 
+    async def languages(self) -> set[str]:
+        """The languages of the feeds being polled (paused feeds and unknown ones left out)."""
+        result = await self.session.execute(
+            select(Feed.language)
+            .where(Feed.paused.is_(False), Feed.language.is_not(None))
+            .distinct()
+        )
+        return {lang for lang in result.scalars() if lang}
+
     async def next_due_at(self) -> datetime | None:
         """The earliest next poll time of any active feed."""
         result = await self.session.execute(

@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Integer, column, func, literal_column, select, text
+from sqlalchemy import Integer, column, func, literal_column, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.db.models import Post, PostTopic
 from bot.db.repos._sql import _chunks, _dialect, _insert
 from bot.domain.ingest_policy import url_hash
+from bot.domain.languages import TwinCandidate
 from bot.domain.search import fts5_match, search_text, tsquery
 from bot.domain.types import ParsedEntry
 
 # The text search configuration of PostgreSQL's index (migration 0005), as a literal: a
 # bound parameter would not match the index expression and the index would go unused.
 _SIMPLE: ColumnElement[str] = literal_column("'simple'")
+# The advisory lock key of twin pairing (PostgreSQL): any constant no other lock uses.
+TWIN_PAIRING_LOCK = 0x7477696E  # "twin"
 
 
 class PostRepo:
@@ -59,8 +62,11 @@ class PostRepo:
         now: datetime,
         *,
         announced: bool,
+        language: str | None = None,
     ) -> dict[str, int]:
         """Insert posts, skipping any that another transaction stored meanwhile.
+
+        `language` is the feed's ("en", "fr", "other" or None), kept on each post.
 
         Returns:
             The new post ids keyed by identity; an entry missing from it was a duplicate.
@@ -83,6 +89,7 @@ class PostRepo:
                 "first_seen_at": now,
                 "updated_at": now,
                 "announced": announced,
+                "language": language,
             }
             for entry in entries
         ]
@@ -123,6 +130,59 @@ class PostRepo:
             await self.session.execute(
                 _insert(self.session, PostTopic).on_conflict_do_nothing(), rows
             )
+
+    async def lock_twin_pairing(self) -> None:
+        """Serialise twin pairing with other transactions until this one ends.
+
+        Two feeds polled at once (the English and French versions published together) would
+        otherwise each miss the other's uncommitted post and hold both for the whole window.
+        PostgreSQL: a transaction-scoped advisory lock, so the second waits for the first's
+        commit and then sees its posts. SQLite: one statement, so that the transaction has
+        begun (its BEGIN IMMEDIATE lets one writer in at a time).
+        """
+        if _dialect(self.session) == "postgresql":
+            await self.session.execute(select(func.pg_advisory_xact_lock(TWIN_PAIRING_LOCK)))
+        else:
+            await self.session.execute(select(literal_column("1")))
+
+    async def twin_candidates(
+        self, language: str, languages: Sequence[str], feed_id: int, since: datetime
+    ) -> dict[int, TwinCandidate]:
+        """Announced posts that could be the twin of a new post, with their topic ids.
+
+        Posts of another feed in another of `languages` than `language`, first seen at or
+        after `since`, with topics, that have no twin yet (neither one themselves nor the
+        twin of one). Returns {post id: candidate}.
+        """
+        others = [lang for lang in languages if lang != language]
+        if not others:
+            return {}
+        twinned = select(Post.twin_of).where(Post.twin_of.is_not(None)).scalar_subquery()
+        result = await self.session.execute(
+            select(Post.id, Post.published_at, Post.first_seen_at, PostTopic.topic_id)
+            .join(PostTopic, PostTopic.post_id == Post.id)
+            .where(
+                Post.language.in_(others),
+                Post.feed_id != feed_id,
+                Post.first_seen_at >= since,
+                Post.announced.is_(True),
+                Post.twin_of.is_(None),
+                Post.id.not_in(twinned),
+            )
+        )
+        topics: dict[int, set[int]] = {}
+        times: dict[int, tuple[datetime | None, datetime]] = {}
+        for post_id, published, seen, topic_id in result.all():
+            topics.setdefault(int(post_id), set()).add(int(topic_id))
+            times[int(post_id)] = (published, seen)
+        return {
+            post_id: TwinCandidate(frozenset(ids), times[post_id][0], times[post_id][1])
+            for post_id, ids in topics.items()
+        }
+
+    async def set_twin(self, post_id: int, twin_of: int) -> None:
+        """Record that a post is the other language's version of `twin_of`."""
+        await self.session.execute(update(Post).where(Post.id == post_id).values(twin_of=twin_of))
 
     async def count(self) -> int:
         """How many posts are stored."""

@@ -29,12 +29,24 @@ class TopicRepo:
         return result.scalars().all()
 
     async def by_key(self, key: str) -> Topic | None:
-        """A topic whose slug or name matches forgivingly (case, accents, spaces, '#')."""
+        """A topic whose slug or name (in either language) matches forgivingly.
+
+        Case, accents, spaces, hyphens and a leading '#' are ignored: "halte a la torture"
+        finds « Halte à la torture ».
+        """
         normal = normalise_key(key)
         if not normal:
             return None
         result = await self.session.execute(
-            select(Topic).where(or_(Topic.slug_key == normal, Topic.name_key == normal))
+            select(Topic)
+            .where(
+                or_(
+                    Topic.slug_key == normal,
+                    Topic.name_key == normal,
+                    Topic.name_fr_key == normal,
+                )
+            )
+            .order_by(Topic.id)
         )
         return result.scalars().first()
 
@@ -57,10 +69,18 @@ class TopicRepo:
             action_label=spec.action or None,
             created_at=now,
         )
+        self.set_french(topic, spec.name_fr, spec.description_fr)
         self.session.add(topic)
         await self.session.flush()
         await self.replace_rules(topic.id, spec)
         return topic
+
+    @staticmethod
+    def set_french(topic: Topic, name: str | None, description: str | None) -> None:
+        """Set a topic's French name (with its look-up key) and description; "" clears."""
+        topic.name_fr = name or None
+        topic.name_fr_key = normalise_key(name) if name else None
+        topic.description_fr = description or None
 
     async def replace_rules(self, topic_id: int, spec: TopicSpec) -> None:
         """Set a topic's rules to exactly those of `spec`."""
