@@ -99,11 +99,11 @@ async def test_bundled_pair_twins_are_recognised_and_nothing_else(
         ["en", "fr"],
         [
             ("ecrire-pour-les-droits-2026-rahel", "write-for-rights-2026-rahel"),
-            ("iran-survivants-torture-examen-onu", "iran-torture-survivors-un-review"),
             (
                 "first-nations-land-defenders-charged",
                 "premieres-nations-defenseurs-des-terres-inculpes",
             ),
+            ("iran-survivants-torture-examen-onu", "iran-torture-survivors-un-review"),
         ],
     )
     # Each chat: every campaign once, its own language's version where there is one.
