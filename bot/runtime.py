@@ -241,7 +241,7 @@ async def build_runtime(
             public_url=settings.public_url,
             secret=None if secret is None else secret.get_secret_value(),
         )
-        subscriptions = SubscriptionService(sessionmaker, clock)
+        subscriptions = SubscriptionService(sessionmaker, clock, settings.default_language)
         sharing = SharingService(sessionmaker, clock, subscriptions)
         delivery: DeliveryEngine | None = None
         if wiring is not None:
@@ -262,6 +262,7 @@ async def build_runtime(
                 on_outcome=wiring.on_outcome,
                 links=links,
                 share_query=sharing.share_query if inline else None,
+                default_language=settings.default_language,
                 **wiring.options,
             )
         ingest = IngestService(

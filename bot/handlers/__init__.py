@@ -67,6 +67,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         "latest": supporters.latest_command,
         "mydata": supporters.mydata_command,
         "search": sharing.search_command,
+        "language": supporters.language_command,
         "forgetme": supporters.forgetme_command,
     }
     application.add_handlers(
@@ -86,6 +87,11 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
             CallbackQueryHandler(callback, pattern=supporters.callback_kind(kind))
             for kind, callback in buttons.items()
         ],
+        group=ANSWER_GROUP,
+    )
+
+    application.add_handler(
+        CallbackQueryHandler(supporters.language_button, pattern=cb.LANGUAGE_PATTERN),
         group=ANSWER_GROUP,
     )
 

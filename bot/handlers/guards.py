@@ -21,7 +21,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 
 from bot.domain.types import Role
-from bot.handlers.context import Context, roles_of
+from bot.handlers.context import Context, language_of, roles_of
 from bot.handlers.replies import answer, reply
 from bot.render import text as render
 
@@ -46,10 +46,12 @@ async def in_private_chat(update: Update, context: Context) -> bool:
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:
         return True
+    language = await language_of(update, context)
     if update.callback_query is not None:
-        await update.callback_query.answer(render.PRIVATE_ONLY_ANSWER)
+        await update.callback_query.answer(render.private_only_answer(language))
     elif update.effective_message is not None:
-        await reply(update, render.private_only_message(context.bot.username), previews_off=True)
+        message = render.private_only_message(context.bot.username, language)
+        await reply(update, message, previews_off=True)
     return False
 
 

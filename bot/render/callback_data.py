@@ -233,3 +233,21 @@ def parse_search(data: str | None) -> tuple[int, str] | None:
         return None
     match = _SEARCH_PAGE.fullmatch(data)
     return None if match is None else (int(match.group(1)), match.group(2))
+
+
+# -- /language (bot.handlers.supporters) ---------------------------------------------------------
+
+LANGUAGE = "lang"  # lang:<code>  set the chat's language
+LANGUAGE_PATTERN = r"^lang:[a-z]{2}$"
+
+
+def language(code: str) -> str:
+    """Data of a /language button."""
+    return _checked(f"{LANGUAGE}:{code}")
+
+
+def parse_language(data: str | None) -> str | None:
+    """The language code of a /language button; None when it is not one of ours."""
+    if not data or re.fullmatch(LANGUAGE_PATTERN, data) is None:
+        return None
+    return data.split(":", 1)[1]

@@ -22,6 +22,8 @@ from babel.numbers import format_decimal
 # Languages with a catalog, the first being the language of the code's own texts.
 LANGUAGES = ("en", "fr")
 SOURCE_LANGUAGE = "en"
+# Each language's name in itself, as the /language buttons show it.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
@@ -46,17 +48,30 @@ class Translator:
         """The translation of `message` (the message itself where the catalog has none)."""
         return self.catalog.gettext(message)
 
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        """The form for `n` by the language's plural rule, `%(n)s` filled in."""
-        return self.catalog.ngettext(singular, plural, n) % {"n": self.number(n)}
+    def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
+        """The form for `n` by the language's plural rule, `%(n)s` and `values` filled in."""
+        return self.catalog.ngettext(singular, plural, n) % {"n": self.number(n), **values}
 
     def number(self, value: int | float) -> str:
         """`value` with the language's digit grouping ("1,284" / "1 284")."""
         return format_decimal(value, locale=self.language)
 
+    def language_name(self, code: str) -> str:
+        """A language's name in a sentence in this language ("French", « français »)."""
+        return self.gettext(LANGUAGE_IN_TEXT[code]) if code in LANGUAGE_IN_TEXT else code
+
     def datetime(self, value: datetime, tz: tzinfo, fmt: str = "medium") -> str:
         """`value` in `tz`, written the language's way."""
         return format_datetime(value, format=fmt, tzinfo=tz, locale=self.language)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
+    """Mark a constant for extraction; it is translated where it is used (`t.gettext(X)`)."""
+    return message
+
+
+# Each language's name inside a sentence, a catalog message ("in French", « en français »).
+LANGUAGE_IN_TEXT = {"en": N_("English"), "fr": N_("French")}
 
 
 @functools.cache

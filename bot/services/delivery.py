@@ -46,6 +46,7 @@ from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
 from bot.domain.links import LinkKind, TrackedLinks
 from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.domain.views import PostView, TopicView
+from bot.render.i18n import SOURCE_LANGUAGE
 from bot.render.notifications import broadcast_message, post_notification, with_tracked_link
 from bot.render.text import RenderedMessage, safe_url
 from bot.services.views import post_view
@@ -155,8 +156,11 @@ class DeliveryEngine:
         on_outcome: Callable[[OutcomeKind, float], None] | None = None,
         links: TrackedLinks | None = None,
         share_query: Callable[[str, int, TopicView | None], str | None] | None = None,
+        default_language: str = SOURCE_LANGUAGE,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # The language of chats that have none stored (DEFAULT_LANGUAGE).
+        self._default_language = default_language
         # Tracked links (PUBLIC_URL set): each delivery's link button gets its own token.
         self._links = links
         self._sender = sender
@@ -451,9 +455,12 @@ class DeliveryEngine:
                 select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
             )
             broadcasts = {b.id: b for b in result_b.scalars()}
+        # Each chat reads its own language: one query per batch, one rendering per language.
+        stored = await ChatRepo(session).languages({r.chat_id for r in rows})
         jobs = []
         for row in rows:
-            rendered = self._render(row, posts, topics, broadcasts)
+            language = stored.get(row.chat_id) or self._default_language
+            rendered = self._render(row, posts, topics, broadcasts, language)
             if rendered is None:
                 continue
             message, photo = rendered
@@ -468,12 +475,14 @@ class DeliveryEngine:
         posts: dict[int, PostView],
         topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
+        language: str,
     ) -> tuple[RenderedMessage, str | None] | None:
         """The message of one delivery, rendered once per version of what it shows.
 
         The cache key is the rendered values themselves (the post's and the topic's views,
-        the broadcast's content), read fresh with every claimed batch: a renamed topic or
-        an edited post is a new key, so it is rendered afresh, at the cost of one hash.
+        the broadcast's content) and the chat's language, read fresh with every claimed
+        batch: a renamed topic or an edited post is a new key, so it is rendered afresh, at
+        the cost of one hash.
         """
         topic = topics.get(row.topic_id) if row.topic_id is not None else None
         key: tuple[object, ...]
@@ -482,12 +491,12 @@ class DeliveryEngine:
             post = posts.get(row.post_id)
             if post is None:
                 return None
-            key = ("p", post, topic)
+            key = ("p", post, topic, language)
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
             share = self._share_query(POST, post.id, topic) if self._share_query else None
-            rendered = (post_notification(post, topic, self._tz, share), None)
+            rendered = (post_notification(post, topic, self._tz, share, language), None)
         else:
             broadcast = broadcasts.get(row.broadcast_id or 0)
             if broadcast is None:
@@ -500,7 +509,7 @@ class DeliveryEngine:
                 broadcast.photo,
                 broadcast.action_label,
             )
-            key = ("b", content, topic)
+            key = ("b", content, topic, language)
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
@@ -516,6 +525,7 @@ class DeliveryEngine:
                 action_label=broadcast.action_label,
                 broadcast_id=broadcast.id,
                 share_query=share,
+                language=language,
             )
             rendered = (message, broadcast.photo)
         if len(self._render_cache) >= 5000:

@@ -97,6 +97,7 @@ class PrivacyService:
             created=chat.created_at if chat is not None else None,
             active=chat.active if chat is not None else False,
             inactive_reason=chat.inactive_reason if chat is not None else None,
+            language=chat.language if chat is not None else None,
             topics=tuple(f"{t.emoji} {t.name}".strip() for t in topics),
             deliveries=stored,
             clicked=clicked,

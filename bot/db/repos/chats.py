@@ -120,6 +120,28 @@ class ChatRepo:
         await self.ensure(chat_id, chat_type, now)
         return True
 
+    async def language(self, chat_id: int) -> str | None:
+        """The chat's stored language (None: not set, or no such chat)."""
+        result = await self.session.execute(select(Chat.language).where(Chat.id == chat_id))
+        return result.scalar_one_or_none()
+
+    async def set_language(self, chat_id: int, language: str, now: datetime) -> bool:
+        """Store the chat's language; False if there is no such chat."""
+        result = await self.session.execute(
+            update(Chat).where(Chat.id == chat_id).values(language=language, updated_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def languages(self, chat_ids: Iterable[int]) -> dict[int, str | None]:
+        """The stored language of each of these chats that exists (None: not set)."""
+        found: dict[int, str | None] = {}
+        for chunk in _chunks(list(chat_ids), 500):
+            result = await self.session.execute(
+                select(Chat.id, Chat.language).where(Chat.id.in_(chunk))
+            )
+            found.update((chat_id, language) for chat_id, language in result.all())
+        return found
+
     async def unsubscribe(self, chat_id: int, topic_id: int) -> bool:
         """Unsubscribe; False if the chat did not follow the topic."""
         result = await self.session.execute(
