@@ -270,3 +270,22 @@ def test_link_secret_is_optional_secret_and_long_enough(monkeypatch: pytest.Monk
         caught.value.variable,
         "short-secret" in str(caught.value),
     ) == (None, "correct horse battery staple", False, "LINK_SECRET", False)
+
+
+@pytest.mark.parametrize(("value", "language"), [(None, "en"), ("fr", "fr"), (" FR ", "fr")])
+def test_default_language(monkeypatch: pytest.MonkeyPatch, value: str | None, language: str) -> None:
+    """DEFAULT_LANGUAGE is en unless set to fr (any case)."""
+    if value is not None:
+        monkeypatch.setenv("DEFAULT_LANGUAGE", value)
+    assert load_settings(_env_file=None).default_language == language
+
+
+def test_unknown_default_language_is_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DEFAULT_LANGUAGE=de stops start-up naming the variable and the allowed values."""
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "de")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (caught.value.variable, "'en' or 'fr'" in caught.value.message) == (
+        "DEFAULT_LANGUAGE",
+        True,
+    )

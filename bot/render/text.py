@@ -12,6 +12,7 @@ every message stays within Telegram's limits (4096 characters of text after pars
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,9 +54,17 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+# Whitespace that folds; no-break spaces (U+00A0, U+2007, U+202F) stay as they are.
+_FOLDABLE = re.compile(r"[^\S\u00a0\u2007\u202f]+")
+
+
 def shorten(text: str, limit: int) -> str:
-    """Cut text at a word boundary to at most `limit` characters, adding '…' when cut."""
-    text = " ".join(text.split())
+    """Cut text at a word boundary to at most `limit` characters, adding '…' when cut.
+
+    Runs of whitespace fold into one space, except no-break spaces (French typography's
+    « » and the space before ! ? : ; keep theirs).
+    """
+    text = _FOLDABLE.sub(" ", text).strip(" ")
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
