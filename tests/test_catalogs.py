@@ -90,6 +90,4 @@ def test_update_then_check_round_trip(tmp_path: Path) -> None:
     with (source / "render" / "supporters.py").open("a", encoding="utf-8") as file:
         file.write('\n\nNEW_TEXT = N_("A brand new text")\n')
     catalogs.update(source, source / "locale")
-    assert catalogs.check(source, source / "locale") == [
-        "fr: not translated: 'A brand new text'"
-    ]
+    assert catalogs.check(source, source / "locale") == ["fr: not translated: 'A brand new text'"]

@@ -273,7 +273,9 @@ def test_link_secret_is_optional_secret_and_long_enough(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize(("value", "language"), [(None, "en"), ("fr", "fr"), (" FR ", "fr")])
-def test_default_language(monkeypatch: pytest.MonkeyPatch, value: str | None, language: str) -> None:
+def test_default_language(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, language: str
+) -> None:
     """DEFAULT_LANGUAGE is en unless set to fr (any case)."""
     if value is not None:
         monkeypatch.setenv("DEFAULT_LANGUAGE", value)

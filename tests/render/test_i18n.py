@@ -50,7 +50,7 @@ def test_english_plural_and_unknown_language() -> None:
     ) == ("en", "1 subscriber", "1,284 subscribers")
 
 
-# -- the catalogs in use (bot/locale) ---------------------------------------------------------------
+# -- the catalogs in use (bot/locale) ----------------------------------------------------------
 
 NNBSP = "\u202f"  # the narrow no-break space of French digit groups and before ! ?
 
