@@ -39,7 +39,7 @@ from bot.errors import (
     NotFoundError,
     TopicNotFoundError,
 )
-from bot.handlers.context import Context, runtime_of, timezone_of
+from bot.handlers.context import Context, language_of, runtime_of, timezone_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import Callback, requires
@@ -174,11 +174,12 @@ def audit_limit(text: str | None) -> int | None:
 async def whoami_command(update: Update, context: Context) -> None:
     """/whoami: the user's numeric id and role (in a private chat)."""
     chat = update.effective_chat
+    language = await language_of(update, context)
     if chat is not None and chat.type != ChatType.PRIVATE:
-        await _reply(update, render.whoami_in_group_message())
+        await _reply(update, render.whoami_in_group_message(language))
         return
     me = await runtime_of(context).roles.whoami(_actor(update).user_id or 0)
-    await _reply(update, render.whoami_message(me.user_id, me.role.value, me.source))
+    await _reply(update, render.whoami_message(me.user_id, me.role.value, me.source, language))
 
 
 # -- roles --------------------------------------------------------------------------------------

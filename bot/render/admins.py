@@ -14,6 +14,7 @@ from telegram import InlineKeyboardButton
 
 from bot.domain.views import AuditView, FeedHealthView, StatsView, TeamMemberView, TopicDetailView
 from bot.render import callback_data as cb
+from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
 from bot.render.text import (
     TOPIC_CHARS,
     RenderedMessage,
@@ -73,21 +74,31 @@ def admin_error_message(problem: str) -> RenderedMessage:
     )
 
 
-def whoami_message(user_id: int, role: str, source: str | None) -> RenderedMessage:
+_ROLE_NAMES = {"supporter": N_("supporter"), "organiser": N_("organiser"), "admin": N_("admin")}
+
+
+def whoami_message(
+    user_id: int, role: str, source: str | None, language: str = SOURCE_LANGUAGE
+) -> RenderedMessage:
     """/whoami: the numeric id (to give an admin) and the role."""
-    lines = [f"Your Telegram id is <code>{user_id}</code>.", f"Your role: <b>{escape(role)}</b>"]
+    t = translator(language)
+    name = f"<b>{escape(t.gettext(_ROLE_NAMES[role]) if role in _ROLE_NAMES else role)}</b>"
+    values = {"role": name}
     if source == "ADMIN_IDS":
-        lines[-1] += " (from ADMIN_IDS, the bot's configuration)."
+        second = t.gettext("Your role: %(role)s (from ADMIN_IDS, the bot's configuration).")
     elif source:
-        lines[-1] += " (granted by an admin)."
+        second = t.gettext("Your role: %(role)s (granted by an admin).")
     else:
-        lines[-1] += ". An admin can give you a role with /grant and this id."
-    return RenderedMessage("\n".join(lines))
+        second = t.gettext(
+            "Your role: %(role)s. An admin can give you a role with /grant and this id."
+        )
+    first = t.gettext("Your Telegram id is %(id)s.") % {"id": f"<code>{user_id}</code>"}
+    return RenderedMessage("\n".join([first, second % values]))
 
 
-def whoami_in_group_message() -> RenderedMessage:
+def whoami_in_group_message(language: str = SOURCE_LANGUAGE) -> RenderedMessage:
     """/whoami in a group: it concerns a person."""
-    return RenderedMessage("Send /whoami to me in a private chat.")
+    return RenderedMessage(translator(language).gettext("Send /whoami to me in a private chat."))
 
 
 def unknown_user_message(key: str) -> RenderedMessage:

@@ -39,7 +39,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import BROADCAST, POST, Broadcast, Delivery, Feed, Post, Topic
+from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Delivery, Feed, Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
@@ -47,7 +47,12 @@ from bot.domain.links import LinkKind, TrackedLinks
 from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.domain.views import PostView, TopicView
 from bot.render.i18n import SOURCE_LANGUAGE
-from bot.render.notifications import broadcast_message, post_notification, with_tracked_link
+from bot.render.notifications import (
+    archive_notice,
+    broadcast_message,
+    post_notification,
+    with_tracked_link,
+)
 from bot.render.text import RenderedMessage, safe_url
 from bot.services.views import post_view
 
@@ -442,6 +447,16 @@ class DeliveryEngine:
                 .where(Post.id.in_(post_ids))
             )
             posts = {p.id: post_view(p, name or title) for p, name, title in result.all()}
+        broadcasts: dict[int, Broadcast] = {}
+        if broadcast_ids:
+            result_b = await session.execute(
+                select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
+            )
+            broadcasts = {b.id: b for b in result_b.scalars()}
+        # A notice (a topic archived) names its topic, worded in each chat's language.
+        topic_ids |= {
+            b.topic_ids[0] for b in broadcasts.values() if b.kind == NOTICE and b.topic_ids
+        }
         topics: dict[int, TopicView] = {}
         if topic_ids:
             result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
@@ -449,12 +464,6 @@ class DeliveryEngine:
                 t.id: TopicView(t.id, t.slug, t.name, t.emoji, action_label=t.action_label)
                 for t in result_t.scalars()
             }
-        broadcasts: dict[int, Broadcast] = {}
-        if broadcast_ids:
-            result_b = await session.execute(
-                select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
-            )
-            broadcasts = {b.id: b for b in result_b.scalars()}
         # Each chat reads its own language: one query per batch, one rendering per language.
         stored = await ChatRepo(session).languages({r.chat_id for r in rows})
         jobs = []
@@ -518,8 +527,17 @@ class DeliveryEngine:
                 if self._share_query and broadcast.kind == BROADCAST
                 else None
             )
+            text_html = broadcast.text_html
+            notice_topic = (
+                topics.get(broadcast.topic_ids[0])
+                if broadcast.kind == NOTICE and broadcast.topic_ids
+                else None
+            )
+            if notice_topic is not None:
+                # The bot's own notice (a topic archived): worded in the chat's language.
+                text_html = archive_notice(notice_topic, language)
             message = broadcast_message(
-                broadcast.text_html,
+                text_html,
                 broadcast.action_url,
                 topic,
                 action_label=broadcast.action_label,

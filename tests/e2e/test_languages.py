@@ -18,7 +18,7 @@ from bot.db.repos import DeliveryRepo, PostRepo
 from bot.domain.types import ParsedEntry
 from bot.handlers.menus import GROUP_COMMANDS, SUPPORTER_COMMANDS
 from tests.e2e.conftest import runtime_of
-from tests.e2e.test_broadcasts import compose, grant_organiser, organiser_app, send_now
+from tests.e2e.test_broadcasts import ADMIN, compose, grant_organiser, organiser_app, send_now
 from tests.e2e.test_supporters import (
     button_data,
     button_texts,
@@ -32,10 +32,10 @@ from tests.fakes.botapi import BotMessage, FakeBotApi
 
 __all__ = ["organiser_app"]  # the fixture, used by the broadcast test below
 
-AMELIE = 2001  # Telegram in Canadian French
-JOHN = 2002  # Telegram in English
-NOLANG = 2003  # no language_code at all
-ORGANISER = 2100
+AMELIE = 2501  # Telegram in Canadian French
+JOHN = 2502  # Telegram in English
+NOLANG = 2503  # no language_code at all
+ORGANISER = 2600
 GROUP = -1009876543210
 NNBSP = "\u202f"
 NBSP = "\u00a0"
@@ -275,4 +275,35 @@ async def test_broadcast_buttons_in_each_chats_language(
         assert (button_texts(amelie), button_texts(john)) == (
             ["Agir", "Me désabonner de StopTorture"],
             ["Take action", "Unsubscribe from StopTorture"],
+        )
+
+
+# -- /whoami and the archive notice ------------------------------------------------------------
+
+
+async def test_whoami_in_french(api: FakeBotApi, bot_app: AnyApplication) -> None:
+    """/whoami, a supporter command, answers in French to a French chat."""
+    (reply,) = await say(api, AMELIE, "/whoami", language_code="fr")
+    assert reply.text == (
+        f"Votre identifiant Telegram est {AMELIE}.\n"
+        f"Votre rôle{NBSP}: sympathisant. Un admin peut vous donner un rôle avec /grant et "
+        "cet identifiant."
+    )
+
+
+async def test_archive_notice_in_each_chats_language(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """An archived topic's followers are told in their own language."""
+    async with organiser_app():
+        await say(api, AMELIE, "/subscribe stoptorture", language_code="fr-CA")
+        await say(api, JOHN, "/subscribe stoptorture", language_code="en")
+        await say(api, ADMIN, "/archivetopic stoptorture")
+        amelie = await api.wait_for_message(AMELIE, lambda m: "archivé" in (m.text or ""))
+        john = await api.wait_for_message(JOHN, lambda m: "archived" in (m.text or ""))
+        assert (amelie.text, john.text) == (
+            f"Le sujet ✋ StopTorture a été archivé{NBSP}: vous ne recevrez plus de publications "
+            "à son sujet. Envoyez /topics pour choisir d’autres sujets.",
+            "The topic ✋ StopTorture has been archived: you will get no more posts about it. "
+            "Send /topics to choose other topics.",
         )
