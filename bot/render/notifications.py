@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, SwitchInlineQueryChosenChat
 
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
+from bot.render.actions import DEFAULT_ACTION_LABEL
 from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
 from bot.render.text import (
     BUTTON_TEXT_CHARS,
@@ -75,7 +76,8 @@ def post_notification(
         lines.extend(["", f"<i>{escape(shorten(' · '.join(meta), SOURCE_CHARS + 20))}</i>"])
     rows = _link_rows(t.gettext("Read and act"), url, share_query, language)
     if topic is not None and topic.action_label:
-        rows.append(_action_row(topic.action_label, cb.action(cb.ACTION_POST, post.id)))
+        data = cb.action(cb.ACTION_POST, post.id)
+        rows.append(_action_row(topic.action_label, data, language))
     rows.extend(_unsubscribe_row(topic, language))
     return RenderedMessage("\n".join(lines), tuple(rows))
 
@@ -99,13 +101,18 @@ def broadcast_message(
     rows = _link_rows(label, safe_url(action_url), share_query, language)
     if action_label:
         data = cb.action(cb.ACTION_BROADCAST, broadcast_id) if broadcast_id else cb.NOOP
-        rows.append(_action_row(action_label, data))
+        rows.append(_action_row(action_label, data, language))
     rows.extend(_unsubscribe_row(topic, language))
     return RenderedMessage(text_html, tuple(rows))
 
 
-def _action_row(label: str, data: str) -> tuple[InlineKeyboardButton, ...]:
-    """The action button: its label as given (labels are checked to be one short line)."""
+def _action_row(label: str, data: str, language: str) -> tuple[InlineKeyboardButton, ...]:
+    """The action button: its label as given (labels are checked to be one short line).
+
+    The default label ("✅ I did it") is the bot's own text: it reads in the chat's language.
+    """
+    if label == DEFAULT_ACTION_LABEL:
+        label = translator(language).gettext(DEFAULT_ACTION_LABEL)
     return (InlineKeyboardButton(shorten(label, BUTTON_TEXT_CHARS), callback_data=data),)
 
 

@@ -262,19 +262,22 @@ async def test_menus_are_set_in_english_and_french(
 async def test_broadcast_buttons_in_each_chats_language(
     api: FakeBotApi, organiser_app: Callable[..., Any]
 ) -> None:
-    """One broadcast: the French chat gets « Agir » and « Me désabonner de … », English the
-    English buttons; the organiser's text is theirs."""
+    """One broadcast: the French chat gets « Agir », « ✅ Je l’ai fait » (the default action
+    label) and « Me désabonner de … », English the English buttons; the text is the
+    organiser's own."""
     async with organiser_app() as app:
         await say(api, AMELIE, "/subscribe stoptorture", language_code="fr-CA")
         await say(api, JOHN, "/subscribe stoptorture", language_code="en")
         await grant_organiser(app, ORGANISER)
-        _, summary = await compose(api, ORGANISER, "/broadcast stoptorture", text="Act now")
+        _, summary = await compose(
+            api, ORGANISER, "/broadcast stoptorture", action="✅ I did it", text="Act now"
+        )
         await send_now(api, ORGANISER, summary)
         amelie = await api.wait_for_message(AMELIE, lambda m: m.text == "Act now")
         john = await api.wait_for_message(JOHN, lambda m: m.text == "Act now")
         assert (button_texts(amelie), button_texts(john)) == (
-            ["Agir", "Me désabonner de StopTorture"],
-            ["Take action", "Unsubscribe from StopTorture"],
+            ["Agir", "✅ Je l’ai fait", "Me désabonner de StopTorture"],
+            ["Take action", "✅ I did it", "Unsubscribe from StopTorture"],
         )
 
 
