@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 
 # Languages with a catalog, the first being the language of the code's own texts.
 LANGUAGES = ("en", "fr")
@@ -55,6 +56,17 @@ class Translator:
     def number(self, value: int | float) -> str:
         """`value` with the language's digit grouping ("1,284" / "1 284")."""
         return format_decimal(value, locale=self.language)
+
+    def decimal(self, value: float, pattern: str) -> str:
+        """`value` by a CLDR number pattern ("0.00") with the language's decimal sign."""
+        return format_decimal(value, format=pattern, locale=self.language)
+
+    def percent(self, value: float) -> str:
+        """A rate (0.316) as a percentage with one decimal: "31.6%", « 31,6 % »."""
+        pattern = Locale.parse(self.language).percent_formats[None].pattern
+        # The language's own pattern ("#,##0 %" in French), with one decimal.
+        one_decimal = pattern.replace("#,##0", "#,##0.0", 1)
+        return format_percent(value, format=one_decimal, locale=self.language)
 
     def language_name(self, code: str) -> str:
         """A language's name in a sentence in this language ("French", « français »)."""
