@@ -55,7 +55,7 @@ from bot.domain.types import Role
 from bot.domain.when import parse_when
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.handlers.broadcast_jobs import set_fire_timer
-from bot.handlers.context import Context, runtime_of
+from bot.handlers.context import Context, language_of, runtime_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import genuine_press, in_private_chat, permitted, private_only, requires
@@ -64,7 +64,7 @@ from bot.handlers.replies import edit_message, reply
 from bot.render import callback_data as cb
 from bot.render import organisers as render
 from bot.render.actions import DEFAULT_ACTION_LABEL
-from bot.render.text import INVALID_BUTTON, escape, topic_not_found_message
+from bot.render.text import escape, invalid_button, topic_not_found_message
 from bot.services.broadcasts import (
     Audience,
     BroadcastDraft,
@@ -176,7 +176,8 @@ def _start(context: Context, pending: _Pending) -> None:
 async def _show_preview(update: Update, context: Context, pending: _Pending) -> int:
     """Send the exact message supporters get, then the audience and the buttons."""
     draft = pending.draft()
-    preview = BroadcastService.preview(draft)
+    language = await language_of(update, context)
+    preview = BroadcastService.preview(draft, language)
     chat_id = _message(update).chat_id
     # The same calls as bot.sender.TelegramSender.send, so the preview matches the delivery.
     if draft.photo:
@@ -192,7 +193,7 @@ async def _show_preview(update: Update, context: Context, pending: _Pending) -> 
         )
     audience = pending.audience
     summary = render.preview_summary_message(
-        audience.labels, audience.everyone, audience.chats, pending.token
+        audience.labels, audience.everyone, audience.chats, pending.token, language
     )
     await context.bot.send_message(chat_id, summary.text, reply_markup=summary.reply_markup)
     return PREVIEWING
@@ -204,42 +205,47 @@ async def _show_preview(update: Update, context: Context, pending: _Pending) -> 
 async def broadcast_command(update: Update, context: Context) -> int:
     """/broadcast <topic> [<topic> …] | all: start a draft and ask for the message."""
     words = command_words(_message(update).text)
+    language = await language_of(update, context)
     service = runtime_of(context).broadcasts
     try:
         audience = await service.audience(words)
     except TopicNotFoundError as error:
-        await _reply(update, topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions, language))
         return ConversationHandler.END
     except InvalidInputError:
-        await _reply(update, render.broadcast_usage_message())
+        await _reply(update, render.broadcast_usage_message(language))
         return ConversationHandler.END
     _start(context, _Pending(secrets.token_hex(4), audience))
-    await _reply(update, render.compose_prompt(audience.labels, audience.everyone, audience.chats))
+    await _reply(
+        update,
+        render.compose_prompt(audience.labels, audience.everyone, audience.chats, language),
+    )
     return COMPOSING
 
 
 async def push_command(update: Update, context: Context) -> int:
     """/push <post URL> <topic> [intro]: re-announce a stored post to a topic."""
     words = command_words(_message(update).text)
+    language = await language_of(update, context)
     if len(words) < 2:
-        await _reply(update, render.push_usage_message())
+        await _reply(update, render.push_usage_message(language))
         return ConversationHandler.END
     service = runtime_of(context).broadcasts
     try:
         plan = await service.plan_push(words[0], words[1:])
     except TopicNotFoundError as error:
-        await _reply(update, topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions, language))
         return ConversationHandler.END
     except NotFoundError:
-        await _reply(update, render.push_post_not_found_message(words[0]))
+        await _reply(update, render.push_post_not_found_message(words[0], language))
         return ConversationHandler.END
     except InvalidInputError:
-        await _reply(update, render.push_usage_message())
+        await _reply(update, render.push_usage_message(language))
         return ConversationHandler.END
     pending = _Pending(secrets.token_hex(4), plan.audience, push=plan)
     _start(context, pending)
     if plan.intro is None:
-        await _reply(update, render.intro_prompt())
+        await _reply(update, render.intro_prompt(await language_of(update, context)))
         return INTRO
     return await _use_push(update, context, pending, plan.intro)
 
@@ -263,13 +269,15 @@ async def compose_text(update: Update, context: Context) -> int | None:
     message = _message(update)
     if pending is None or message.text is None:
         return ConversationHandler.END
-    refusal = render.text_limit_error(message.text, caption=False)
+    refusal = render.text_limit_error(
+        message.text, caption=False, language=await language_of(update, context)
+    )
     if refusal is not None:
         await _reply(update, render.input_refused_message(refusal))
         return None
     pending.text_html = safe_html(message.text, message.entities)
     pending.photo = None
-    await _reply(update, render.link_prompt())
+    await _reply(update, render.link_prompt(await language_of(update, context)))
     return LINKING
 
 
@@ -280,19 +288,21 @@ async def compose_photo(update: Update, context: Context) -> int | None:
     if pending is None or not message.photo:
         return ConversationHandler.END
     caption = message.caption or ""
-    refusal = render.text_limit_error(caption, caption=True)
+    refusal = render.text_limit_error(
+        caption, caption=True, language=await language_of(update, context)
+    )
     if refusal is not None:
         await _reply(update, render.input_refused_message(refusal))
         return None
     pending.text_html = safe_html(caption, message.caption_entities) if caption else ""
     pending.photo = message.photo[-1].file_id
-    await _reply(update, render.link_prompt())
+    await _reply(update, render.link_prompt(await language_of(update, context)))
     return LINKING
 
 
 async def compose_other(update: Update, context: Context) -> None:
     """Anything else while composing: ask again."""
-    await _reply(update, render.compose_retry_message())
+    await _reply(update, render.compose_retry_message(await language_of(update, context)))
 
 
 async def link_text(update: Update, context: Context) -> int | None:
@@ -305,7 +315,7 @@ async def link_text(update: Update, context: Context) -> int | None:
     except InvalidInputError as error:
         await _reply(update, render.input_refused_message(str(error)))
         return None
-    await _reply(update, render.action_prompt(pending.token))
+    await _reply(update, render.action_prompt(pending.token, await language_of(update, context)))
     return ACTING
 
 
@@ -324,7 +334,7 @@ async def action_own_button(update: Update, context: Context) -> int | None:
     if await _pressed_draft(update, context) is None:
         return None
     await _answer(_query(update))
-    await _reply(update, render.action_label_prompt())
+    await _reply(update, render.action_label_prompt(await language_of(update, context)))
     return LABELLING
 
 
@@ -340,7 +350,7 @@ async def action_none_button(update: Update, context: Context) -> int | None:
 
 async def action_choice_text(update: Update, context: Context) -> None:
     """Text while the action-button question waits for a button."""
-    await _reply(update, render.action_choice_pending_message())
+    await _reply(update, render.action_choice_pending_message(await language_of(update, context)))
 
 
 async def label_text(update: Update, context: Context) -> int | None:
@@ -351,7 +361,10 @@ async def label_text(update: Update, context: Context) -> int | None:
     try:
         pending.action_label = check_action_label(_message(update).text or "")
     except InvalidInputError as error:
-        await _reply(update, render.action_label_refused_message(str(error)))
+        await _reply(
+            update,
+            render.action_label_refused_message(str(error), await language_of(update, context)),
+        )
         return None
     return await _show_preview(update, context, pending)
 
@@ -367,7 +380,7 @@ async def intro_text(update: Update, context: Context) -> int:
 
 async def preview_text(update: Update, context: Context) -> None:
     """Text while the preview waits for a button."""
-    await _reply(update, render.preview_pending_message())
+    await _reply(update, render.preview_pending_message(await language_of(update, context)))
 
 
 async def _pressed_draft(update: Update, context: Context) -> _Pending | None:
@@ -376,7 +389,7 @@ async def _pressed_draft(update: Update, context: Context) -> _Pending | None:
     parsed = cb.parse_broadcast(query.data)
     pending = _pending(context)
     if parsed is None or pending is None or parsed.token != pending.token:
-        await _answer(query, render.draft_stale_answer())
+        await _answer(query, render.draft_stale_answer(await language_of(update, context)))
         return None
     return pending
 
@@ -399,8 +412,9 @@ async def send_button(update: Update, context: Context) -> int | None:
     )
     _drop(context)
     runtime.wake_delivery()
-    await _answer(query, "Sending.")
-    progress = render.progress_message(view)
+    language = await language_of(update, context)
+    await _answer(query, render.sending_answer(language))
+    progress = render.progress_message(view, language)
     runtime.progress.edited(view.id, progress.text)
     if message is not None:
         await _edit(context.bot, message.chat.id, message.message_id, progress)
@@ -413,7 +427,7 @@ async def schedule_button(update: Update, context: Context) -> int | None:
         return None
     await _answer(_query(update))
     tz = runtime_of(context).settings.timezone
-    await _reply(update, render.when_prompt(str(tz)))
+    await _reply(update, render.when_prompt(str(tz), await language_of(update, context)))
     return SCHEDULING
 
 
@@ -429,7 +443,7 @@ async def discard_button(update: Update, context: Context) -> int | None:
             context.bot,
             query.message.chat.id,
             query.message.message_id,
-            render.draft_cancelled_message(),
+            render.draft_cancelled_message(await language_of(update, context)),
         )
     return ConversationHandler.END
 
@@ -451,14 +465,14 @@ async def when_text(update: Update, context: Context) -> int | None:
         return None
     _drop(context)
     set_fire_timer(context, view.id, when, service.now())
-    await _reply(update, render.scheduled_message(view, tz))
+    await _reply(update, render.scheduled_message(view, tz, await language_of(update, context)))
     return ConversationHandler.END
 
 
 async def cancel_command(update: Update, context: Context) -> int:
     """/cancel inside the flow: drop the draft, nothing is written."""
     _drop(context)
-    await _reply(update, render.draft_cancelled_message())
+    await _reply(update, render.draft_cancelled_message(await language_of(update, context)))
     return ConversationHandler.END
 
 
@@ -467,7 +481,9 @@ async def timeout_step(update: Update, context: Context) -> None:
     _drop(context)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, render.draft_expired_message().text)
+        await context.bot.send_message(
+            chat.id, render.draft_expired_message(await language_of(update, context)).text
+        )
 
 
 # -- outside the conversation ------------------------------------------------------------------
@@ -476,13 +492,13 @@ async def timeout_step(update: Update, context: Context) -> None:
 @private_only
 async def cancel_idle_command(update: Update, context: Context) -> None:
     """/cancel with no draft (anyone may ask: supporters too get a plain answer)."""
-    await _reply(update, render.nothing_to_cancel_message())
+    await _reply(update, render.nothing_to_cancel_message(await language_of(update, context)))
 
 
 @requires(Role.ORGANISER)
 async def stale_draft_button(update: Update, context: Context) -> None:
     """A Send now / Schedule / Cancel button of a preview that is no longer active."""
-    await _answer(_query(update), render.draft_stale_answer())
+    await _answer(_query(update), render.draft_stale_answer(await language_of(update, context)))
 
 
 @requires(Role.ORGANISER)
@@ -490,8 +506,10 @@ async def broadcasts_command(update: Update, context: Context) -> None:
     """/broadcasts: the scheduled broadcasts (with Cancel buttons) and the recent ones."""
     runtime = runtime_of(context)
     recent, scheduled = await runtime.broadcasts.overview()
+    language = await language_of(update, context)
     await _reply(
-        update, render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone)
+        update,
+        render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone, language),
     )
 
 
@@ -500,8 +518,9 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
     """The "Cancel #N" button of /broadcasts: cancel that broadcast, refresh the list."""
     query = _query(update)
     parsed = cb.parse_broadcast(query.data)
+    language = await language_of(update, context)
     if parsed is None:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
     runtime = runtime_of(context)
     service = runtime.broadcasts
@@ -509,16 +528,19 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
     try:
         changed = await service.cancel(parsed.broadcast_id, actor_id=actor_id, actor=actor)
     except NotFoundError:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
-    await _answer(query, render.broadcast_cancelled_answer(parsed.broadcast_id, changed=changed))
+    await _answer(
+        query,
+        render.broadcast_cancelled_answer(parsed.broadcast_id, changed=changed, language=language),
+    )
     if isinstance(query.message, Message):
         recent, scheduled = await service.overview()
         await _edit(
             context.bot,
             query.message.chat.id,
             query.message.message_id,
-            render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone),
+            render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone, language),
         )
 
 

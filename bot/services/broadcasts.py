@@ -30,6 +30,7 @@ from bot.domain.types import DeliveryStatus
 from bot.domain.views import BroadcastView, PostView, TopicView
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.feeds.parse import canonical_url
+from bot.render.i18n import SOURCE_LANGUAGE
 from bot.render.notifications import broadcast_message, pushed_post_html
 from bot.render.text import RenderedMessage
 from bot.services.subscriptions import suggest_topics
@@ -271,13 +272,17 @@ class BroadcastService:
         )
 
     @staticmethod
-    def preview(draft: BroadcastDraft) -> RenderedMessage:
-        """Exactly what a supporter reached through the sample topic gets (same renderer)."""
+    def preview(draft: BroadcastDraft, language: str = SOURCE_LANGUAGE) -> RenderedMessage:
+        """Exactly what a supporter reached through the sample topic gets (same renderer).
+
+        Its buttons read in `language`, the organiser's.
+        """
         return broadcast_message(
             draft.text_html,
             draft.action_url,
             draft.audience.sample_topic,
             action_label=draft.action_label,
+            language=language,
         )
 
     # -- recording -----------------------------------------------------------------------------

@@ -310,3 +310,18 @@ async def test_archive_notice_in_each_chats_language(
             "The topic ✋ StopTorture has been archived: you will get no more posts about it. "
             "Send /topics to choose other topics.",
         )
+
+
+async def test_french_organiser_composes_in_french(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """An organiser whose chat is French gets the broadcast conversation in French."""
+    async with organiser_app() as app:
+        await say(api, JOHN, "/subscribe stoptorture")
+        await grant_organiser(app, ORGANISER)
+        (prompt,) = await say(api, ORGANISER, "/broadcast stoptorture", language_code="fr-CA")
+        (cancelled,) = await say(api, ORGANISER, "/cancel", language_code="fr-CA")
+        assert (prompt.text.splitlines()[0], cancelled.text) == (
+            "Diffusion à ✋ StopTorture (1 conversation en ce moment).",
+            "Annulé. Rien n’a été envoyé.",
+        )

@@ -157,7 +157,7 @@ def test_results_in_french() -> None:
     text, _ = parse_html(render.results_message(view, UTC, language="fr").text)
     lines = text.splitlines()
     assert (lines[0], lines[1], lines[4], lines[8], lines[11]) == (
-        "📊 Résultats de la diffusion n° 7",
+        "📊 Résultats de la diffusion n°\u00a07",
         "«\u00a0Agir\u00a0» · lun. 30 novembre 2026 14:05",
         "Visés                     40",
         "Clics uniques             12  31,6\u00a0%",
