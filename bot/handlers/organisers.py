@@ -568,7 +568,7 @@ def organiser_step(callback: Callable[[Update, Context], Any]) -> _Coroutine:
         if not await permitted(update, context, Role.ORGANISER, callback.__name__):
             _drop(context)
             return ConversationHandler.END
-        if not await genuine_press(update):
+        if not await genuine_press(update, context):
             return None  # forged button data: answered, the draft goes on
         return await callback(update, context)
 

@@ -185,6 +185,19 @@ SOMETHING_WRONG = N_("Sorry, something went wrong. Please try again in a moment.
 PRIVATE_ONLY_ANSWER = N_("Please use this in a private chat with me.")
 
 
+# A command or button of a role the sender does not hold, by the role it needs.
+REFUSALS = {
+    "organiser": N_("Sorry, only organisers and admins can do that."),
+    "admin": N_("Sorry, only admins can do that."),
+}
+NOT_ALLOWED = N_("Sorry, you are not allowed to do that.")
+
+
+def refusal(needed: str, language: str = SOURCE_LANGUAGE) -> str:
+    """Why a staff command or button was refused (`needed`: the role it takes)."""
+    return translator(language).gettext(REFUSALS.get(needed, NOT_ALLOWED))
+
+
 def invalid_button(language: str = SOURCE_LANGUAGE) -> str:
     """The answer to a button that is stale, forged or no longer on its message."""
     return translator(language).gettext(INVALID_BUTTON)

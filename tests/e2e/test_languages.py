@@ -325,3 +325,9 @@ async def test_french_organiser_composes_in_french(
             "Diffusion à ✋ StopTorture (1 conversation en ce moment).",
             "Annulé. Rien n’a été envoyé.",
         )
+
+
+async def test_staff_command_refused_in_french(api: FakeBotApi, bot_app: AnyApplication) -> None:
+    """A French supporter trying an organiser command is refused in French."""
+    (reply,) = await say(api, AMELIE, "/broadcast all", language_code="fr")
+    assert reply.text == "Désolé, seuls les organisateurs et les admins peuvent faire cela."
