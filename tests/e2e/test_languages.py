@@ -331,3 +331,16 @@ async def test_staff_command_refused_in_french(api: FakeBotApi, bot_app: AnyAppl
     """A French supporter trying an organiser command is refused in French."""
     (reply,) = await say(api, AMELIE, "/broadcast all", language_code="fr")
     assert reply.text == "Désolé, seuls les organisateurs et les admins peuvent faire cela."
+
+
+async def test_french_admin_reads_admin_replies_in_french(
+    api: FakeBotApi, organiser_app: Callable[..., Any]
+) -> None:
+    """An admin whose chat is French: usage lines and topic details in French."""
+    async with organiser_app():
+        (usage,) = await say(api, ADMIN, "/addtopic", language_code="fr")
+        (info,) = await say(api, ADMIN, "/topicinfo stoptorture", language_code="fr")
+        assert (usage.text, "Abonnés : 0 (0 actifs)".replace(" :", f"{NBSP}:") in info.text) == (
+            f"Utilisation{NBSP}: /addtopic <identifiant> <Nom>\nRien n’a changé.",
+            True,
+        )
