@@ -28,6 +28,7 @@ from typing import Any
 
 from bot.domain.matching import normalise_key, normalise_text, split_rule
 from bot.domain.types import TopicSpec
+from bot.domain.wording import N_
 from bot.errors import InvalidInputError
 
 __all__ = [
@@ -97,10 +98,14 @@ def check_action_label(label: str) -> str:
         or len(label.splitlines()) != 1
         or any(unicodedata.category(c) == "Cc" for c in label)
     ):
-        raise InvalidInputError(f"an action label is 1-{ACTION_LABEL_MAX} characters on one line")
+        raise InvalidInputError.worded(
+            N_("an action label is 1-%(max)s characters on one line"), max=ACTION_LABEL_MAX
+        )
     if len(label) > ACTION_LABEL_MAX:
-        raise InvalidInputError(
-            f"an action label is at most {ACTION_LABEL_MAX} characters, not {len(label)}"
+        raise InvalidInputError.worded(
+            N_("an action label is at most %(max)s characters, not %(length)s"),
+            max=ACTION_LABEL_MAX,
+            length=len(label),
         )
     return label
 

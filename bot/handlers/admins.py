@@ -50,7 +50,7 @@ from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
 from bot.render import admins as render
 from bot.render import callback_data as cb
-from bot.render.text import RenderedMessage, invalid_button, topic_not_found_message
+from bot.render.text import RenderedMessage, invalid_button, reason, topic_not_found_message
 from bot.runtime import Runtime
 from bot.services.reports import parse_audit_limit
 from bot.services.roles import RoleChange
@@ -87,6 +87,8 @@ def _error_message(error: BotError, language: str) -> RenderedMessage:
         return render.unknown_user_message(error.key, language)
     if isinstance(error, AlreadyExistsError):
         return render.admin_error_message(f"{error.kind} {error.key} exists already", language)
+    if isinstance(error, InvalidInputError):
+        return render.admin_error_message(reason(error, language), language)
     return render.admin_error_message(str(error), language)
 
 

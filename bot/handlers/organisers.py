@@ -64,7 +64,7 @@ from bot.handlers.replies import edit_message, reply
 from bot.render import callback_data as cb
 from bot.render import organisers as render
 from bot.render.actions import DEFAULT_ACTION_LABEL
-from bot.render.text import escape, invalid_button, topic_not_found_message
+from bot.render.text import escape, invalid_button, reason, topic_not_found_message
 from bot.services.broadcasts import (
     Audience,
     BroadcastDraft,
@@ -313,7 +313,9 @@ async def link_text(update: Update, context: Context) -> int | None:
     try:
         pending.action_url = validate_action_url(_message(update).text or "")
     except InvalidInputError as error:
-        await _reply(update, render.input_refused_message(str(error)))
+        await _reply(
+            update, render.input_refused_message(reason(error, await language_of(update, context)))
+        )
         return None
     await _reply(update, render.action_prompt(pending.token, await language_of(update, context)))
     return ACTING
@@ -361,10 +363,9 @@ async def label_text(update: Update, context: Context) -> int | None:
     try:
         pending.action_label = check_action_label(_message(update).text or "")
     except InvalidInputError as error:
-        await _reply(
-            update,
-            render.action_label_refused_message(str(error), await language_of(update, context)),
-        )
+        language = await language_of(update, context)
+        message = render.action_label_refused_message(reason(error, language), language)
+        await _reply(update, message)
         return None
     return await _show_preview(update, context, pending)
 
@@ -461,7 +462,9 @@ async def when_text(update: Update, context: Context) -> int | None:
         actor_id, actor = actor_name(update)
         view = await service.schedule(pending.draft(), when, actor_id=actor_id, actor=actor)
     except InvalidInputError as error:
-        await _reply(update, render.input_refused_message(str(error)))
+        await _reply(
+            update, render.input_refused_message(reason(error, await language_of(update, context)))
+        )
         return None
     _drop(context)
     set_fire_timer(context, view.id, when, service.now())

@@ -20,6 +20,10 @@ from babel import Locale
 from babel.dates import format_datetime
 from babel.numbers import format_decimal, format_percent
 
+from bot.domain.wording import N_
+
+__all__ = ["LANGUAGES", "N_", "SOURCE_LANGUAGE", "Translator", "language_for", "translator"]
+
 # Languages with a catalog, the first being the language of the code's own texts.
 LANGUAGES = ("en", "fr")
 SOURCE_LANGUAGE = "en"
@@ -75,11 +79,6 @@ class Translator:
     def datetime(self, value: datetime, tz: tzinfo, fmt: str = "medium") -> str:
         """`value` in `tz`, written the language's way."""
         return format_datetime(value, format=fmt, tzinfo=tz, locale=self.language)
-
-
-def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name
-    """Mark a constant for extraction; it is translated where it is used (`t.gettext(X)`)."""
-    return message
 
 
 # Each language's name inside a sentence, a catalog message ("in French", « en français »).

@@ -22,6 +22,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.domain.views import TopicView
+from bot.errors import InvalidInputError
 from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
 
 SOURCE_CHARS = 80
@@ -196,6 +197,18 @@ NOT_ALLOWED = N_("Sorry, you are not allowed to do that.")
 def refusal(needed: str, language: str = SOURCE_LANGUAGE) -> str:
     """Why a staff command or button was refused (`needed`: the role it takes)."""
     return translator(language).gettext(REFUSALS.get(needed, NOT_ALLOWED))
+
+
+def reason(error: InvalidInputError, language: str = SOURCE_LANGUAGE) -> str:
+    """Why an input was refused, in `language` (plain text: escape it for HTML).
+
+    A reason raised with `InvalidInputError.worded` is a catalog message; any other reads as
+    raised (English).
+    """
+    if error.template is None:
+        return str(error)
+    text = translator(language).gettext(error.template)
+    return text % error.values if error.values else text
 
 
 def invalid_button(language: str = SOURCE_LANGUAGE) -> str:

@@ -28,6 +28,7 @@ from bot.domain.clock import Clock
 from bot.domain.matching import normalise_key
 from bot.domain.types import DeliveryStatus
 from bot.domain.views import BroadcastView, PostView, TopicView
+from bot.domain.wording import N_
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.feeds.parse import canonical_url
 from bot.render.i18n import SOURCE_LANGUAGE
@@ -141,16 +142,18 @@ def validate_action_url(text: str) -> str | None:
     value = text.strip()
     if value.lower() == SKIP:
         return None
-    refusal = "That is not a link I can use: send an http:// or https:// address, or skip."
+    refusal = InvalidInputError.worded(
+        N_("That is not a link I can use: send an http:// or https:// address, or skip.")
+    )
     if len(value) > MAX_URL_CHARS or not value.isprintable() or any(c.isspace() for c in value):
-        raise InvalidInputError(refusal)
+        raise refusal
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:
-        raise InvalidInputError(refusal) from None
+        raise refusal from None
     if parts.scheme.lower() not in ("http", "https") or not host or "." not in host.strip("."):
-        raise InvalidInputError(refusal)
+        raise refusal
     return value
 
 
@@ -337,7 +340,9 @@ class BroadcastService:
         """
         now = self._clock.now()
         if when <= now:
-            raise InvalidInputError("That time has already passed; choose a time in the future.")
+            raise InvalidInputError.worded(
+                N_("That time has already passed; choose a time in the future.")
+            )
         async with self._sessionmaker.begin() as session:
             broadcast = await BroadcastRepo(session).add(
                 self._row(

@@ -320,9 +320,15 @@ async def test_french_organiser_composes_in_french(
         await say(api, JOHN, "/subscribe stoptorture")
         await grant_organiser(app, ORGANISER)
         (prompt,) = await say(api, ORGANISER, "/broadcast stoptorture", language_code="fr-CA")
+        (link,) = await say(api, ORGANISER, "Agissez maintenant", language_code="fr-CA")
+        (refused,) = await say(api, ORGANISER, "pas-un-lien", language_code="fr-CA")
         (cancelled,) = await say(api, ORGANISER, "/cancel", language_code="fr-CA")
-        assert (prompt.text.splitlines()[0], cancelled.text) == (
+        assert (prompt.text.splitlines()[0], link.text, refused.text, cancelled.text) == (
             "Diffusion à ✋ StopTorture (1 conversation en ce moment).",
+            "Envoyez un lien pour le bouton Agir (http:// ou https://), ou skip pour ne pas en "
+            "mettre. /cancel arrête.",
+            f"Je ne peux pas utiliser ce lien{NBSP}: envoyez une adresse http:// ou https://, "
+            "ou skip.",
             "Annulé. Rien n’a été envoyé.",
         )
 

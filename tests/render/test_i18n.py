@@ -116,3 +116,20 @@ def test_french_quotes_and_spaces() -> None:
         "Aucun sujet ne s’appelle «\u00a0tortur\u00a0». "
         f"Vouliez-vous dire\u00a0: <b>StopTorture</b>{NNBSP}?"
     )
+
+
+def test_refusal_reasons_in_the_readers_language() -> None:
+    """A worded InvalidInputError reads in English as raised and in French through the
+    catalog; an error raised with a plain message reads as raised."""
+    from bot.domain.topics import check_action_label
+    from bot.errors import InvalidInputError
+    from bot.render.text import reason
+
+    with pytest.raises(InvalidInputError) as caught:
+        check_action_label("x" * 41)
+    plain = InvalidInputError("as raised")
+    assert (str(caught.value), reason(caught.value, "fr"), reason(plain, "fr")) == (
+        "an action label is at most 40 characters, not 41",
+        "un libellé d’action compte au plus 40 caractères, pas 41",
+        "as raised",
+    )
