@@ -133,8 +133,8 @@ class SubscriptionService:
         # user id -> lower-cased username last written; an unchanged user costs no write.
         self._users: dict[int, str | None] = {}
         self.default_language = default_language
-        # chat id -> the chat's language as stored (or the default); read once per chat.
-        self._languages: dict[int, str] = {}
+        # chat id -> the chat's language as stored (None: not set); read once per chat.
+        self._languages: dict[int, str | None] = {}
 
     # -- chats and users ---------------------------------------------------------------------
 
@@ -152,13 +152,15 @@ class SubscriptionService:
         async with self._sessionmaker.begin() as session:
             chats = ChatRepo(session)
             changed = await chats.register(chat_id, chat_type, self._clock.now())
-            if chat_id not in self._languages:
+            # Unknown here, or known to be unset and now said: look (and set it) once.
+            if chat_id not in self._languages or (
+                self._languages[chat_id] is None and language_code is not None
+            ):
                 stored = await chats.language(chat_id)
                 if stored is None and language_code is not None:
                     stored = language_for(language_code, self.default_language)
                     await chats.set_language(chat_id, stored, self._clock.now())
-                if stored is not None:
-                    self._remember_language(chat_id, stored)
+                self._remember_language(chat_id, stored)
         return changed
 
     async def chat_language(self, chat_id: int) -> str:
@@ -167,15 +169,12 @@ class SubscriptionService:
 
     async def stored_language(self, chat_id: int) -> str | None:
         """The chat's language as stored (None: no chat, or none set); cached per chat."""
-        cached = self._languages.get(chat_id)
-        if cached is not None:
-            return cached
+        if chat_id in self._languages:
+            return self._languages[chat_id]
         async with self._sessionmaker() as session:
             stored = await ChatRepo(session).language(chat_id)
-        if stored is not None:
-            self._remember_language(chat_id, stored)
-            return self._languages[chat_id]
-        return None
+        self._remember_language(chat_id, stored)
+        return self._languages[chat_id]
 
     async def set_language(self, chat_id: int, chat_type: str, language: str) -> None:
         """Set the chat's language (creating the chat if needed).
@@ -191,8 +190,8 @@ class SubscriptionService:
             await chats.set_language(chat_id, language, self._clock.now())
         self._remember_language(chat_id, language)
 
-    def _remember_language(self, chat_id: int, language: str) -> None:
-        if language not in LANGUAGES:
+    def _remember_language(self, chat_id: int, language: str | None) -> None:
+        if language is not None and language not in LANGUAGES:
             language = self.default_language
         if len(self._languages) >= USER_CACHE_LIMIT:
             self._languages.clear()
