@@ -60,6 +60,10 @@ GROUP_HELP = {
 }
 
 
+# The roles /forgetme may delete, as catalog messages.
+_ROLE_NAMES = {"organiser": N_("organiser"), "admin": N_("admin")}
+
+
 def _now_follows(t: Translator, group: bool, name: str) -> str:
     """The sentence after a subscription: "✅ You now follow X: …" (or "This group …")."""
     text = (
@@ -421,7 +425,8 @@ def forget_done_message(
     if user:
         who = t.gettext("your Telegram id and @username")
         if role and role != "supporter":
-            who += " " + t.gettext("(and your %(role)s role)") % {"role": escape(role)}
+            name = t.gettext(_ROLE_NAMES[role]) if role in _ROLE_NAMES else role
+            who += " " + t.gettext("(and your %(role)s role)") % {"role": escape(name)}
         deleted.append(who)
     lines = [t.gettext("<b>Done. Deleted:</b>"), *(f"• {item}" for item in deleted)]
     lines += ["", t.gettext("/start to begin again.")]
