@@ -74,14 +74,25 @@ def validate_slug(slug: str) -> str:
     slug = slug.strip()
     if len(slug) <= SLUG_MAX and _SLUG.fullmatch(slug):
         return slug
-    problem = (
-        f"slug {slug!r} is not valid: use 1-{SLUG_MAX} lowercase letters a-z, digits and hyphens,"
-        " starting and ending with a letter or digit"
-    )
     suggestion = re.sub(r"[^a-z0-9]+", "-", normalise_text(slug)).strip("-")[:SLUG_MAX].strip("-")
     if suggestion:
-        problem += f", e.g. {suggestion!r}"
-    raise InvalidInputError(problem)
+        raise InvalidInputError.worded(
+            N_(
+                "slug %(slug)s is not valid: use 1-%(max)s lowercase letters a-z, digits and "
+                "hyphens, starting and ending with a letter or digit, e.g. %(suggestion)s"
+            ),
+            slug=repr(slug),
+            max=SLUG_MAX,
+            suggestion=repr(suggestion),
+        )
+    raise InvalidInputError.worded(
+        N_(
+            "slug %(slug)s is not valid: use 1-%(max)s lowercase letters a-z, digits and "
+            "hyphens, starting and ending with a letter or digit"
+        ),
+        slug=repr(slug),
+        max=SLUG_MAX,
+    )
 
 
 def check_action_label(label: str) -> str:

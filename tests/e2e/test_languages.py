@@ -346,7 +346,15 @@ async def test_french_admin_reads_admin_replies_in_french(
     async with organiser_app():
         (usage,) = await say(api, ADMIN, "/addtopic", language_code="fr")
         (info,) = await say(api, ADMIN, "/topicinfo stoptorture", language_code="fr")
-        assert (usage.text, "Abonnés : 0 (0 actifs)".replace(" :", f"{NBSP}:") in info.text) == (
+        (refused,) = await say(
+            api, ADMIN, "/topicrule stoptorture frob keyword x", language_code="fr"
+        )
+        assert (
+            usage.text,
+            f"Abonnés{NBSP}: 0 (0 actifs)" in info.text,
+            refused.text,
+        ) == (
             f"Utilisation{NBSP}: /addtopic <identifiant> <Nom>\nRien n’a changé.",
             True,
+            f"Désolé{NBSP}: l’opération doit être add ou remove.\nRien n’a changé.",
         )
