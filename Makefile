@@ -17,7 +17,7 @@ WORKERS ?= auto
 PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -n $(WORKERS) --dist worksteal
 
 .DEFAULT_GOAL := help
-.PHONY: help install run migrate lint typecheck imports test test-fast cov bench check-config clean
+.PHONY: help install run migrate lint typecheck imports catalogs test test-fast cov bench check-config clean
 
 help: ## list the tasks
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ typecheck: install ## mypy (strict) on bot/
 
 imports: install ## import-linter: the layer contract of STYLE.md 2.3
 	$(BIN)/lint-imports
+
+catalogs: install ## extract the texts, update the .po catalogs, compile the .mo files
+	$(BIN)/python -m bot.locale.catalogs
 
 test: install lint typecheck imports ## lint, type-check and run the whole test suite (what CI runs)
 	$(PYTEST)

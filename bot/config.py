@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     topics_file: Path | None = None
     send_rate_per_second: float = Field(default=25, gt=0, le=1000)
     bot_timezone: str = "UTC"
+    # The language of chats whose Telegram language is not one the bot speaks (en, fr).
+    default_language: Literal["en", "fr"] = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     log_format: Literal["text", "json"] = "text"
     health_port: int | None = Field(default=None, ge=1, le=65535)
@@ -108,6 +110,13 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _language_code(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or "en"
+        return value
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

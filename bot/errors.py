@@ -81,7 +81,24 @@ class AlreadyExistsError(BotError):
 
 
 class InvalidInputError(BotError):
-    """User input (a command argument, a file) is not acceptable; the message says why."""
+    """User input (a command argument, a file) is not acceptable; the message says why.
+
+    Made with `worded(template, **values)`, it also keeps the catalog message (`template`,
+    English with `%(name)s` placeholders) and its `values`, so the reason can be shown in the
+    reader's language; `str(error)` is always the English text.
+    """
+
+    def __init__(
+        self, message: str, template: str | None = None, values: dict[str, object] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.template = template
+        self.values = values or {}
+
+    @classmethod
+    def worded(cls, template: str, **values: object) -> InvalidInputError:
+        """An error whose reason is the catalog message `template` filled with `values`."""
+        return cls(template % values if values else template, template, values)
 
 
 class NotAuthorisedError(BotError):

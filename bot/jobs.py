@@ -58,12 +58,19 @@ async def feed_health_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
     runtime = runtime_of(context)
     report = await runtime.feeds.feed_health_report()
     tz = runtime.settings.timezone
-    messages = [
-        render.feed_failing_message(f.label, f.url, f.last_error, f.failing_since, tz)
-        for f in report.failing
-    ] + [render.feed_recovered_message(f.label, f.url) for f in report.recovered]
-    for admin_id in report.recipients:
-        for message in messages:
+
+    def worded(language: str) -> list[Any]:
+        return [
+            render.feed_failing_message(
+                f.label, f.url, f.last_error, f.failing_since, tz, language
+            )
+            for f in report.failing
+        ] + [render.feed_recovered_message(f.label, f.url, language) for f in report.recovered]
+
+    messages = worded(runtime.subscriptions.default_language)
+    for admin_id in report.recipients if messages else ():
+        # In the language of the admin's chat with the bot.
+        for message in worded(await runtime.subscriptions.chat_language(admin_id)):
             try:
                 await context.bot.send_message(
                     admin_id,

@@ -244,10 +244,8 @@ async def build_runtime(
             public_url=settings.public_url,
             secret=None if secret is None else secret.get_secret_value(),
         )
-        subscriptions = SubscriptionService(sessionmaker, clock)
+        subscriptions = SubscriptionService(sessionmaker, clock, settings.default_language)
         sharing = SharingService(sessionmaker, clock, subscriptions)
-        # DEFAULT_LANGUAGE comes with the catalogs (issue #10); English until then.
-        default_language = str(getattr(settings, "default_language", "en"))
         delivery: DeliveryEngine | None = None
         if wiring is not None:
             # With PUBLIC_URL, the link key is read (or made) now: every delivery needs it.
@@ -267,7 +265,7 @@ async def build_runtime(
                 on_outcome=wiring.on_outcome,
                 links=links,
                 share_query=sharing.share_query if inline else None,
-                default_language=default_language,
+                default_language=settings.default_language,
                 **wiring.options,
             )
         ingest = IngestService(
@@ -312,7 +310,7 @@ async def build_runtime(
                 sessionmaker,
                 clock,
                 settings.timezone,
-                default_language=default_language,
+                default_language=settings.default_language,
                 on_change=delivery.wake if delivery is not None else None,
             ),
             delivery=delivery,

@@ -348,3 +348,24 @@ def test_webhook_url_must_be_an_address_the_web_server_can_serve(
     with pytest.raises(ConfigError) as caught:
         load_settings(_env_file=None)
     assert caught.value.variable == "WEBHOOK_URL"
+
+
+@pytest.mark.parametrize(("value", "language"), [(None, "en"), ("fr", "fr"), (" FR ", "fr")])
+def test_default_language(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, language: str
+) -> None:
+    """DEFAULT_LANGUAGE is en unless set to fr (any case)."""
+    if value is not None:
+        monkeypatch.setenv("DEFAULT_LANGUAGE", value)
+    assert load_settings(_env_file=None).default_language == language
+
+
+def test_unknown_default_language_is_a_clear_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DEFAULT_LANGUAGE=de stops start-up naming the variable and the allowed values."""
+    monkeypatch.setenv("DEFAULT_LANGUAGE", "de")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert (caught.value.variable, "'en' or 'fr'" in caught.value.message) == (
+        "DEFAULT_LANGUAGE",
+        True,
+    )

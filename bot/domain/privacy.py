@@ -65,6 +65,7 @@ class MyDataView:
         user: The person's user row, in a private chat with one.
         audit_entries: Audit-log entries of the person's own actions (organisers, admins).
         retention_days: How long delivery records are kept (RETENTION_DAYS).
+        language: The chat's stored language ("en", "fr"; None: not set).
     """
 
     chat_id: int

@@ -30,6 +30,7 @@ from typing import Any
 
 from bot.domain.matching import normalise_key, normalise_text, split_rule
 from bot.domain.types import TopicSpec
+from bot.domain.wording import N_
 from bot.errors import InvalidInputError
 
 __all__ = [
@@ -85,14 +86,25 @@ def validate_slug(slug: str) -> str:
     slug = slug.strip()
     if len(slug) <= SLUG_MAX and _SLUG.fullmatch(slug):
         return slug
-    problem = (
-        f"slug {slug!r} is not valid: use 1-{SLUG_MAX} lowercase letters a-z, digits and hyphens,"
-        " starting and ending with a letter or digit"
-    )
     suggestion = re.sub(r"[^a-z0-9]+", "-", normalise_text(slug)).strip("-")[:SLUG_MAX].strip("-")
     if suggestion:
-        problem += f", e.g. {suggestion!r}"
-    raise InvalidInputError(problem)
+        raise InvalidInputError.worded(
+            N_(
+                "slug %(slug)s is not valid: use 1-%(max)s lowercase letters a-z, digits and "
+                "hyphens, starting and ending with a letter or digit, e.g. %(suggestion)s"
+            ),
+            slug=repr(slug),
+            max=SLUG_MAX,
+            suggestion=repr(suggestion),
+        )
+    raise InvalidInputError.worded(
+        N_(
+            "slug %(slug)s is not valid: use 1-%(max)s lowercase letters a-z, digits and "
+            "hyphens, starting and ending with a letter or digit"
+        ),
+        slug=repr(slug),
+        max=SLUG_MAX,
+    )
 
 
 def check_action_label(label: str) -> str:
@@ -109,10 +121,14 @@ def check_action_label(label: str) -> str:
         or len(label.splitlines()) != 1
         or any(unicodedata.category(c) == "Cc" for c in label)
     ):
-        raise InvalidInputError(f"an action label is 1-{ACTION_LABEL_MAX} characters on one line")
+        raise InvalidInputError.worded(
+            N_("an action label is 1-%(max)s characters on one line"), max=ACTION_LABEL_MAX
+        )
     if len(label) > ACTION_LABEL_MAX:
-        raise InvalidInputError(
-            f"an action label is at most {ACTION_LABEL_MAX} characters, not {len(label)}"
+        raise InvalidInputError.worded(
+            N_("an action label is at most %(max)s characters, not %(length)s"),
+            max=ACTION_LABEL_MAX,
+            length=len(label),
         )
     return label
 

@@ -33,10 +33,14 @@ _ROLE_RANK = {Role.SUPPORTER: 0, Role.ORGANISER: 1, Role.ADMIN: 2}
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who does something: a Telegram user id (None off chat) and the name the audit log shows."""
+    """Who does something: a Telegram user id (None off chat) and the name the audit log shows.
+
+    `language` is the one the actor reads the bot's replies in ("en", "fr").
+    """
 
     user_id: int | None
     name: str
+    language: str = "en"
 
     @classmethod
     def of(cls, user_id: int, username: str | None) -> Actor:

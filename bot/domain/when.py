@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from bot.domain.wording import N_
 from bot.errors import InvalidInputError
 
 MAX_AHEAD = timedelta(days=365)
@@ -56,12 +57,18 @@ def parse_when(text: str, now: datetime, tz: tzinfo) -> datetime:
     wanted = " ".join(text.strip().lower().split())
     moment = _relative(wanted, now) or _wall_clock(wanted, now, tz)
     if moment is None:
-        raise InvalidInputError(f"I don't understand that time. Try {EXAMPLES}.")
+        raise InvalidInputError.worded(
+            N_("I don't understand that time. Try %(examples)s."), examples=EXAMPLES
+        )
     moment = moment.astimezone(UTC)
     if moment <= now:
-        raise InvalidInputError("That time has already passed; choose a time in the future.")
+        raise InvalidInputError.worded(
+            N_("That time has already passed; choose a time in the future.")
+        )
     if moment - now > MAX_AHEAD:
-        raise InvalidInputError("That is more than a year ahead; choose an earlier time.")
+        raise InvalidInputError.worded(
+            N_("That is more than a year ahead; choose an earlier time.")
+        )
     return moment
 
 
@@ -115,8 +122,11 @@ def _local(day: date, clock: time, tz: tzinfo) -> datetime:
     moment = datetime.combine(day, clock, tzinfo=tz)
     round_trip = moment.astimezone(UTC).astimezone(tz)
     if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
-        raise InvalidInputError(
-            f"{day.isoformat()} {clock.strftime('%H:%M')} does not exist in this time zone "
-            "(the clocks go forward); choose another time."
+        raise InvalidInputError.worded(
+            N_(
+                "%(time)s does not exist in this time zone (the clocks go forward); "
+                "choose another time."
+            ),
+            time=f"{day.isoformat()} {clock.strftime('%H:%M')}",
         )
     return moment

@@ -79,6 +79,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         "latest": supporters.latest_command,
         "mydata": supporters.mydata_command,
         "search": sharing.search_command,
+        "language": supporters.language_command,
         "forgetme": supporters.forgetme_command,
     }
     application.add_handlers(
@@ -103,6 +104,11 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
 
     # Pace: /settings, /digest, /quiet, /timezone and their buttons.
     application.add_handlers(pace.pace_handlers(), group=ANSWER_GROUP)
+
+    application.add_handler(
+        CallbackQueryHandler(supporters.language_button, pattern=cb.LANGUAGE_PATTERN),
+        group=ANSWER_GROUP,
+    )
 
     # The action button under delivered messages ("✅ I did it"): anyone in the chat.
     application.add_handler(

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from telegram import Message, Update
 
-from bot.handlers.context import Context, runtime_of
+from bot.handlers.context import Context, language_of, runtime_of
 from bot.handlers.context import query_of as _query
 from bot.handlers.replies import answer as _answer
 from bot.render import callback_data as cb
-from bot.render.actions import ALREADY_COUNTED, action_counted_answer
-from bot.render.text import INVALID_BUTTON
+from bot.render.actions import action_counted_answer, already_counted_answer
+from bot.render.text import invalid_button
 from bot.services.actions import KIND_BROADCAST, KIND_POST, PressOutcome
 
 # The message kinds of the service, by the letter in the callback data.
@@ -30,15 +30,16 @@ async def action_button(update: Update, context: Context) -> None:
     query = _query(update)
     parsed = cb.parse_action(query.data)
     message = query.message
+    language = await language_of(update, context)
     if parsed is None or not isinstance(message, Message):
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
     pressed = await runtime_of(context).actions.press(
         message.chat.id, _KINDS[parsed.kind], parsed.message_id, message.message_id
     )
     if pressed.outcome is PressOutcome.COUNTED:
-        await _answer(query, action_counted_answer(pressed.total))
+        await _answer(query, action_counted_answer(pressed.total, language))
     elif pressed.outcome is PressOutcome.ALREADY:
-        await _answer(query, ALREADY_COUNTED)
+        await _answer(query, already_counted_answer(language))
     else:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))

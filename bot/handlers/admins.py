@@ -21,6 +21,7 @@ anything else goes to `bot.handlers.errors.error_handler`.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from bot.errors import (
     NotFoundError,
     TopicNotFoundError,
 )
-from bot.handlers.context import Context, runtime_of, timezone_of
+from bot.handlers.context import Context, language_of, runtime_of, timezone_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import Callback, requires
@@ -49,7 +50,7 @@ from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
 from bot.render import admins as render
 from bot.render import callback_data as cb
-from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
+from bot.render.text import RenderedMessage, invalid_button, reason, topic_not_found_message
 from bot.runtime import Runtime
 from bot.services.reports import parse_audit_limit
 from bot.services.roles import RoleChange
@@ -76,17 +77,19 @@ def _args(text: str | None, count: int) -> list[str]:
     return [p.strip() for p in parts[1:]]
 
 
-def _error_message(error: BotError) -> RenderedMessage:
+def _error_message(error: BotError, language: str) -> RenderedMessage:
     """The reply for a domain error of an admin command (order: module docstring)."""
     if isinstance(error, TopicNotFoundError):
-        return topic_not_found_message(error.key, error.suggestions)
+        return topic_not_found_message(error.key, error.suggestions, language)
     if isinstance(error, FeedNotFoundError):
-        return render.feed_not_found_message(error.key)
+        return render.feed_not_found_message(error.key, language)
     if isinstance(error, NotFoundError):
-        return render.unknown_user_message(error.key)
+        return render.unknown_user_message(error.key, language)
     if isinstance(error, AlreadyExistsError):
-        return render.admin_error_message(f"{error.kind} {error.key} exists already")
-    return render.admin_error_message(str(error))
+        return render.admin_error_message(f"{error.kind} {error.key} exists already", language)
+    if isinstance(error, InvalidInputError):
+        return render.admin_error_message(reason(error, language), language)
+    return render.admin_error_message(str(error), language)
 
 
 # -- the admin command skeleton -----------------------------------------------------------------
@@ -120,13 +123,16 @@ def admin_command(name: str, parse: Parse[Args]) -> Callable[[Run[Args]], AdminC
         @functools.wraps(run)
         async def command(update: Update, context: Context) -> None:
             args = parse(_message(update).text)
+            language = await language_of(update, context)
             if args is None:
-                await _reply(update, render.usage_message(name))
+                await _reply(update, render.usage_message(name, language))
                 return
+            # The actor carries the language its replies are worded in.
+            actor = dataclasses.replace(_actor(update), language=language)
             try:
-                message = await run(context, _actor(update), args)
+                message = await run(context, actor, args)
             except (NotFoundError, AlreadyExistsError, InvalidInputError) as error:
-                message = _error_message(error)
+                message = _error_message(error, language)
             await _reply(update, message)
 
         return AdminCommand(name, command)
@@ -174,17 +180,20 @@ def audit_limit(text: str | None) -> int | None:
 async def whoami_command(update: Update, context: Context) -> None:
     """/whoami: the user's numeric id and role (in a private chat)."""
     chat = update.effective_chat
+    language = await language_of(update, context)
     if chat is not None and chat.type != ChatType.PRIVATE:
-        await _reply(update, render.whoami_in_group_message())
+        await _reply(update, render.whoami_in_group_message(language))
         return
     me = await runtime_of(context).roles.whoami(_actor(update).user_id or 0)
-    await _reply(update, render.whoami_message(me.user_id, me.role.value, me.source))
+    await _reply(update, render.whoami_message(me.user_id, me.role.value, me.source, language))
 
 
 # -- roles --------------------------------------------------------------------------------------
 
 
-async def _role_changed(context: Context, change: RoleChange, *, granted: bool) -> RenderedMessage:
+async def _role_changed(
+    context: Context, change: RoleChange, *, granted: bool, language: str
+) -> RenderedMessage:
     """Refresh the user's command menu if their role changed; say what happened."""
     if change.changed:
         await refresh_menu(context.bot, change.user_id, change.role)
@@ -196,6 +205,7 @@ async def _role_changed(context: Context, change: RoleChange, *, granted: bool) 
         changed=change.changed,
         granted=granted,
         admin_ids=change.admin_ids,
+        language=language,
     )
 
 
@@ -203,20 +213,20 @@ async def _role_changed(context: Context, change: RoleChange, *, granted: bool) 
 async def grant_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/grant <id|@username> organiser|admin: give a role and refresh their menu."""
     change = await runtime_of(context).roles.grant(actor, args[0], args[1])
-    return await _role_changed(context, change, granted=True)
+    return await _role_changed(context, change, granted=True, language=actor.language)
 
 
 @admin_command("revoke", words(1, one_word_last=True))
 async def revoke_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/revoke <id|@username>: back to supporter; their scoped menu is deleted."""
     change = await runtime_of(context).roles.revoke(actor, args[0])
-    return await _role_changed(context, change, granted=False)
+    return await _role_changed(context, change, granted=False, language=actor.language)
 
 
 @admin_command("team", nothing)
 async def team_command(context: Context, actor: Actor, args: tuple[()]) -> RenderedMessage:
     """/team: organisers and admins, with ids, @usernames, role and source."""
-    return render.team_message(await runtime_of(context).roles.team())
+    return render.team_message(await runtime_of(context).roles.team(), actor.language)
 
 
 # -- topics -------------------------------------------------------------------------------------
@@ -226,15 +236,16 @@ async def team_command(context: Context, actor: Actor, args: tuple[()]) -> Rende
 async def addtopic_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/addtopic <slug> <Name>: a new topic without rules."""
     topic = await runtime_of(context).topics.add_topic(actor, args[0], args[1])
-    heading = "✅ Topic created. Add matching rules with /topicrule."
-    return render.topic_detail_message(topic, heading)
+    heading = render.topic_created_heading(actor.language)
+    return render.topic_detail_message(topic, heading, actor.language)
 
 
 @admin_command("edittopic", words(3))
 async def edittopic_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/edittopic <slug> name|description|emoji|action <value>."""
     topic = await runtime_of(context).topics.edit_topic(actor, *args)
-    return render.topic_detail_message(topic, f"✅ Changed the {args[1].lower()}.")
+    heading = render.topic_changed_heading(args[1].lower(), actor.language)
+    return render.topic_detail_message(topic, heading, actor.language)
 
 
 @admin_command("topicrule", words(4))
@@ -242,9 +253,9 @@ async def topicrule_command(context: Context, actor: Actor, args: list[str]) -> 
     """/topicrule <slug> add|remove category|keyword|exclude <text>."""
     change = await runtime_of(context).topics.change_rule(actor, *args)
     heading = render.rule_change_heading(
-        change.op, change.kind, change.value, changed=change.changed
+        change.op, change.kind, change.value, changed=change.changed, language=actor.language
     )
-    return render.topic_detail_message(change.topic, heading)
+    return render.topic_detail_message(change.topic, heading, actor.language)
 
 
 @admin_command("archivetopic", words(1))
@@ -253,14 +264,17 @@ async def archivetopic_command(context: Context, actor: Actor, args: list[str]) 
     result = await runtime_of(context).topics.archive_topic(actor, args[0])
     if result.notified:
         runtime_of(context).wake_delivery()
-    heading = render.archived_heading(result.notified, changed=result.changed)
-    return render.topic_detail_message(result.topic, heading)
+    heading = render.archived_heading(
+        result.notified, changed=result.changed, language=actor.language
+    )
+    return render.topic_detail_message(result.topic, heading, actor.language)
 
 
 @admin_command("topicinfo", words(1))
 async def topicinfo_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/topicinfo <slug>: rules, subscribers, posts matched in the last 30 days."""
-    return render.topic_detail_message(await runtime_of(context).topics.topic_info(args[0]))
+    topic = await runtime_of(context).topics.topic_info(args[0])
+    return render.topic_detail_message(topic, language=actor.language)
 
 
 # -- feeds --------------------------------------------------------------------------------------
@@ -275,20 +289,22 @@ async def addfeed_command(
     try:
         added = await runtime_of(context).feeds.add_checked_feed(url, name, actor=actor)
     except FeedError as error:
-        return render.feed_check_failed_message(url, error.message)
-    return render.feed_added_message(added.feed, added.title, added.entries)
+        return render.feed_check_failed_message(url, error.message, actor.language)
+    return render.feed_added_message(added.feed, added.title, added.entries, actor.language)
 
 
 @admin_command("feeds", nothing)
 async def feeds_command(context: Context, actor: Actor, args: tuple[()]) -> RenderedMessage:
     """/feeds: each feed with its health."""
     feeds = await runtime_of(context).feeds.list_feeds()
-    return render.feeds_message(feeds, timezone_of(context))
+    return render.feeds_message(feeds, timezone_of(context), actor.language)
 
 
 async def _set_paused(context: Context, actor: Actor, key: str, paused: bool) -> RenderedMessage:
     feed, changed = await runtime_of(context).feeds.set_feed_paused(key, paused, actor=actor)
-    return render.feed_paused_message(feed, paused=paused, changed=changed)
+    return render.feed_paused_message(
+        feed, paused=paused, changed=changed, language=actor.language
+    )
 
 
 @admin_command("pausefeed", words(1))
@@ -315,7 +331,8 @@ async def resumefeed_command(context: Context, actor: Actor, args: list[str]) ->
 @admin_command("removefeed", words(1))
 async def removefeed_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/removefeed <id|url>: ask to confirm with a Remove button."""
-    return render.feed_remove_prompt(await runtime_of(context).feeds.find_feed(args[0]))
+    feed = await runtime_of(context).feeds.find_feed(args[0])
+    return render.feed_remove_prompt(feed, actor.language)
 
 
 @requires(Role.ADMIN)
@@ -323,18 +340,19 @@ async def feed_remove_button(update: Update, context: Context) -> None:
     """The Remove button of /removefeed: remove the feed and say so in the same message."""
     query = _query(update)
     pressed = cb.parse_admin(query.data)
+    language = await language_of(update, context)
     if pressed is None or pressed.kind != cb.FEED_REMOVE:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
     try:
         feed = await runtime_of(context).feeds.remove_feed(
             str(pressed.feed_id), actor=_actor(update)
         )
     except FeedNotFoundError:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
-    await _answer(query, "Removed.")
-    await _edit(query, render.feed_removed_message(feed))
+    await _answer(query, render.feed_removed_answer(language))
+    await _edit(query, render.feed_removed_message(feed, language))
 
 
 @requires(Role.ADMIN)
@@ -342,7 +360,7 @@ async def feed_keep_button(update: Update, context: Context) -> None:
     """The Cancel button of /removefeed."""
     query = _query(update)
     await _answer(query)
-    await _edit(query, render.feed_kept_message())
+    await _edit(query, render.feed_kept_message(await language_of(update, context)))
 
 
 # -- figures ------------------------------------------------------------------------------------
@@ -351,14 +369,14 @@ async def feed_keep_button(update: Update, context: Context) -> None:
 @admin_command("stats", nothing)
 async def stats_command(context: Context, actor: Actor, args: tuple[()]) -> RenderedMessage:
     """/stats: chats, subscriptions per topic, the last 7 days, failures by reason."""
-    return render.stats_message(await runtime_of(context).reports.stats())
+    return render.stats_message(await runtime_of(context).reports.stats(), actor.language)
 
 
 @admin_command("audit", audit_limit)
 async def audit_command(context: Context, actor: Actor, args: int) -> RenderedMessage:
     """/audit [n]: the latest n (default 20, at most 100) admin and organiser actions."""
     rows = await runtime_of(context).reports.audit(args)
-    return render.audit_message(rows, timezone_of(context))
+    return render.audit_message(rows, timezone_of(context), actor.language)
 
 
 # -- the registry -------------------------------------------------------------------------------

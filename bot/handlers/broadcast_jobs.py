@@ -68,7 +68,9 @@ async def broadcast_tick_job(context: Context) -> None:
         finished = await service.finish_if_done(view.id) if view.pending == 0 else None
         if chat_id is None:
             continue
-        shown = render.progress_message(finished or view)
+        # In the language of the organiser's chat with the bot.
+        language = await runtime.subscriptions.chat_language(chat_id)
+        shown = render.progress_message(finished or view, language)
         if message_id is None:
             try:
                 sent = await context.bot.send_message(chat_id, shown.text)
@@ -84,7 +86,7 @@ async def broadcast_tick_job(context: Context) -> None:
             throttle.forget(view.id)
             try:
                 await context.bot.send_message(
-                    chat_id, render.final_summary_message(finished).text
+                    chat_id, render.final_summary_message(finished, language).text
                 )
             except TelegramError as error:
                 log.warning("summary not sent", extra={"chat_id": chat_id, "error": str(error)})

@@ -14,6 +14,7 @@ from typing import Any
 from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import Application, CallbackContext
 
+from bot.render.i18n import language_for
 from bot.runtime import Runtime
 from bot.services.roles import RoleService
 from bot.services.subscriptions import SubscriptionService
@@ -48,6 +49,16 @@ def roles_of(context: Context) -> RoleService:
 def timezone_of(context: Context) -> tzinfo:
     """The time zone dates are shown in (BOT_TIMEZONE)."""
     return runtime_of(context).settings.timezone
+
+
+async def language_of(update: Update, context: Context) -> str:
+    """The language to answer this update in: its chat's, else its sender's Telegram one."""
+    service = subscriptions_of(context)
+    chat = update.effective_chat
+    if chat is not None:
+        return await service.chat_language(chat.id)
+    user = update.effective_user
+    return language_for(user.language_code if user else None, service.default_language)
 
 
 def chat_of(update: Update) -> Chat:

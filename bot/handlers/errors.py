@@ -14,8 +14,9 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.handlers.context import Context
+from bot.handlers.context import Context, language_of
 from bot.render import text as render
+from bot.render.i18n import SOURCE_LANGUAGE
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +45,19 @@ async def error_handler(update: object, context: Context) -> None:
 
 async def _apologise(update: Update, context: Context, chat_id: int) -> None:
     """Answer a pressed button with the apology, else send it to the chat."""
+    try:
+        language = await language_of(update, context)
+    except Exception:  # the apology must not depend on the database that may have failed
+        language = SOURCE_LANGUAGE
+    sorry = render.something_wrong(language)
     query = update.callback_query
     if query is not None:
         try:
-            await query.answer(render.SOMETHING_WRONG)
+            await query.answer(sorry)
             return
         except TelegramError:
             pass  # answered already, or too old: fall back to a message
     try:
-        await context.bot.send_message(chat_id, render.SOMETHING_WRONG)
+        await context.bot.send_message(chat_id, sorry)
     except TelegramError as error:
         log.warning("could not apologise", extra={"chat_id": chat_id, "error": str(error)})

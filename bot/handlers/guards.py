@@ -21,7 +21,7 @@ from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 
 from bot.domain.types import Role
-from bot.handlers.context import Context, roles_of
+from bot.handlers.context import Context, language_of, roles_of
 from bot.handlers.replies import answer, reply
 from bot.render import text as render
 
@@ -29,9 +29,10 @@ log = logging.getLogger(__name__)
 
 Callback = Callable[[Update, Context], Awaitable[Any]]
 
+# The English refusals (what render.refusal says in English).
 REFUSAL = {
-    Role.ORGANISER: "Sorry, only organisers and admins can do that.",
-    Role.ADMIN: "Sorry, only admins can do that.",
+    Role.ORGANISER: render.REFUSALS["organiser"],
+    Role.ADMIN: render.REFUSALS["admin"],
 }
 
 
@@ -46,10 +47,12 @@ async def in_private_chat(update: Update, context: Context) -> bool:
     chat = update.effective_chat
     if chat is None or chat.type == ChatType.PRIVATE:
         return True
+    language = await language_of(update, context)
     if update.callback_query is not None:
-        await update.callback_query.answer(render.PRIVATE_ONLY_ANSWER)
+        await update.callback_query.answer(render.private_only_answer(language))
     elif update.effective_message is not None:
-        await reply(update, render.private_only_message(context.bot.username), previews_off=True)
+        message = render.private_only_message(context.bot.username, language)
+        await reply(update, message, previews_off=True)
     return False
 
 
@@ -87,7 +90,7 @@ async def permitted(update: Update, context: Context, role: Role, handler: str =
             "handler": handler,
         },
     )
-    text = REFUSAL.get(role, "Sorry, you are not allowed to do that.")
+    text = render.refusal(role.value, await language_of(update, context))
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:
@@ -111,7 +114,7 @@ def button_on_message(query: CallbackQuery) -> bool:
     )
 
 
-async def genuine_press(update: Update) -> bool:
+async def genuine_press(update: Update, context: Context) -> bool:
     """False for a button press whose data is not on the pressed message (answered briefly).
 
     True for any other update, so every guarded callback may ask it.
@@ -119,7 +122,7 @@ async def genuine_press(update: Update) -> bool:
     query = update.callback_query
     if query is None or button_on_message(query):
         return True
-    await answer(query, render.INVALID_BUTTON)
+    await answer(query, render.invalid_button(await language_of(update, context)))
     return False
 
 
@@ -134,7 +137,7 @@ def requires(role: Role) -> Callable[[Callback], Callback]:
         @functools.wraps(callback)
         async def guarded(update: Update, context: Context) -> Any:
             if await permitted(update, context, role, callback.__name__) and (
-                await genuine_press(update)
+                await genuine_press(update, context)
             ):
                 return await callback(update, context)
             return None

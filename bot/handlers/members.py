@@ -68,8 +68,12 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
         extra={"chat_id": chat.id, "status": new.status, "reachable": reachable},
     )
     if reachable and chat.type != ChatType.PRIVATE and old.status in _GONE:
+        # Whoever added the bot is the group's first contact: their language is the group's.
+        adder = change.from_user
+        await service.register_chat(chat.id, chat.type, adder.language_code if adder else None)
+        language = await service.chat_language(chat.id)
         try:
-            await context.bot.send_message(chat.id, render.group_welcome_message().text)
+            await context.bot.send_message(chat.id, render.group_welcome_message(language).text)
         except TelegramError as error:
             log.info("group welcome not sent", extra={"chat_id": chat.id, "error": str(error)})
 
@@ -86,7 +90,9 @@ async def on_incoming_update(update: Update, context: Context) -> None:
         service = subscriptions_of(context)
         # A /start through a shared link registers the chat itself (first contact counts).
         if chat is not None and chat.type in _SERVED_CHATS and not defers_registration(update):
-            await service.register_chat(chat.id, chat.type)
+            await service.register_chat(
+                chat.id, chat.type, user.language_code if user is not None else None
+            )
         if user is not None and not user.is_bot:
             await service.remember_user(user.id, user.username)
     except Exception:  # an observer must not stop the update's real handler

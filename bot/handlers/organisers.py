@@ -56,7 +56,7 @@ from bot.domain.types import Role
 from bot.domain.when import parse_when
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.handlers.broadcast_jobs import set_fire_timer
-from bot.handlers.context import Context, runtime_of
+from bot.handlers.context import Context, language_of, runtime_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import genuine_press, in_private_chat, permitted, private_only, requires
@@ -65,7 +65,13 @@ from bot.handlers.replies import edit_message, reply
 from bot.render import callback_data as cb
 from bot.render import organisers as render
 from bot.render.actions import DEFAULT_ACTION_LABEL
-from bot.render.text import INVALID_BUTTON, RenderedMessage, escape, topic_not_found_message
+from bot.render.text import (
+    RenderedMessage,
+    escape,
+    invalid_button,
+    reason,
+    topic_not_found_message,
+)
 from bot.services.broadcasts import (
     Audience,
     BroadcastDraft,
@@ -226,11 +232,11 @@ async def _summary(
         audience.everyone,
         audience.chats,
         pending.token,
+        pending.language,
         respect_pace=pending.respect_pace,
         later=later,
         by_language=audience.by_language,
         versions=versions or [pending.language, *(lang for lang, _ in pending.versions)],
-        language=pending.language,
     )
 
 
@@ -240,43 +246,46 @@ async def _summary(
 async def broadcast_command(update: Update, context: Context) -> int:
     """/broadcast <topic> [<topic> …] | all: start a draft and ask for the message."""
     words = command_words(_message(update).text)
+    language = await language_of(update, context)
     service = runtime_of(context).broadcasts
     try:
         audience = await service.audience(words)
     except TopicNotFoundError as error:
-        await _reply(update, topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions, language))
         return ConversationHandler.END
     except InvalidInputError:
-        await _reply(update, render.broadcast_usage_message())
+        await _reply(update, render.broadcast_usage_message(language))
         return ConversationHandler.END
-    language = await service.language_of(_message(update).chat_id)
     _start(context, _Pending(secrets.token_hex(4), audience, language=language))
-    await _reply(update, render.compose_prompt(audience.labels, audience.everyone, audience.chats))
+    await _reply(
+        update, render.compose_prompt(audience.labels, audience.everyone, audience.chats, language)
+    )
     return COMPOSING
 
 
 async def push_command(update: Update, context: Context) -> int:
     """/push <post URL> <topic> [intro]: re-announce a stored post to a topic."""
     words = command_words(_message(update).text)
+    language = await language_of(update, context)
     if len(words) < 2:
-        await _reply(update, render.push_usage_message())
+        await _reply(update, render.push_usage_message(language))
         return ConversationHandler.END
     service = runtime_of(context).broadcasts
     try:
         plan = await service.plan_push(words[0], words[1:])
     except TopicNotFoundError as error:
-        await _reply(update, topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions, language))
         return ConversationHandler.END
     except NotFoundError:
-        await _reply(update, render.push_post_not_found_message(words[0]))
+        await _reply(update, render.push_post_not_found_message(words[0], language))
         return ConversationHandler.END
     except InvalidInputError:
-        await _reply(update, render.push_usage_message())
+        await _reply(update, render.push_usage_message(language))
         return ConversationHandler.END
     pending = _Pending(secrets.token_hex(4), plan.audience, push=plan)
     _start(context, pending)
     if plan.intro is None:
-        await _reply(update, render.intro_prompt())
+        await _reply(update, render.intro_prompt(await language_of(update, context)))
         return INTRO
     return await _use_push(update, context, pending, plan.intro)
 
@@ -300,7 +309,9 @@ async def compose_text(update: Update, context: Context) -> int | None:
     message = _message(update)
     if pending is None or message.text is None:
         return ConversationHandler.END
-    refusal = render.text_limit_error(message.text, caption=False)
+    refusal = render.text_limit_error(
+        message.text, caption=False, language=await language_of(update, context)
+    )
     if refusal is not None:
         await _reply(update, render.input_refused_message(refusal))
         return None
@@ -316,7 +327,9 @@ async def compose_photo(update: Update, context: Context) -> int | None:
     if pending is None or not message.photo:
         return ConversationHandler.END
     caption = message.caption or ""
-    refusal = render.text_limit_error(caption, caption=True)
+    refusal = render.text_limit_error(
+        caption, caption=True, language=await language_of(update, context)
+    )
     if refusal is not None:
         await _reply(update, render.input_refused_message(refusal))
         return None
@@ -343,7 +356,7 @@ async def _next_version_or_link(update: Update, pending: _Pending) -> int:
     if missing:
         await _reply(update, render.version_prompt(missing[0], pending.language, pending.language))
         return TRANSLATING
-    await _reply(update, render.link_prompt())
+    await _reply(update, render.link_prompt(pending.language))
     return LINKING
 
 
@@ -358,9 +371,11 @@ async def version_text(update: Update, context: Context) -> int | None:
         return ConversationHandler.END
     missing = _wanted_versions(pending)
     if message.text.strip().lower() == SKIP or not missing:
-        await _reply(update, render.link_prompt())
+        await _reply(update, render.link_prompt(pending.language))
         return LINKING
-    refusal = render.text_limit_error(message.text, caption=pending.photo is not None)
+    refusal = render.text_limit_error(
+        message.text, caption=pending.photo is not None, language=pending.language
+    )
     if refusal is not None:
         await _reply(update, render.input_refused_message(refusal))
         return None
@@ -370,7 +385,7 @@ async def version_text(update: Update, context: Context) -> int | None:
 
 async def compose_other(update: Update, context: Context) -> None:
     """Anything else while composing: ask again."""
-    await _reply(update, render.compose_retry_message())
+    await _reply(update, render.compose_retry_message(await language_of(update, context)))
 
 
 async def version_other(update: Update, context: Context) -> None:
@@ -387,9 +402,11 @@ async def link_text(update: Update, context: Context) -> int | None:
     try:
         pending.action_url = validate_action_url(_message(update).text or "")
     except InvalidInputError as error:
-        await _reply(update, render.input_refused_message(str(error)))
+        await _reply(
+            update, render.input_refused_message(reason(error, await language_of(update, context)))
+        )
         return None
-    await _reply(update, render.action_prompt(pending.token))
+    await _reply(update, render.action_prompt(pending.token, await language_of(update, context)))
     return ACTING
 
 
@@ -408,7 +425,7 @@ async def action_own_button(update: Update, context: Context) -> int | None:
     if await _pressed_draft(update, context) is None:
         return None
     await _answer(_query(update))
-    await _reply(update, render.action_label_prompt())
+    await _reply(update, render.action_label_prompt(await language_of(update, context)))
     return LABELLING
 
 
@@ -424,7 +441,7 @@ async def action_none_button(update: Update, context: Context) -> int | None:
 
 async def action_choice_text(update: Update, context: Context) -> None:
     """Text while the action-button question waits for a button."""
-    await _reply(update, render.action_choice_pending_message())
+    await _reply(update, render.action_choice_pending_message(await language_of(update, context)))
 
 
 async def label_text(update: Update, context: Context) -> int | None:
@@ -435,7 +452,9 @@ async def label_text(update: Update, context: Context) -> int | None:
     try:
         pending.action_label = check_action_label(_message(update).text or "")
     except InvalidInputError as error:
-        await _reply(update, render.action_label_refused_message(str(error)))
+        language = await language_of(update, context)
+        message = render.action_label_refused_message(reason(error, language), language)
+        await _reply(update, message)
         return None
     return await _show_preview(update, context, pending)
 
@@ -451,7 +470,7 @@ async def intro_text(update: Update, context: Context) -> int:
 
 async def preview_text(update: Update, context: Context) -> None:
     """Text while the preview waits for a button."""
-    await _reply(update, render.preview_pending_message())
+    await _reply(update, render.preview_pending_message(await language_of(update, context)))
 
 
 async def _pressed_draft(update: Update, context: Context) -> _Pending | None:
@@ -460,7 +479,7 @@ async def _pressed_draft(update: Update, context: Context) -> _Pending | None:
     parsed = cb.parse_broadcast(query.data)
     pending = _pending(context)
     if parsed is None or pending is None or parsed.token != pending.token:
-        await _answer(query, render.draft_stale_answer())
+        await _answer(query, render.draft_stale_answer(await language_of(update, context)))
         return None
     return pending
 
@@ -483,8 +502,9 @@ async def send_button(update: Update, context: Context) -> int | None:
     )
     _drop(context)
     runtime.wake_delivery()
-    await _answer(query, "Sending.")
-    progress = render.progress_message(view)
+    language = await language_of(update, context)
+    await _answer(query, render.sending_answer(language))
+    progress = render.progress_message(view, language)
     runtime.progress.edited(view.id, progress.text)
     if message is not None:
         await _edit(context.bot, message.chat.id, message.message_id, progress)
@@ -512,7 +532,7 @@ async def schedule_button(update: Update, context: Context) -> int | None:
         return None
     await _answer(_query(update))
     tz = runtime_of(context).settings.timezone
-    await _reply(update, render.when_prompt(str(tz)))
+    await _reply(update, render.when_prompt(str(tz), await language_of(update, context)))
     return SCHEDULING
 
 
@@ -528,7 +548,7 @@ async def discard_button(update: Update, context: Context) -> int | None:
             context.bot,
             query.message.chat.id,
             query.message.message_id,
-            render.draft_cancelled_message(),
+            render.draft_cancelled_message(await language_of(update, context)),
         )
     return ConversationHandler.END
 
@@ -546,18 +566,20 @@ async def when_text(update: Update, context: Context) -> int | None:
         actor_id, actor = actor_name(update)
         view = await service.schedule(pending.draft(), when, actor_id=actor_id, actor=actor)
     except InvalidInputError as error:
-        await _reply(update, render.input_refused_message(str(error)))
+        await _reply(
+            update, render.input_refused_message(reason(error, await language_of(update, context)))
+        )
         return None
     _drop(context)
     set_fire_timer(context, view.id, when, service.now())
-    await _reply(update, render.scheduled_message(view, tz))
+    await _reply(update, render.scheduled_message(view, tz, await language_of(update, context)))
     return ConversationHandler.END
 
 
 async def cancel_command(update: Update, context: Context) -> int:
     """/cancel inside the flow: drop the draft, nothing is written."""
     _drop(context)
-    await _reply(update, render.draft_cancelled_message())
+    await _reply(update, render.draft_cancelled_message(await language_of(update, context)))
     return ConversationHandler.END
 
 
@@ -566,7 +588,9 @@ async def timeout_step(update: Update, context: Context) -> None:
     _drop(context)
     chat = update.effective_chat
     if chat is not None:
-        await context.bot.send_message(chat.id, render.draft_expired_message().text)
+        await context.bot.send_message(
+            chat.id, render.draft_expired_message(await language_of(update, context)).text
+        )
 
 
 # -- outside the conversation ------------------------------------------------------------------
@@ -575,13 +599,13 @@ async def timeout_step(update: Update, context: Context) -> None:
 @private_only
 async def cancel_idle_command(update: Update, context: Context) -> None:
     """/cancel with no draft (anyone may ask: supporters too get a plain answer)."""
-    await _reply(update, render.nothing_to_cancel_message())
+    await _reply(update, render.nothing_to_cancel_message(await language_of(update, context)))
 
 
 @requires(Role.ORGANISER)
 async def stale_draft_button(update: Update, context: Context) -> None:
     """A Send now / Schedule / Cancel button of a preview that is no longer active."""
-    await _answer(_query(update), render.draft_stale_answer())
+    await _answer(_query(update), render.draft_stale_answer(await language_of(update, context)))
 
 
 @requires(Role.ORGANISER)
@@ -589,8 +613,10 @@ async def broadcasts_command(update: Update, context: Context) -> None:
     """/broadcasts: the scheduled broadcasts (with Cancel buttons) and the recent ones."""
     runtime = runtime_of(context)
     recent, scheduled = await runtime.broadcasts.overview()
+    language = await language_of(update, context)
     await _reply(
-        update, render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone)
+        update,
+        render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone, language),
     )
 
 
@@ -599,8 +625,9 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
     """The "Cancel #N" button of /broadcasts: cancel that broadcast, refresh the list."""
     query = _query(update)
     parsed = cb.parse_broadcast(query.data)
+    language = await language_of(update, context)
     if parsed is None:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
     runtime = runtime_of(context)
     service = runtime.broadcasts
@@ -608,16 +635,19 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
     try:
         changed = await service.cancel(parsed.broadcast_id, actor_id=actor_id, actor=actor)
     except NotFoundError:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
-    await _answer(query, render.broadcast_cancelled_answer(parsed.broadcast_id, changed=changed))
+    await _answer(
+        query,
+        render.broadcast_cancelled_answer(parsed.broadcast_id, changed=changed, language=language),
+    )
     if isinstance(query.message, Message):
         recent, scheduled = await service.overview()
         await _edit(
             context.bot,
             query.message.chat.id,
             query.message.message_id,
-            render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone),
+            render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone, language),
         )
 
 
@@ -645,7 +675,7 @@ def organiser_step(callback: Callable[[Update, Context], Any]) -> _Coroutine:
         if not await permitted(update, context, Role.ORGANISER, callback.__name__):
             _drop(context)
             return ConversationHandler.END
-        if not await genuine_press(update):
+        if not await genuine_press(update, context):
             return None  # forged button data: answered, the draft goes on
         return await callback(update, context)
 

@@ -26,7 +26,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.domain.types import Role
 from bot.errors import InvalidInputError, NotFoundError
-from bot.handlers.context import Context, run_repeating, runtime_of
+from bot.handlers.context import Context, language_of, run_repeating, runtime_of
 from bot.handlers.guards import requires
 from bot.handlers.replies import NO_PREVIEW, edit_message, reply
 from bot.render import results as render
@@ -44,19 +44,20 @@ async def results_command(update: Update, context: Context) -> None:
     runtime = runtime_of(context)
     tz = runtime.settings.timezone
     argument = " ".join(context.args or []).strip()
+    language = await language_of(update, context)
     if not argument:
         broadcasts, posts = await runtime.results.latest()
-        await reply(update, render.results_list_message(broadcasts, posts, tz))
+        await reply(update, render.results_list_message(broadcasts, posts, tz, language))
         return
     try:
         view = await runtime.results.lookup(argument)
     except InvalidInputError:
-        await reply(update, render.results_usage_message())
+        await reply(update, render.results_usage_message(language))
         return
     except NotFoundError as error:
-        await reply(update, render.results_not_found_message(error.kind, error.key))
+        await reply(update, render.results_not_found_message(error.kind, error.key, language))
         return
-    await reply(update, render.results_message(view, tz))
+    await reply(update, render.results_message(view, tz, language=language))
 
 
 async def results_report_job(context: Context) -> None:
@@ -68,7 +69,11 @@ async def results_report_job(context: Context) -> None:
 
 async def _deliver(context: Context, report: DueReport) -> None:
     runtime = runtime_of(context)
-    shown = render.scheduled_results_message(report.view, report.stage, runtime.settings.timezone)
+    # In the language of the organiser's chat with the bot.
+    language = await runtime.subscriptions.chat_language(report.chat_id)
+    shown = render.scheduled_results_message(
+        report.view, report.stage, runtime.settings.timezone, language
+    )
     if report.message_id is not None and await edit_message(
         context.bot, report.chat_id, report.message_id, shown
     ):

@@ -16,7 +16,13 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.domain.referral import SUBSCRIBE_PREFIX, split_subscription_key
-from bot.handlers.context import Context, runtime_of, timezone_of
+from bot.handlers.context import (
+    Context,
+    language_of,
+    runtime_of,
+    subscriptions_of,
+    timezone_of,
+)
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import button_on_message
@@ -25,7 +31,8 @@ from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
 from bot.render import callback_data as cb
 from bot.render import sharing as render
-from bot.render.text import INVALID_BUTTON
+from bot.render.i18n import language_for
+from bot.render.text import invalid_button
 from bot.services.sharing import SharingService
 
 # Inline answers may be cached by Telegram this long, for everyone who types the same query.
@@ -64,8 +71,9 @@ async def search_command(update: Update, context: Context) -> None:
     parts = (_message(update).text or "").split(maxsplit=1)
     words = parts[1] if len(parts) > 1 else ""
     page = await sharing_of(context).search(words)
+    language = await language_of(update, context)
     if page is None:
-        await _reply(update, render.search_usage())
+        await _reply(update, render.search_usage(language))
         return
     await _reply(
         update,
@@ -75,6 +83,7 @@ async def search_command(update: Update, context: Context) -> None:
             page=page.page,
             has_next=page.has_next,
             tz=timezone_of(context),
+            language=language,
         ),
     )
 
@@ -83,13 +92,14 @@ async def search_page_button(update: Update, context: Context) -> None:
     """◀ ▶ under /search results: another page in the same message."""
     query = _query(update)
     pressed = cb.parse_search(query.data)
+    language = await language_of(update, context)
     if pressed is None or not button_on_message(query):
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
     number, terms = pressed
     page = await sharing_of(context).search(terms, number)
     if page is None:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, invalid_button(language))
         return
     await _answer(query)
     await _edit(
@@ -100,6 +110,7 @@ async def search_page_button(update: Update, context: Context) -> None:
             page=page.page,
             has_next=page.has_next,
             tz=timezone_of(context),
+            language=language,
         ),
     )
 
@@ -113,6 +124,12 @@ async def inline_query(update: Update, context: Context) -> None:
     if inline is None:
         return
     found = await sharing_of(context).inline(inline.query, inline.offset)
+    # The sharer's language: that of their private chat with the bot (chat id = user id),
+    # else their Telegram app's.
+    service = subscriptions_of(context)
+    user = inline.from_user
+    stored = await service.stored_language(user.id)
+    language = stored or language_for(user.language_code, service.default_language)
     tz = timezone_of(context)
     username = context.bot.username
     results = [
@@ -125,13 +142,15 @@ async def inline_query(update: Update, context: Context) -> None:
             post=item.post,
             broadcast_html=item.broadcast_html,
             action_url=item.action_url,
+            language=language,
         )
         for item in found.results
     ]
     await inline.answer(
         results,
         cache_time=INLINE_CACHE_SECONDS,
-        is_personal=False,
+        # Personal: the results are worded in the sharer's language.
+        is_personal=True,
         # None, not "", for "no more": with Defaults set, PTB 22 sends an empty string as
         # "[]" (its InputPollOption defaults treat "" as an empty list of options).
         next_offset=found.next_offset or None,

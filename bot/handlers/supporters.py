@@ -27,7 +27,13 @@ from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.errors import TopicNotFoundError
-from bot.handlers.context import Context, runtime_of, subscriptions_of, timezone_of
+from bot.handlers.context import (
+    Context,
+    language_of,
+    runtime_of,
+    subscriptions_of,
+    timezone_of,
+)
 from bot.handlers.context import chat_of as _chat
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
@@ -39,8 +45,9 @@ from bot.handlers.sharing import sharing_of, start_referral
 from bot.render import callback_data as cb
 from bot.render import privacy as render_privacy
 from bot.render import supporters as render
-from bot.render.text import INVALID_BUTTON, RenderedMessage, topic_not_found_message
-from bot.services.subscriptions import SubscriptionService
+from bot.render.i18n import LANGUAGES
+from bot.render.text import RenderedMessage, escape, topic_not_found_message
+from bot.render.text import invalid_button as _invalid
 
 DEEP_LINK_SUBSCRIBE = "sub-"
 UNSUBSCRIBE_ALL = "all"
@@ -90,17 +97,11 @@ async def _may_change(update: Update, context: Context) -> bool:
     return member.status in _ADMIN_STATUSES
 
 
-async def _refuse_command(update: Update) -> None:
-    await _reply(update, render.admins_only_message())
+async def _refuse_command(update: Update, context: Context) -> None:
+    await _reply(update, render.admins_only_message(await language_of(update, context)))
 
 
 # -- commands ---------------------------------------------------------------------------------
-
-
-async def _picker(service: SubscriptionService, chat_id: int) -> RenderedMessage:
-    """The topic picker of a chat, in its language."""
-    topics = await service.list_topics(chat_id)
-    return render.picker_message(topics, await service.language_of(chat_id))
 
 
 async def start_command(update: Update, context: Context) -> None:
@@ -119,7 +120,7 @@ async def start_command(update: Update, context: Context) -> None:
     if argument.lower().startswith(DEEP_LINK_SUBSCRIBE):
         key = referral[0] if referral else argument[len(DEEP_LINK_SUBSCRIBE) :]
         if not await _may_change(update, context):
-            await _refuse_command(update)
+            await _refuse_command(update, context)
         else:
             try:
                 if referral is not None:
@@ -132,23 +133,32 @@ async def start_command(update: Update, context: Context) -> None:
             else:
                 subscribed, already = change.topic, not change.changed
     if referral is not None:  # the observer left registering this chat to /start
-        await service.register_chat(chat.id, chat.type)
+        user = update.effective_user
+        await service.register_chat(chat.id, chat.type, user.language_code if user else None)
+    language = await language_of(update, context)
     welcome = render.welcome_message(
-        group=is_group(chat), subscribed=subscribed, already=already, unknown_key=unknown
+        group=is_group(chat),
+        subscribed=subscribed,
+        already=already,
+        unknown_key=unknown,
+        language=language,
     )
     await _reply(update, welcome)
-    await _reply(update, await _picker(service, chat.id))
+    topics = await service.list_topics(chat.id)
+    await _reply(update, render.picker_message(topics, language))
 
 
 async def help_command(update: Update, context: Context) -> None:
     """/help: every command a supporter may use, in one message."""
-    await _reply(update, render.help_message(group=is_group(_chat(update))))
+    language = await language_of(update, context)
+    await _reply(update, render.help_message(group=is_group(_chat(update)), language=language))
 
 
 async def topics_command(update: Update, context: Context) -> None:
     """/topics: every topic with its description and a toggle button (✅ when followed)."""
     chat = _chat(update)
-    await _reply(update, await _picker(subscriptions_of(context), chat.id))
+    topics = await subscriptions_of(context).list_topics(chat.id)
+    await _reply(update, render.picker_message(topics, await language_of(update, context)))
 
 
 async def subscribe_command(update: Update, context: Context) -> None:
@@ -156,24 +166,22 @@ async def subscribe_command(update: Update, context: Context) -> None:
     chat = _chat(update)
     key = command_argument(_message(update).text)
     service = subscriptions_of(context)
+    language = await language_of(update, context)
     if not key:
-        await _reply(update, await _picker(service, chat.id))
+        await _reply(update, render.picker_message(await service.list_topics(chat.id), language))
         return
     if not await _may_change(update, context):
-        await _refuse_command(update)
+        await _refuse_command(update, context)
         return
     try:
         change = await service.subscribe(chat.id, key, chat_type=chat.type)
     except TopicNotFoundError as error:
-        await _reply(update, topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions, language))
         return
     await _reply(
         update,
         render.subscribed_message(
-            change.topic,
-            changed=change.changed,
-            group=is_group(chat),
-            language=await service.language_of(chat.id),
+            change.topic, changed=change.changed, group=is_group(chat), language=language
         ),
     )
 
@@ -183,15 +191,15 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     chat = _chat(update)
     key = command_argument(_message(update).text)
     service = subscriptions_of(context)
+    language = await language_of(update, context)
     if not key:
-        await _reply(update, await _picker(service, chat.id))
+        await _reply(update, render.picker_message(await service.list_topics(chat.id), language))
         return
     if not await _may_change(update, context):
-        await _refuse_command(update)
+        await _refuse_command(update, context)
         return
     if key.lower() == UNSUBSCRIBE_ALL:
         stopped = await service.unsubscribe_all(chat.id)
-        language = await service.language_of(chat.id)
         await _reply(
             update,
             render.unsubscribed_all_message(stopped, group=is_group(chat), language=language),
@@ -200,15 +208,12 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     try:
         change = await service.unsubscribe(chat.id, key)
     except TopicNotFoundError as error:
-        await _reply(update, topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions, language))
         return
     await _reply(
         update,
         render.unsubscribed_message(
-            change.topic,
-            changed=change.changed,
-            group=is_group(chat),
-            language=await service.language_of(chat.id),
+            change.topic, changed=change.changed, group=is_group(chat), language=language
         ),
     )
 
@@ -216,19 +221,19 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
 async def mysubs_command(update: Update, context: Context) -> None:
     """/mysubs: the chat's topics, a button per topic to unsubscribe."""
     chat = _chat(update)
-    service = subscriptions_of(context)
-    topics = await service.chat_topics(chat.id)
-    language = await service.language_of(chat.id)
+    topics = await subscriptions_of(context).chat_topics(chat.id)
+    language = await language_of(update, context)
     await _reply(update, render.mysubs_message(topics, group=is_group(chat), language=language))
 
 
 async def latest_command(update: Update, context: Context) -> None:
     """/latest [topic]: the newest posts, five a page, with ◀ ▶ buttons."""
     key = command_argument(_message(update).text)
+    language = await language_of(update, context)
     try:
         page = await subscriptions_of(context).latest(topic_key=key or None)
     except TopicNotFoundError as error:
-        await _reply(update, topic_not_found_message(error.key, error.suggestions))
+        await _reply(update, topic_not_found_message(error.key, error.suggestions, language))
         return
     rendered = render.latest_page(
         page.posts,
@@ -236,7 +241,7 @@ async def latest_command(update: Update, context: Context) -> None:
         page=page.page,
         has_next=page.has_next,
         tz=timezone_of(context),
-        language=await subscriptions_of(context).language_of(_chat(update).id),
+        language=language,
     )
     await _reply(update, rendered)
 
@@ -248,20 +253,25 @@ async def mydata_command(update: Update, context: Context) -> None:
     user = update.effective_user
     user_id = user.id if user is not None and not group else None
     view = await runtime_of(context).privacy.my_data(chat.id, user_id)
-    await _reply(update, render_privacy.mydata_message(view, timezone_of(context), group=group))
+    language = await language_of(update, context)
+    await _reply(
+        update,
+        render_privacy.mydata_message(view, timezone_of(context), group=group, language=language),
+    )
 
 
 async def forgetme_command(update: Update, context: Context) -> None:
     """/forgetme: ask to confirm deleting everything stored about the user (private chats)."""
+    language = await language_of(update, context)
     if _chat(update).type != ChatType.PRIVATE:
-        await _reply(update, render.forget_in_group_message())
+        await _reply(update, render.forget_in_group_message(language))
         return
-    await _reply(update, render.forget_prompt())
+    await _reply(update, render.forget_prompt(language))
 
 
 async def free_text_message(update: Update, context: Context) -> None:
     """A private message that is not a command: point to /help."""
-    await _reply(update, render.free_text_hint())
+    await _reply(update, render.free_text_hint(await language_of(update, context)))
 
 
 async def unknown_command(update: Update, context: Context) -> None:
@@ -271,31 +281,33 @@ async def unknown_command(update: Update, context: Context) -> None:
     command, _, addressee = word.partition("@")
     if is_group(_chat(update)) and addressee.lower() != context.bot.username.lower():
         return  # another bot's command, or one meant for every bot in the group
-    await _reply(update, render.unknown_command_hint(command))
+    language = await language_of(update, context)
+    await _reply(update, render.unknown_command_hint(command, language))
 
 
 # -- buttons ----------------------------------------------------------------------------------
 
 
-async def _pressed(update: Update) -> cb.Callback | None:
+async def _pressed(update: Update, context: Context) -> cb.Callback | None:
     """The parsed press if it is valid and still on its message; else answer the notice."""
     query = _query(update)
     parsed = cb.parse(query.data)
     if parsed is None or not button_on_message(query):
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, _invalid(await language_of(update, context)))
         return None
     return parsed
 
 
 async def topic_toggle_button(update: Update, context: Context) -> None:
     """A topic button in a picker (toggle) or in /mysubs (unsubscribe); edits in place."""
-    pressed = await _pressed(update)
+    pressed = await _pressed(update, context)
     if pressed is None:
         return
     query = _query(update)
     chat = _chat(update)
+    language = await language_of(update, context)
     if not await _may_change(update, context):
-        await _answer(query, render.ADMINS_ONLY)
+        await _answer(query, render.admins_only_answer(language))
         return
     service = subscriptions_of(context)
     try:
@@ -304,9 +316,8 @@ async def topic_toggle_button(update: Update, context: Context) -> None:
         else:
             change = await service.toggle(chat.id, pressed.topic_id, chat_type=chat.type)
     except TopicNotFoundError:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, _invalid(language))
         return
-    language = await service.language_of(chat.id)
     await _answer(
         query, render.toggle_answer(change.topic, group=is_group(chat), language=language)
     )
@@ -314,46 +325,48 @@ async def topic_toggle_button(update: Update, context: Context) -> None:
         topics = await service.chat_topics(chat.id)
         await _edit(query, render.mysubs_message(topics, group=is_group(chat), language=language))
     else:
-        await _edit(query, await _picker(service, chat.id))
+        topics = await service.list_topics(chat.id)
+        await _edit(query, render.picker_message(topics, language))
 
 
 async def topic_off_button(update: Update, context: Context) -> None:
     """The "Unsubscribe from <topic>" button under a post: unsubscribe; the post stays."""
-    pressed = await _pressed(update)
+    pressed = await _pressed(update, context)
     if pressed is None:
         return
     query = _query(update)
+    language = await language_of(update, context)
     if not await _may_change(update, context):
-        await _answer(query, render.ADMINS_ONLY)
+        await _answer(query, render.admins_only_answer(language))
         return
     chat = _chat(update)
     service = subscriptions_of(context)
     try:
         change = await service.unsubscribe_topic(chat.id, pressed.topic_id)
     except TopicNotFoundError:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, _invalid(language))
         return
-    answer = render.topic_off_answer(
-        change.topic,
-        changed=change.changed,
-        group=is_group(chat),
-        language=await service.language_of(chat.id),
+    await _answer(
+        query,
+        render.topic_off_answer(
+            change.topic, changed=change.changed, group=is_group(chat), language=language
+        ),
     )
-    await _answer(query, answer)
 
 
 async def latest_page_button(update: Update, context: Context) -> None:
     """◀ ▶ under /latest: show another page in the same message."""
-    pressed = await _pressed(update)
+    pressed = await _pressed(update, context)
     if pressed is None:
         return
     query = _query(update)
+    language = await language_of(update, context)
     try:
         page = await subscriptions_of(context).latest(
             topic_id=pressed.topic_id or None, page=pressed.page
         )
     except TopicNotFoundError:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, _invalid(language))
         return
     await _answer(query)
     rendered = render.latest_page(
@@ -362,23 +375,24 @@ async def latest_page_button(update: Update, context: Context) -> None:
         page=page.page,
         has_next=page.has_next,
         tz=timezone_of(context),
-        language=await subscriptions_of(context).language_of(_chat(update).id),
+        language=language,
     )
     await _edit(query, rendered)
 
 
 async def forget_confirm_button(update: Update, context: Context) -> None:
     """The "Delete everything" button of /forgetme: delete and say what was deleted."""
-    pressed = await _pressed(update)
+    pressed = await _pressed(update, context)
     if pressed is None:
         return
     query = _query(update)
     chat = _chat(update)
+    language = await language_of(update, context)
     if chat.type != ChatType.PRIVATE or query.from_user.id != chat.id:
-        await _answer(query, INVALID_BUTTON)
+        await _answer(query, _invalid(language))
         return
     result = await subscriptions_of(context).forget(chat.id, query.from_user.id)
-    await _answer(query, "Deleted." if not result.nothing else None)
+    await _answer(query, render.forget_deleted_answer(language) if not result.nothing else None)
     await _edit(
         query,
         render.forget_done_message(
@@ -387,18 +401,19 @@ async def forget_confirm_button(update: Update, context: Context) -> None:
             deliveries=result.deliveries,
             user=result.user,
             role=result.role,
+            language=language,
         ),
     )
 
 
 async def forget_cancel_button(update: Update, context: Context) -> None:
     """The "Cancel" button of /forgetme: nothing is deleted."""
-    pressed = await _pressed(update)
+    pressed = await _pressed(update, context)
     if pressed is None:
         return
     query = _query(update)
     await _answer(query)
-    await _edit(query, render.forget_cancelled_message())
+    await _edit(query, render.forget_cancelled_message(await language_of(update, context)))
 
 
 async def noop_button(update: Update, context: Context) -> None:
@@ -408,4 +423,47 @@ async def noop_button(update: Update, context: Context) -> None:
 
 async def invalid_button(update: Update, context: Context) -> None:
     """Any other callback data (forged, stale or from an old version): say so, change nothing."""
-    await _answer(_query(update), INVALID_BUTTON)
+    await _answer(_query(update), _invalid(await language_of(update, context)))
+
+
+# -- /language ----------------------------------------------------------------------------------
+
+
+async def language_command(update: Update, context: Context) -> None:
+    """/language [en|fr]: show the language buttons, or set the chat's language directly.
+
+    Private chats choose for themselves; in a group only its admins (asked at every change).
+    """
+    chat = _chat(update)
+    service = subscriptions_of(context)
+    language = await language_of(update, context)
+    wanted = command_argument(_message(update).text).lower()
+    if not wanted:
+        await _reply(update, render.language_prompt(language, group=is_group(chat)))
+        return
+    code = wanted.replace("_", "-").split("-", 1)[0]
+    if code not in LANGUAGES:
+        await _reply(update, render.unknown_language_message(wanted, language))
+        return
+    if not await _may_change(update, context):
+        await _reply(update, RenderedMessage(escape(render.language_admins_only(language))))
+        return
+    await service.set_language(chat.id, chat.type, code)
+    await _reply(update, render.language_set_message(code, group=is_group(chat)))
+
+
+async def language_button(update: Update, context: Context) -> None:
+    """A /language button: set the chat's language and show the prompt again, in it."""
+    query = _query(update)
+    chat = _chat(update)
+    language = await language_of(update, context)
+    code = cb.parse_language(query.data)
+    if code not in LANGUAGES or not button_on_message(query):
+        await _answer(query, _invalid(language))
+        return
+    if not await _may_change(update, context):
+        await _answer(query, render.language_admins_only(language))
+        return
+    await subscriptions_of(context).set_language(chat.id, chat.type, code)
+    await _answer(query, render.language_set_answer(code))
+    await _edit(query, render.language_prompt(code, group=is_group(chat)))

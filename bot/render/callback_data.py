@@ -284,3 +284,21 @@ def parse_pace(data: str | None) -> PaceCallback | None:
         return PaceCallback(data)
     area, _, value = data.partition(":")[2].partition(":")
     return PaceCallback(f"p:{area}", value)
+
+
+# -- /language (bot.handlers.supporters) ---------------------------------------------------------
+
+LANGUAGE = "lang"  # lang:<code>  set the chat's language
+LANGUAGE_PATTERN = r"^lang:[a-z]{2}$"
+
+
+def language(code: str) -> str:
+    """Data of a /language button."""
+    return _checked(f"{LANGUAGE}:{code}")
+
+
+def parse_language(data: str | None) -> str | None:
+    """The language code of a /language button; None when it is not one of ours."""
+    if not data or re.fullmatch(LANGUAGE_PATTERN, data) is None:
+        return None
+    return data.split(":", 1)[1]

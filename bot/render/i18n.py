@@ -16,12 +16,19 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
 
+from babel import Locale
 from babel.dates import format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
+
+from bot.domain.wording import N_
+
+__all__ = ["LANGUAGES", "N_", "SOURCE_LANGUAGE", "Translator", "language_for", "translator"]
 
 # Languages with a catalog, the first being the language of the code's own texts.
 LANGUAGES = ("en", "fr")
 SOURCE_LANGUAGE = "en"
+# Each language's name in itself, as the /language buttons show it.
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 
@@ -46,17 +53,36 @@ class Translator:
         """The translation of `message` (the message itself where the catalog has none)."""
         return self.catalog.gettext(message)
 
-    def ngettext(self, singular: str, plural: str, n: int) -> str:
-        """The form for `n` by the language's plural rule, `%(n)s` filled in."""
-        return self.catalog.ngettext(singular, plural, n) % {"n": self.number(n)}
+    def ngettext(self, singular: str, plural: str, n: int, **values: object) -> str:
+        """The form for `n` by the language's plural rule, `%(n)s` and `values` filled in."""
+        return self.catalog.ngettext(singular, plural, n) % {"n": self.number(n), **values}
 
     def number(self, value: int | float) -> str:
         """`value` with the language's digit grouping ("1,284" / "1 284")."""
         return format_decimal(value, locale=self.language)
 
+    def decimal(self, value: float, pattern: str) -> str:
+        """`value` by a CLDR number pattern ("0.00") with the language's decimal sign."""
+        return format_decimal(value, format=pattern, locale=self.language)
+
+    def percent(self, value: float) -> str:
+        """A rate (0.316) as a percentage with one decimal: "31.6%", « 31,6 % »."""
+        pattern = Locale.parse(self.language).percent_formats[None].pattern
+        # The language's own pattern ("#,##0 %" in French), with one decimal.
+        one_decimal = pattern.replace("#,##0", "#,##0.0", 1)
+        return format_percent(value, format=one_decimal, locale=self.language)
+
+    def language_name(self, code: str) -> str:
+        """A language's name in a sentence in this language ("French", « français »)."""
+        return self.gettext(LANGUAGE_IN_TEXT[code]) if code in LANGUAGE_IN_TEXT else code
+
     def datetime(self, value: datetime, tz: tzinfo, fmt: str = "medium") -> str:
         """`value` in `tz`, written the language's way."""
         return format_datetime(value, format=fmt, tzinfo=tz, locale=self.language)
+
+
+# Each language's name inside a sentence, a catalog message ("in French", « en français »).
+LANGUAGE_IN_TEXT = {"en": N_("English"), "fr": N_("French")}
 
 
 @functools.cache

@@ -13,6 +13,8 @@ from telegram import InlineKeyboardButton, SwitchInlineQueryChosenChat
 
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
+from bot.render.actions import DEFAULT_ACTION_LABEL
+from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
 from bot.render.text import (
     BUTTON_TEXT_CHARS,
     SOURCE_CHARS,
@@ -28,10 +30,10 @@ from bot.render.text import (
 SUMMARY_CHARS = 300
 TITLE_CHARS = 256
 INTRO_CHARS = 500
-SHARE = "Share"
+SHARE = N_("Share")
 
 
-def share_button(query: str) -> InlineKeyboardButton:
+def share_button(query: str, language: str = SOURCE_LANGUAGE) -> InlineKeyboardButton:
     """The Share button: opens the chat picker (people, groups, channels) with `@bot <query>`.
 
     The inline handler answers `query` with the message the button is under.
@@ -39,11 +41,16 @@ def share_button(query: str) -> InlineKeyboardButton:
     chosen = SwitchInlineQueryChosenChat(
         query=query, allow_user_chats=True, allow_group_chats=True, allow_channel_chats=True
     )
-    return InlineKeyboardButton(SHARE, switch_inline_query_chosen_chat=chosen)
+    text = translator(language).gettext(SHARE)
+    return InlineKeyboardButton(text, switch_inline_query_chosen_chat=chosen)
 
 
 def post_notification(
-    post: PostView, topic: TopicView | None, tz: tzinfo, share_query: str | None = None
+    post: PostView,
+    topic: TopicView | None,
+    tz: tzinfo,
+    share_query: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> RenderedMessage:
     """The message a subscriber gets for a new post.
 
@@ -52,9 +59,11 @@ def post_notification(
     inline mode is on) in one row, the topic's action button if it has a label, and
     "Unsubscribe from <topic>".
     """
+    t = translator(language)
     url = safe_url(post.url)
     # A title of only spaces or invisible characters would leave Telegram an empty message.
-    title = escape(shorten(post.title, TITLE_CHARS)) if visible(post.title) else "Untitled"
+    untitled = t.gettext("Untitled")
+    title = escape(shorten(post.title, TITLE_CHARS)) if visible(post.title) else untitled
     lines = []
     if topic is not None:
         lines.append(f"<b>{escape(topic_label(topic))}</b>")
@@ -62,13 +71,14 @@ def post_notification(
     summary = shorten(post.summary, SUMMARY_CHARS)
     if summary:
         lines.extend(["", escape(summary)])
-    meta = [m for m in (optional_date(post.published, tz), post.source) if m]
+    meta = [m for m in (optional_date(post.published, tz, language), post.source) if m]
     if meta:
         lines.extend(["", f"<i>{escape(shorten(' · '.join(meta), SOURCE_CHARS + 20))}</i>"])
-    rows = _link_rows("Read and act", url, share_query)
+    rows = _link_rows(t.gettext("Read and act"), url, share_query, language)
     if topic is not None and topic.action_label:
-        rows.append(_action_row(topic.action_label, cb.action(cb.ACTION_POST, post.id)))
-    rows.extend(_unsubscribe_row(topic))
+        data = cb.action(cb.ACTION_POST, post.id)
+        rows.append(_action_row(topic.action_label, data, language))
+    rows.extend(_unsubscribe_row(topic, language))
     return RenderedMessage("\n".join(lines), tuple(rows))
 
 
@@ -79,6 +89,7 @@ def broadcast_message(
     action_label: str | None = None,
     broadcast_id: int | None = None,
     share_query: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> RenderedMessage:
     """An organiser's call to action: their (already safe) HTML and a "Take action" button.
 
@@ -86,16 +97,22 @@ def broadcast_message(
     follows ("✅ I did it"); in the preview (no `broadcast_id` yet) it looks the same and only
     acknowledges a press.
     """
-    rows = _link_rows("Take action", safe_url(action_url), share_query)
+    label = translator(language).gettext("Take action")
+    rows = _link_rows(label, safe_url(action_url), share_query, language)
     if action_label:
         data = cb.action(cb.ACTION_BROADCAST, broadcast_id) if broadcast_id else cb.NOOP
-        rows.append(_action_row(action_label, data))
-    rows.extend(_unsubscribe_row(topic))
+        rows.append(_action_row(action_label, data, language))
+    rows.extend(_unsubscribe_row(topic, language))
     return RenderedMessage(text_html, tuple(rows))
 
 
-def _action_row(label: str, data: str) -> tuple[InlineKeyboardButton, ...]:
-    """The action button: its label as given (labels are checked to be one short line)."""
+def _action_row(label: str, data: str, language: str) -> tuple[InlineKeyboardButton, ...]:
+    """The action button: its label as given (labels are checked to be one short line).
+
+    The default label ("✅ I did it") is the bot's own text: it reads in the chat's language.
+    """
+    if label == DEFAULT_ACTION_LABEL:
+        label = translator(language).gettext(DEFAULT_ACTION_LABEL)
     return (InlineKeyboardButton(shorten(label, BUTTON_TEXT_CHARS), callback_data=data),)
 
 
@@ -119,41 +136,49 @@ def with_tracked_link(message: RenderedMessage, original: str, tracked: str) -> 
 
 
 def _link_rows(
-    label: str, url: str | None, share_query: str | None
+    label: str, url: str | None, share_query: str | None, language: str
 ) -> list[tuple[InlineKeyboardButton, ...]]:
     """The first row: the link button (if any) and the Share button (if any)."""
     row: list[InlineKeyboardButton] = []
     if url:
         row.append(InlineKeyboardButton(label, url=url))
     if share_query:
-        row.append(share_button(share_query))
+        row.append(share_button(share_query, language))
     return [tuple(row)] if row else []
 
 
-def _unsubscribe_row(topic: TopicView | None) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
+def _unsubscribe_row(
+    topic: TopicView | None, language: str
+) -> tuple[tuple[InlineKeyboardButton, ...], ...]:
     """The "Unsubscribe from <topic>" button under what a topic brought (none without a topic)."""
     if topic is None:
         return ()
-    text = shorten(f"Unsubscribe from {topic.name}", BUTTON_TEXT_CHARS)
+    label = translator(language).gettext("Unsubscribe from %(topic)s")
+    text = shorten(label % {"topic": topic.name}, BUTTON_TEXT_CHARS)
     return ((InlineKeyboardButton(text, callback_data=cb.topic_off(topic.id)),),)
 
 
 def pushed_post_html(
-    intro: str | None, post: PostView, topic: TopicView | None, tz: tzinfo
+    intro: str | None,
+    post: PostView,
+    topic: TopicView | None,
+    tz: tzinfo,
+    language: str = SOURCE_LANGUAGE,
 ) -> str:
     """The HTML of a re-announced post: the organiser's intro line, then the post.
 
     The post is shown as a notification shows it; its link becomes the "Take action" button.
     """
-    body = post_notification(post, topic, tz).text
+    body = post_notification(post, topic, tz, language=language).text
     if intro and visible(intro):
         return f"{escape(shorten(intro, INTRO_CHARS))}\n\n{body}"
     return body
 
 
-def archive_notice(topic: TopicView) -> str:
+def archive_notice(topic: TopicView, language: str = SOURCE_LANGUAGE) -> str:
     """The notice a topic's followers get when it is archived (HTML, sent as a notice)."""
-    return (
-        f"The topic <b>{escape(topic_label(topic))}</b> has been archived: you will get no more "
-        "posts about it. Send /topics to choose other topics."
+    text = translator(language).gettext(
+        "The topic %(topic)s has been archived: you will get no more posts about it. "
+        "Send /topics to choose other topics."
     )
+    return text % {"topic": f"<b>{escape(topic_label(topic))}</b>"}

@@ -18,12 +18,11 @@ from bot.domain.topics import ACTION_LABEL_MAX
 from bot.domain.views import BroadcastView
 from bot.render import callback_data as cb
 from bot.render.actions import DEFAULT_ACTION_LABEL
-from bot.render.i18n import translator
+from bot.render.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 from bot.render.text import (
     TOPIC_CHARS,
     RenderedMessage,
     answer_text,
-    counted,
     escape,
     fit,
     format_date,
@@ -32,135 +31,175 @@ from bot.render.text import (
 )
 
 CAPTION_LIMIT = 1024
+L = SOURCE_LANGUAGE  # the default of every `language` argument below
 
 
-def text_limit_error(plain: str, *, caption: bool) -> str | None:
+def text_limit_error(plain: str, *, caption: bool, language: str = L) -> str | None:
     """Why a message is too long to broadcast (counted after parsing), or None if it fits."""
     limit = CAPTION_LIMIT if caption else MessageLimit.MAX_TEXT_LENGTH
     length = len(plain.strip())
     if length <= limit:
         return None
-    what = "A photo caption" if caption else "A message"
-    return (
-        f"{what} can be at most {limit} characters; yours has {length}. "
-        "Please send a shorter one, or /cancel."
+    t = translator(language)
+    text = (
+        t.gettext(
+            "A photo caption can be at most %(limit)s characters; yours has %(length)s. "
+            "Please send a shorter one, or /cancel."
+        )
+        if caption
+        else t.gettext(
+            "A message can be at most %(limit)s characters; yours has %(length)s. "
+            "Please send a shorter one, or /cancel."
+        )
     )
+    return text % {"limit": limit, "length": length}
 
 
-def _audience_label(topics: Sequence[str], everyone: bool) -> str:
+def _audience_label(topics: Sequence[str], everyone: bool, t: Translator) -> str:
     if everyone:
-        return "<b>all subscribers</b>"
-    return ", ".join(f"<b>{escape(shorten(t, TOPIC_CHARS))}</b>" for t in topics) or "—"
+        return t.gettext("<b>all subscribers</b>")
+    return ", ".join(f"<b>{escape(shorten(name, TOPIC_CHARS))}</b>" for name in topics) or "—"
 
 
-def _moment(moment: datetime | None, tz: tzinfo) -> str:
+def _chats(t: Translator, n: int) -> str:
+    return t.ngettext("%(n)s chat", "%(n)s chats", n)
+
+
+def _moment(moment: datetime | None, tz: tzinfo, language: str = L) -> str:
     if moment is None:
         return "—"
     zone = moment.astimezone(tz).tzname() or ""
-    return f"{format_date(moment, tz, weekday=True, time=True)} {zone}".strip()
+    return f"{format_date(moment, tz, weekday=True, time=True, language=language)} {zone}".strip()
 
 
-def broadcast_usage_message() -> RenderedMessage:
+def broadcast_usage_message(language: str = L) -> RenderedMessage:
     """/broadcast without topics."""
     return RenderedMessage(
-        "Usage: <code>/broadcast &lt;topic&gt; [&lt;topic&gt; …]</code> or "
-        "<code>/broadcast all</code>. /topics lists the topics."
+        translator(language).gettext(
+            "Usage: <code>/broadcast &lt;topic&gt; [&lt;topic&gt; …]</code> or "
+            "<code>/broadcast all</code>. /topics lists the topics."
+        )
     )
 
 
-def push_usage_message() -> RenderedMessage:
+def push_usage_message(language: str = L) -> RenderedMessage:
     """/push without a post URL and a topic."""
     return RenderedMessage(
-        "Usage: <code>/push &lt;post URL&gt; &lt;topic&gt; [intro line]</code>, for a post "
-        "the bot has stored (see /latest)."
+        translator(language).gettext(
+            "Usage: <code>/push &lt;post URL&gt; &lt;topic&gt; [intro line]</code>, for a post "
+            "the bot has stored (see /latest)."
+        )
     )
 
 
-def push_post_not_found_message(url: str) -> RenderedMessage:
+def push_post_not_found_message(url: str, language: str = L) -> RenderedMessage:
     """/push with a URL no stored post has."""
-    return RenderedMessage(
-        f"I have no post with the link {quoted_key(url)}. /push takes the web address of a "
+    text = translator(language).gettext(
+        "I have no post with the link %(link)s. /push takes the web address of a "
         "post that came in through one of my feeds: in /latest, each title links to it."
     )
+    return RenderedMessage(text % {"link": quoted_key(url, language)})
 
 
-def compose_prompt(topics: Sequence[str], everyone: bool, audience: int) -> RenderedMessage:
+def compose_prompt(
+    topics: Sequence[str], everyone: bool, audience: int, language: str = L
+) -> RenderedMessage:
     """After /broadcast <topics>: ask for the message."""
-    return RenderedMessage(
-        f"Broadcast to {_audience_label(topics, everyone)} ({counted(audience, 'chat')} now).\n\n"
+    t = translator(language)
+    first = t.gettext("Broadcast to %(audience)s (%(chats)s now).") % {
+        "audience": _audience_label(topics, everyone, t),
+        "chats": _chats(t, audience),
+    }
+    second = t.gettext(
         "Send me the message: text with its formatting, or one photo with a caption. "
         "/cancel stops."
     )
+    return RenderedMessage(f"{first}\n\n{second}")
 
 
-def compose_retry_message() -> RenderedMessage:
+def compose_retry_message(language: str = L) -> RenderedMessage:
     """Something other than text or a photo arrived while composing."""
-    return RenderedMessage("Please send text, or one photo with a caption. /cancel stops.")
-
-
-def link_prompt() -> RenderedMessage:
-    """Ask for the "Take action" link."""
     return RenderedMessage(
-        "Send a link for the <b>Take action</b> button (http:// or https://), "
-        "or <code>skip</code> for no button. /cancel stops."
+        translator(language).gettext(
+            "Please send text, or one photo with a caption. /cancel stops."
+        )
     )
 
 
-OWN_LABEL_BUTTON = "Own label…"
-NO_ACTION_BUTTON = "No button"
+def link_prompt(language: str = L) -> RenderedMessage:
+    """Ask for the "Take action" link."""
+    return RenderedMessage(
+        translator(language).gettext(
+            "Send a link for the <b>Take action</b> button (http:// or https://), "
+            "or <code>skip</code> for no button. /cancel stops."
+        )
+    )
 
 
-def action_prompt(token: str) -> RenderedMessage:
+OWN_LABEL_BUTTON = N_("Own label…")
+NO_ACTION_BUTTON = N_("No button")
+
+
+def action_prompt(token: str, language: str = L) -> RenderedMessage:
     """After the link: offer an action button, with the default label, an own one, or none."""
+    t = translator(language)
     row = (
         InlineKeyboardButton(
-            DEFAULT_ACTION_LABEL,
+            t.gettext(DEFAULT_ACTION_LABEL),
             callback_data=cb.broadcast_draft_button(cb.BROADCAST_ACTION_DEFAULT, token),
         ),
         InlineKeyboardButton(
-            OWN_LABEL_BUTTON,
+            t.gettext(OWN_LABEL_BUTTON),
             callback_data=cb.broadcast_draft_button(cb.BROADCAST_ACTION_OWN, token),
         ),
         InlineKeyboardButton(
-            NO_ACTION_BUTTON,
+            t.gettext(NO_ACTION_BUTTON),
             callback_data=cb.broadcast_draft_button(cb.BROADCAST_ACTION_NONE, token),
         ),
     )
     return RenderedMessage(
-        "Add an action button under the message? Supporters press it once they have done "
-        "what you ask; each chat counts once, and you see how many did, never who. "
-        "/cancel stops.",
+        t.gettext(
+            "Add an action button under the message? Supporters press it once they have done "
+            "what you ask; each chat counts once, and you see how many did, never who. "
+            "/cancel stops."
+        ),
         (row,),
     )
 
 
-def action_choice_pending_message() -> RenderedMessage:
+def action_choice_pending_message(language: str = L) -> RenderedMessage:
     """Text while the action-button question waits for a button."""
     return RenderedMessage(
-        "Choose one of the buttons above: the action button, your own label, or none. "
-        "/cancel stops."
+        translator(language).gettext(
+            "Choose one of the buttons above: the action button, your own label, or none. "
+            "/cancel stops."
+        )
     )
 
 
-def action_label_prompt() -> RenderedMessage:
+def action_label_prompt(language: str = L) -> RenderedMessage:
     """The "Own label…" button was pressed: ask for the label."""
-    return RenderedMessage(
-        f"Send the label for the button: one line of at most {ACTION_LABEL_MAX} characters, "
+    text = translator(language).gettext(
+        "Send the label for the button: one line of at most %(max)s characters, "
         "for example <code>✍️ I wrote my letter</code>. /cancel stops."
     )
+    return RenderedMessage(text % {"max": ACTION_LABEL_MAX})
 
 
-def action_label_refused_message(reason: str) -> RenderedMessage:
+def action_label_refused_message(reason: str, language: str = L) -> RenderedMessage:
     """A label the flow cannot use: say why (plain text) and ask again."""
-    return RenderedMessage(
-        f"That label won't do: {escape(reason)}. Please send another one, or /cancel."
+    text = translator(language).gettext(
+        "That label won't do: %(reason)s. Please send another one, or /cancel."
     )
+    return RenderedMessage(text % {"reason": escape(reason)})
 
 
-def intro_prompt() -> RenderedMessage:
+def intro_prompt(language: str = L) -> RenderedMessage:
     """/push without an intro line: ask for one."""
     return RenderedMessage(
-        "Send one line to introduce the post, or <code>skip</code>. /cancel stops."
+        translator(language).gettext(
+            "Send one line to introduce the post, or <code>skip</code>. /cancel stops."
+        )
     )
 
 
@@ -232,12 +271,12 @@ def preview_summary_message(
     everyone: bool,
     audience: int,
     token: str,
+    language: str = L,
     *,
     respect_pace: bool = False,
     later: int = 0,
     by_language: Sequence[tuple[str, int]] = (),
     versions: Sequence[str] = (),
-    language: str = "en",
 ) -> RenderedMessage:
     """Below the preview: the audience (now, later, per language) and the buttons.
 
@@ -246,30 +285,36 @@ def preview_summary_message(
     (bot.domain.pace); without, everyone gets it now. `versions` are the languages the
     broadcast is written in, the first written first.
     """
+    t = translator(language)
     text = (
-        "👆 This preview is exactly what supporters will get.\n"
-        f"It will go to {counted(audience, 'chat')} "
-        f"following {_audience_label(topics, everyone)}. "
-        "Send it now, schedule it, or cancel."
+        t.gettext("👆 This preview is exactly what supporters will get.")
+        + "\n"
+        + t.gettext(
+            "It will go to %(chats)s following %(audience)s. Send it now, schedule it, or cancel."
+        )
+        % {"chats": _chats(t, audience), "audience": _audience_label(topics, everyone, t)}
     )
-    text += "\n" + pace_split_text(audience, later if respect_pace else 0, respect_pace)
+    text += "\n" + pace_split_text(audience, later if respect_pace else 0, respect_pace, language)
     if by_language:
         text += "\n" + audience_languages_line(by_language, versions, language)
     rows = (
         (
             InlineKeyboardButton(
-                "Send now", callback_data=cb.broadcast_draft_button(cb.BROADCAST_SEND, token)
+                t.gettext("Send now"),
+                callback_data=cb.broadcast_draft_button(cb.BROADCAST_SEND, token),
             ),
             InlineKeyboardButton(
-                "Schedule", callback_data=cb.broadcast_draft_button(cb.BROADCAST_SCHEDULE, token)
+                t.gettext("Schedule"),
+                callback_data=cb.broadcast_draft_button(cb.BROADCAST_SCHEDULE, token),
             ),
             InlineKeyboardButton(
-                "Cancel", callback_data=cb.broadcast_draft_button(cb.BROADCAST_DISCARD, token)
+                t.gettext("Cancel"),
+                callback_data=cb.broadcast_draft_button(cb.BROADCAST_DISCARD, token),
             ),
         ),
         (
             InlineKeyboardButton(
-                pace_toggle_label(respect_pace),
+                pace_toggle_label(respect_pace, language),
                 callback_data=cb.broadcast_draft_button(cb.BROADCAST_PACE, token),
             ),
         ),
@@ -277,9 +322,9 @@ def preview_summary_message(
     return RenderedMessage(text, rows)
 
 
-def pace_split_text(audience: int, later: int, respect_pace: bool) -> str:
+def pace_split_text(audience: int, later: int, respect_pace: bool, language: str = L) -> str:
     """How many chats get the broadcast now and how many later (digests, quiet hours)."""
-    t = translator("en")
+    t = translator(language)
     if not respect_pace:
         return t.gettext(
             "Now: all of them (a broadcast ignores digests and quiet hours unless you choose)."
@@ -290,122 +335,199 @@ def pace_split_text(audience: int, later: int, respect_pace: bool) -> str:
     }
 
 
-def pace_toggle_label(respect_pace: bool) -> str:
+def pace_toggle_label(respect_pace: bool, language: str = L) -> str:
     """The toggle under the summary."""
-    t = translator("en")
+    t = translator(language)
     if respect_pace:
         return t.gettext("✅ Respect digests and quiet hours")
     return t.gettext("Respect digests and quiet hours")
 
 
-def preview_pending_message() -> RenderedMessage:
+def preview_pending_message(language: str = L) -> RenderedMessage:
     """Text while a preview waits for its buttons."""
-    return RenderedMessage("Use the buttons under the preview, or /cancel.")
+    return RenderedMessage(
+        translator(language).gettext("Use the buttons under the preview, or /cancel.")
+    )
 
 
-def when_prompt(tz_name: str) -> RenderedMessage:
+def when_prompt(tz_name: str, language: str = L) -> RenderedMessage:
     """Schedule was pressed: ask for the time."""
-    return RenderedMessage(
+    text = translator(language).gettext(
         "When should it go out? For example “in 2h”, “in 30m”, “18:30”, “tomorrow 09:00” or "
-        f"“2026-12-10 09:00” ({escape(tz_name)} time). /cancel stops."
+        "“2026-12-10 09:00” (%(zone)s time). /cancel stops."
     )
+    return RenderedMessage(text % {"zone": escape(tz_name)})
 
 
-def scheduled_message(view: BroadcastView, tz: tzinfo) -> RenderedMessage:
+def scheduled_message(view: BroadcastView, tz: tzinfo, language: str = L) -> RenderedMessage:
     """A draft was scheduled."""
-    return RenderedMessage(
-        f"🗓 Broadcast #{view.id} is scheduled for {escape(_moment(view.scheduled_for, tz))}. "
-        "/broadcasts shows it and can cancel it."
+    text = translator(language).gettext(
+        "🗓 Broadcast #%(id)s is scheduled for %(when)s. /broadcasts shows it and can cancel it."
+    )
+    when = escape(_moment(view.scheduled_for, tz, language))
+    return RenderedMessage(text % {"id": view.id, "when": when})
+
+
+def sending_answer(language: str = L) -> str:
+    """The answer to Send now."""
+    return translator(language).gettext("Sending.")
+
+
+def draft_cancelled_message(language: str = L) -> RenderedMessage:
+    """The draft was discarded (Cancel or /cancel)."""
+    return RenderedMessage(translator(language).gettext("Cancelled. Nothing was sent."))
+
+
+def draft_stale_answer(language: str = L) -> str:
+    """A button under an old preview (plain text)."""
+    return answer_text(
+        translator(language).gettext(
+            "This preview is no longer active. Start again with /broadcast."
+        )
     )
 
 
-def draft_cancelled_message() -> RenderedMessage:
-    """The draft was discarded (Cancel or /cancel)."""
-    return RenderedMessage("Cancelled. Nothing was sent.")
-
-
-def draft_stale_answer() -> str:
-    """A button under an old preview (plain text)."""
-    return answer_text("This preview is no longer active. Start again with /broadcast.")
-
-
-def draft_expired_message() -> RenderedMessage:
+def draft_expired_message(language: str = L) -> RenderedMessage:
     """The conversation timed out."""
     return RenderedMessage(
-        "Your broadcast draft expired; nothing was sent. /broadcast to start again."
+        translator(language).gettext(
+            "Your broadcast draft expired; nothing was sent. /broadcast to start again."
+        )
     )
 
 
-def nothing_to_cancel_message() -> RenderedMessage:
+def nothing_to_cancel_message(language: str = L) -> RenderedMessage:
     """/cancel outside a broadcast draft."""
-    return RenderedMessage("There is nothing to cancel.")
+    return RenderedMessage(translator(language).gettext("There is nothing to cancel."))
 
 
-def progress_message(view: BroadcastView) -> RenderedMessage:
+def progress_message(view: BroadcastView, language: str = L) -> RenderedMessage:
     """The organiser's progress message, edited as the broadcast goes out."""
+    t = translator(language)
     done = view.status == "done" or (view.status == "sending" and view.pending == 0)
-    head = "✅ Broadcast" if done else "📣 Sending broadcast"
+    values: dict[str, object] = {
+        "id": view.id,
+        "audience": _audience_label(view.topics, view.everyone, t),
+    }
+    head = (
+        t.gettext("✅ Broadcast #%(id)s to %(audience)s")
+        if done
+        else t.gettext("📣 Sending broadcast #%(id)s to %(audience)s")
+    )
     lines = [
-        f"{head} #{view.id} to {_audience_label(view.topics, view.everyone)}",
-        f"Sent {view.sent} / {view.total}",
-        f"Blocked or gone: {view.dropped} · Failed: {view.failed}",
+        head % values,
+        t.gettext("Sent %(sent)s / %(total)s") % {"sent": view.sent, "total": view.total},
+        t.gettext("Blocked or gone: %(dropped)s · Failed: %(failed)s")
+        % {"dropped": view.dropped, "failed": view.failed},
     ]
     if not done:
-        lines.append(f"Waiting: {view.pending}")
+        lines.append(t.gettext("Waiting: %(pending)s") % {"pending": view.pending})
     return RenderedMessage("\n".join(lines))
 
 
-def final_summary_message(view: BroadcastView) -> RenderedMessage:
+def final_summary_message(view: BroadcastView, language: str = L) -> RenderedMessage:
     """Sent when no delivery of the broadcast is pending any more."""
+    t = translator(language)
+    text = t.gettext(
+        "✅ Broadcast #%(id)s finished: %(sent)s of %(chats)s reached, "
+        "%(dropped)s blocked or gone, %(failed)s failed."
+    )
     return RenderedMessage(
-        f"✅ Broadcast #{view.id} finished: {view.sent} of {counted(view.total, 'chat')} "
-        f"reached, {view.dropped} blocked or gone, {view.failed} failed."
+        text
+        % {
+            "id": view.id,
+            "sent": view.sent,
+            "chats": _chats(t, view.total),
+            "dropped": view.dropped,
+            "failed": view.failed,
+        }
     )
 
 
-def _figures_line(view: BroadcastView) -> str:
+def _figures_line(view: BroadcastView, t: Translator) -> str:
     if view.status == "scheduled":
-        return "waiting"
+        return t.gettext("waiting")
     if view.status == "cancelled":
-        return "cancelled"
-    return f"sent {view.sent}/{view.total}, blocked {view.dropped}, failed {view.failed}" + (
-        f", waiting {view.pending}" if view.pending else ""
-    )
+        return t.gettext("cancelled")
+    values = {
+        "sent": view.sent,
+        "total": view.total,
+        "dropped": view.dropped,
+        "failed": view.failed,
+        "pending": view.pending,
+    }
+    if view.pending:
+        return (
+            t.gettext(
+                "sent %(sent)s/%(total)s, blocked %(dropped)s, failed %(failed)s, "
+                "waiting %(pending)s"
+            )
+            % values
+        )
+    return t.gettext("sent %(sent)s/%(total)s, blocked %(dropped)s, failed %(failed)s") % values
+
+
+_STATUSES = {
+    "scheduled": N_("scheduled"),
+    "sending": N_("sending"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+}
 
 
 def broadcasts_list_message(
-    recent: Sequence[BroadcastView], scheduled: Sequence[BroadcastView], tz: tzinfo
+    recent: Sequence[BroadcastView],
+    scheduled: Sequence[BroadcastView],
+    tz: tzinfo,
+    language: str = L,
 ) -> RenderedMessage:
     """/broadcasts: scheduled broadcasts (each with a Cancel button) and the recent ones."""
-    lines = ["<b>Scheduled</b>"]
+    t = translator(language)
+    lines = [t.gettext("<b>Scheduled</b>")]
     if not scheduled:
-        lines.append("None.")
+        lines.append(t.gettext("None."))
     for view in scheduled:
-        kind = "push" if view.push else "broadcast"
+        text = (
+            t.gettext("#%(id)s push to %(audience)s at %(when)s")
+            if view.push
+            else t.gettext("#%(id)s broadcast to %(audience)s at %(when)s")
+        )
         lines.append(
-            f"#{view.id} {kind} to {_audience_label(view.topics, view.everyone)} at "
-            f"{escape(_moment(view.scheduled_for, tz))}"
+            text
+            % {
+                "id": view.id,
+                "audience": _audience_label(view.topics, view.everyone, t),
+                "when": escape(_moment(view.scheduled_for, tz, language)),
+            }
             + (f" — {escape(shorten(view.summary, 60))}" if view.summary else "")
         )
-    lines += ["", "<b>Recent</b>"]
+    lines += ["", t.gettext("<b>Recent</b>")]
     if not recent:
-        lines.append("None yet.")
+        lines.append(t.gettext("None yet."))
     for view in recent:
         when = view.finished_at or view.scheduled_for or view.created_at
+        status = t.gettext(_STATUSES[view.status]) if view.status in _STATUSES else view.status
         lines.append(
-            f"#{view.id} {escape(view.status)} · {escape(_moment(when, tz))} · "
-            f"{_audience_label(view.topics, view.everyone)} · {_figures_line(view)}"
+            f"#{view.id} {escape(status)} · {escape(_moment(when, tz, language))} · "
+            f"{_audience_label(view.topics, view.everyone, t)} · {_figures_line(view, t)}"
             + (f" — {escape(shorten(view.summary, 60))}" if view.summary else "")
         )
+    cancel = t.gettext("✖ Cancel #%(id)s")
     rows = tuple(
-        (InlineKeyboardButton(f"✖ Cancel #{view.id}", callback_data=cb.broadcast_cancel(view.id)),)
+        (
+            InlineKeyboardButton(
+                cancel % {"id": view.id}, callback_data=cb.broadcast_cancel(view.id)
+            ),
+        )
         for view in scheduled[:90]
     )
     return RenderedMessage(fit("\n".join(lines)), rows, True)
 
 
-def broadcast_cancelled_answer(broadcast_id: int, *, changed: bool) -> str:
+def broadcast_cancelled_answer(broadcast_id: int, *, changed: bool, language: str = L) -> str:
     """The answer to a "Cancel #N" press (plain text)."""
+    t = translator(language)
     if changed:
-        return answer_text(f"Broadcast #{broadcast_id} is cancelled.")
-    return answer_text(f"Broadcast #{broadcast_id} is no longer scheduled; nothing to cancel.")
+        return answer_text(t.gettext("Broadcast #%(id)s is cancelled.") % {"id": broadcast_id})
+    text = t.gettext("Broadcast #%(id)s is no longer scheduled; nothing to cancel.")
+    return answer_text(text % {"id": broadcast_id})

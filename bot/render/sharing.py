@@ -27,13 +27,14 @@ from bot.domain.referral import deep_link_parameter
 from bot.domain.search import MAX_QUERY_BYTES, MAX_QUERY_WORDS
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
+from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
 from bot.render.notifications import post_notification
 from bot.render.supporters import post_list_lines
 from bot.render.text import (
     BUTTON_TEXT_CHARS,
     RenderedMessage,
-    escape,
     fit,
+    quoted_key,
     safe_url,
     shorten,
     visible,
@@ -41,37 +42,60 @@ from bot.render.text import (
 
 RESULT_TITLE_CHARS = 100
 RESULT_DESCRIPTION_CHARS = 120
-CALL_TO_ACTION = "Call to action"
-UNTITLED = "Untitled"
+CALL_TO_ACTION = N_("Call to action")
+UNTITLED = N_("Untitled")
 
 
-def search_usage() -> RenderedMessage:
+def search_usage(language: str = SOURCE_LANGUAGE) -> RenderedMessage:
     """/search without words, or with too many: how to use it."""
-    return RenderedMessage(
-        "Search the posts by words in their title or summary: <code>/search &lt;words&gt;</code>"
-        ", for example <code>/search write for rights</code>.\n"
-        f"Accents and capitals do not matter; use up to {MAX_QUERY_WORDS} words "
-        f"({MAX_QUERY_BYTES} letters)."
+    t = translator(language)
+    text = t.gettext(
+        "Search the posts by words in their title or summary: "
+        "<code>/search &lt;words&gt;</code>, for example <code>/search write for rights</code>."
     )
+    limits = t.gettext(
+        "Accents and capitals do not matter; use up to %(words)s words (%(letters)s letters)."
+    )
+    values = {"words": t.number(MAX_QUERY_WORDS), "letters": t.number(MAX_QUERY_BYTES)}
+    return RenderedMessage(f"{text}\n{limits % values}")
 
 
 def search_page(
-    posts: Sequence[PostView], *, terms: str, page: int, has_next: bool, tz: tzinfo
+    posts: Sequence[PostView],
+    *,
+    terms: str,
+    page: int,
+    has_next: bool,
+    tz: tzinfo,
+    language: str = SOURCE_LANGUAGE,
 ) -> RenderedMessage:
     """One page of /search: up to five posts, newest first, ◀ ▶ buttons like /latest."""
-    lines = [f"Posts matching “{escape(terms)}” (page {page + 1})", ""]
+    t = translator(language)
+    heading = t.gettext("Posts matching %(terms)s (page %(page)s)") % {
+        "terms": quoted_key(terms, language),
+        "page": t.number(page + 1),
+    }
+    lines = [heading, ""]
     if not posts:
         lines.append(
-            "No posts match these words. Try fewer or other words."
+            t.gettext("No posts match these words. Try fewer or other words.")
             if page == 0
-            else "No more posts."
+            else t.gettext("No more posts.")
         )
-    lines.extend(post_list_lines(posts, tz))
+    lines.extend(post_list_lines(posts, tz, language))
     nav: list[InlineKeyboardButton] = []
     if page > 0:
-        nav.append(InlineKeyboardButton("◀ Newer", callback_data=cb.search_page(page - 1, terms)))
+        nav.append(
+            InlineKeyboardButton(
+                t.gettext("◀ Newer"), callback_data=cb.search_page(page - 1, terms)
+            )
+        )
     if has_next:
-        nav.append(InlineKeyboardButton("Older ▶", callback_data=cb.search_page(page + 1, terms)))
+        nav.append(
+            InlineKeyboardButton(
+                t.gettext("Older ▶"), callback_data=cb.search_page(page + 1, terms)
+            )
+        )
     return RenderedMessage(fit("\n".join(lines)), (tuple(nav),) if nav else (), True)
 
 
@@ -80,9 +104,12 @@ def follow_link(bot_username: str, topic: TopicView, code: str | None) -> str:
     return f"https://t.me/{bot_username}?start={deep_link_parameter(topic.slug, code)}"
 
 
-def follow_button(bot_username: str, topic: TopicView, code: str | None) -> InlineKeyboardButton:
+def follow_button(
+    bot_username: str, topic: TopicView, code: str | None, language: str = SOURCE_LANGUAGE
+) -> InlineKeyboardButton:
     """The "Follow <topic>" button: a deep link to the bot."""
-    text = shorten(f"Follow {topic.name}", BUTTON_TEXT_CHARS)
+    label = translator(language).gettext("Follow %(topic)s")
+    text = shorten(label % {"topic": topic.name}, BUTTON_TEXT_CHARS)
     return InlineKeyboardButton(text, url=follow_link(bot_username, topic, code))
 
 
@@ -101,28 +128,35 @@ def inline_result(
     post: PostView | None = None,
     broadcast_html: str | None = None,
     action_url: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> InlineQueryResultArticle:
-    """One inline result: a post as a notification shows it, or a broadcast's text."""
+    """One inline result: a post as a notification shows it, or a broadcast's text.
+
+    In the sharer's language (the one their Telegram app uses).
+    """
+    t = translator(language)
     if post is not None:
-        text = post_notification(post, topic, tz).text
-        link, label = safe_url(post.url), "Read and act"
-        title = shorten(post.title, RESULT_TITLE_CHARS) if visible(post.title) else UNTITLED
+        text = post_notification(post, topic, tz, language=language).text
+        link, label = safe_url(post.url), t.gettext("Read and act")
+        untitled = t.gettext(UNTITLED)
+        title = shorten(post.title, RESULT_TITLE_CHARS) if visible(post.title) else untitled
         description = shorten(post.summary, RESULT_DESCRIPTION_CHARS)
     else:
-        text = (
-            broadcast_html
-            if broadcast_html and visible(plain_text(broadcast_html))
-            else CALL_TO_ACTION
-        )
-        link, label = safe_url(action_url), "Take action"
+        call = t.gettext(CALL_TO_ACTION)
+        text = broadcast_html if broadcast_html and visible(plain_text(broadcast_html)) else call
+        link, label = safe_url(action_url), t.gettext("Take action")
         words = plain_text(text)
-        title = f"{CALL_TO_ACTION}: {shorten(words, RESULT_TITLE_CHARS)}".rstrip(": ")
+        title = t.gettext("%(call)s: %(words)s") % {
+            "call": call,
+            "words": shorten(words, RESULT_TITLE_CHARS),
+        }
+        title = title.rstrip(":\u00a0 ")
         description = shorten(words, RESULT_DESCRIPTION_CHARS)
     row: list[InlineKeyboardButton] = []
     if link:
         row.append(InlineKeyboardButton(label, url=link))
     if topic is not None:
-        row.append(follow_button(bot_username, topic, code))
+        row.append(follow_button(bot_username, topic, code, language))
     return InlineQueryResultArticle(
         id=result_id,
         title=title,

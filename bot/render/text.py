@@ -12,6 +12,7 @@ every message stays within Telegram's limits (4096 characters of text after pars
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.domain.views import TopicView
+from bot.errors import InvalidInputError
+from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
 
 SOURCE_CHARS = 80
 TOPIC_CHARS = 64
@@ -52,9 +55,17 @@ def escape(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+# Whitespace that folds; no-break spaces (U+00A0, U+2007, U+202F) stay as they are.
+_FOLDABLE = re.compile(r"[^\S\u00a0\u2007\u202f]+")
+
+
 def shorten(text: str, limit: int) -> str:
-    """Cut text at a word boundary to at most `limit` characters, adding '…' when cut."""
-    text = " ".join(text.split())
+    """Cut text at a word boundary to at most `limit` characters, adding '…' when cut.
+
+    Runs of whitespace fold into one space, except no-break spaces (French typography's
+    « » and the space before ! ? : ; keep theirs).
+    """
+    text = _FOLDABLE.sub(" ", text).strip(" ")
     if len(text) <= limit:
         return text
     cut = text[: limit - 1]
@@ -76,11 +87,30 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def format_date(moment: datetime, tz: tzinfo, *, weekday: bool = False, time: bool = False) -> str:
+# Other languages' dates come from Babel (CLDR): "5 mars 2026", "jeu. 5 mars 2026 14:30".
+_PATTERNS = {
+    (False, False): "d MMMM y",
+    (True, False): "EEE d MMMM y",
+    (False, True): "d MMMM y HH:mm",
+    (True, True): "EEE d MMMM y HH:mm",
+}
+
+
+def format_date(
+    moment: datetime,
+    tz: tzinfo,
+    *,
+    weekday: bool = False,
+    time: bool = False,
+    language: str = SOURCE_LANGUAGE,
+) -> str:
     """A moment as a date in `tz`: "5 Mar 2026", "Thu 5 Mar 2026", "5 Mar 2026 14:30".
 
-    The one place dates are worded, the same on every platform and under every locale.
+    The one place dates are worded, the same on every platform and under every locale;
+    in French (Babel): "5 mars 2026", "jeu. 5 mars 2026 14:30".
     """
+    if language != SOURCE_LANGUAGE:
+        return translator(language).datetime(moment, tz, _PATTERNS[weekday, time])
     local = moment.astimezone(tz)
     text = f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
     if weekday:
@@ -90,11 +120,13 @@ def format_date(moment: datetime, tz: tzinfo, *, weekday: bool = False, time: bo
     return text
 
 
-def optional_date(moment: datetime | None, tz: tzinfo) -> str | None:
+def optional_date(
+    moment: datetime | None, tz: tzinfo, language: str = SOURCE_LANGUAGE
+) -> str | None:
     """`format_date` of a moment that may be unknown (then None)."""
     if moment is None:
         return None
-    return format_date(moment, tz)
+    return format_date(moment, tz, language=language)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -124,9 +156,12 @@ def answer_text(text: str) -> str:
     return shorten(text, ANSWER_CHARS)
 
 
-def quoted_key(key: str) -> str:
-    """A user-typed key, shortened and escaped, in quotes."""
-    return f"“{escape(shorten(key, KEY_CHARS))}”"
+def quoted_key(key: str, language: str = SOURCE_LANGUAGE) -> str:
+    """A user-typed key, shortened and escaped, in quotes (“…” or « … »)."""
+    text = escape(shorten(key, KEY_CHARS))
+    if language == "fr":
+        return f"«\u00a0{text}\u00a0»"
+    return f"“{text}”"
 
 
 # Characters Telegram treats as blank although they are letters or symbols to Unicode.
@@ -145,29 +180,76 @@ def visible(text: str) -> bool:
 
 # -- replies several audiences share ------------------------------------------------------------
 
-INVALID_BUTTON = "This button is no longer valid."
-SOMETHING_WRONG = "Sorry, something went wrong. Please try again in a moment."
-PRIVATE_ONLY_ANSWER = "Please use this in a private chat with me."
+# English texts marked for the catalogs; the functions below give them in a chat's language.
+INVALID_BUTTON = N_("This button is no longer valid.")
+SOMETHING_WRONG = N_("Sorry, something went wrong. Please try again in a moment.")
+PRIVATE_ONLY_ANSWER = N_("Please use this in a private chat with me.")
 
 
-def topic_not_found_message(key: str, suggestions: Sequence[str]) -> RenderedMessage:
+# A command or button of a role the sender does not hold, by the role it needs.
+REFUSALS = {
+    "organiser": N_("Sorry, only organisers and admins can do that."),
+    "admin": N_("Sorry, only admins can do that."),
+}
+NOT_ALLOWED = N_("Sorry, you are not allowed to do that.")
+
+
+def refusal(needed: str, language: str = SOURCE_LANGUAGE) -> str:
+    """Why a staff command or button was refused (`needed`: the role it takes)."""
+    return translator(language).gettext(REFUSALS.get(needed, NOT_ALLOWED))
+
+
+def reason(error: InvalidInputError, language: str = SOURCE_LANGUAGE) -> str:
+    """Why an input was refused, in `language` (plain text: escape it for HTML).
+
+    A reason raised with `InvalidInputError.worded` is a catalog message; any other reads as
+    raised (English).
+    """
+    if error.template is None:
+        return str(error)
+    text = translator(language).gettext(error.template)
+    return text % error.values if error.values else text
+
+
+def invalid_button(language: str = SOURCE_LANGUAGE) -> str:
+    """The answer to a button that is stale, forged or no longer on its message."""
+    return translator(language).gettext(INVALID_BUTTON)
+
+
+def something_wrong(language: str = SOURCE_LANGUAGE) -> str:
+    """The apology for an unexpected error."""
+    return translator(language).gettext(SOMETHING_WRONG)
+
+
+def private_only_answer(language: str = SOURCE_LANGUAGE) -> str:
+    """A staff button pressed in a group (a callback answer)."""
+    return translator(language).gettext(PRIVATE_ONLY_ANSWER)
+
+
+def topic_not_found_message(
+    key: str, suggestions: Sequence[str], language: str = SOURCE_LANGUAGE
+) -> RenderedMessage:
     """An unknown topic: "No topic called X. Did you mean: …"."""
+    t = translator(language)
     if not key.strip():
-        return RenderedMessage("Which topic? Try /topics to see them all.")
-    text = f"No topic called {quoted_key(key)}."
+        return RenderedMessage(t.gettext("Which topic? Try /topics to see them all."))
+    text = t.gettext("No topic called %(key)s.") % {"key": quoted_key(key, language)}
     if suggestions:
         names = ", ".join(f"<b>{escape(shorten(s, TOPIC_CHARS))}</b>" for s in suggestions)
-        text += f" Did you mean: {names}?"
+        text += " " + t.gettext("Did you mean: %(names)s?") % {"names": names}
     else:
-        text += " See /topics for the list."
+        text += " " + t.gettext("See /topics for the list.")
     return RenderedMessage(text)
 
 
-def private_only_message(bot_username: str | None) -> RenderedMessage:
+def private_only_message(
+    bot_username: str | None, language: str = SOURCE_LANGUAGE
+) -> RenderedMessage:
     """An organiser or admin command in a group or channel: where to use it instead."""
-    text = "Please use this command in a private chat with me"
+    t = translator(language)
     if not bot_username:
-        return RenderedMessage(f"{text}.")
+        return RenderedMessage(t.gettext("Please use this command in a private chat with me."))
     name = escape(bot_username)
     link = f'<a href="https://t.me/{name}">@{name}</a>'
-    return RenderedMessage(f"{text}: {link}.", disable_preview=True)
+    text = t.gettext("Please use this command in a private chat with me: %(link)s.")
+    return RenderedMessage(text % {"link": link}, disable_preview=True)

@@ -1,7 +1,9 @@
 """What people (and probes) read from the bot's web server: the pages and short plain texts.
 
 The page for a link the bot does not know (a forged, truncated or altered token, or a message
-that no longer exists) is a small static HTML page: it repeats nothing from the request. Pure.
+that no longer exists) is a small static HTML page: it repeats nothing from the request. It is
+bilingual (English, then French), as a Canadian organisation's public pages are: the browser
+that opens a link says nothing the bot could match to a chat's language. Pure.
 """
 
 from __future__ import annotations
@@ -12,12 +14,17 @@ LINK_NOT_FOUND_HTML = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
-<title>Link not found</title>
+<title>Link not found · Lien introuvable</title>
 </head>
 <body>
 <h1>Link not found</h1>
 <p>This link is not valid, or the message it belonged to no longer exists.
 Please open the link again from the message in Telegram, or ask the organisation that sent it.</p>
+<hr>
+<h1 lang="fr">Lien introuvable</h1>
+<p lang="fr">Ce lien n’est pas valide, ou le message auquel il appartenait n’existe plus.
+Rouvrez le lien à partir du message dans Telegram, ou adressez-vous à l’organisme qui l’a
+envoyé.</p>
 </body>
 </html>
 """

@@ -23,12 +23,13 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Broadcast, Topic
-from bot.db.repos import AuditRepo, BroadcastRepo, ChatRepo, FeedRepo, PostRepo, TopicRepo
+from bot.db.repos import AuditRepo, BroadcastRepo, FeedRepo, PostRepo, TopicRepo
 from bot.domain.clock import Clock
-from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE, chat_version_language, choose_version
+from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE, choose_version
 from bot.domain.matching import normalise_key
 from bot.domain.types import DeliveryStatus
 from bot.domain.views import BroadcastView, PostView, TopicView
+from bot.domain.wording import N_
 from bot.errors import InvalidInputError, NotFoundError, TopicNotFoundError
 from bot.feeds.parse import canonical_url
 from bot.render.notifications import broadcast_message, pushed_post_html
@@ -158,16 +159,18 @@ def validate_action_url(text: str) -> str | None:
     value = text.strip()
     if value.lower() == SKIP:
         return None
-    refusal = "That is not a link I can use: send an http:// or https:// address, or skip."
+    refusal = InvalidInputError.worded(
+        N_("That is not a link I can use: send an http:// or https:// address, or skip.")
+    )
     if len(value) > MAX_URL_CHARS or not value.isprintable() or any(c.isspace() for c in value):
-        raise InvalidInputError(refusal)
+        raise refusal
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:
-        raise InvalidInputError(refusal) from None
+        raise refusal from None
     if parts.scheme.lower() not in ("http", "https") or not host or "." not in host.strip("."):
-        raise InvalidInputError(refusal)
+        raise refusal
     return value
 
 
@@ -298,8 +301,8 @@ class BroadcastService:
     def preview(draft: BroadcastDraft, language: str | None = None) -> RenderedMessage:
         """Exactly what a supporter reached through the sample topic gets (same renderer).
 
-        `language` picks the version (and the topic's name) a chat reading it gets; by
-        default the version written first.
+        `language` picks the version (and the topic's name) a chat reading it gets, and the
+        language of its buttons; by default the version written first.
         """
         language = language or draft.language
         sample = draft.audience.sample_topic
@@ -308,12 +311,8 @@ class BroadcastService:
             draft.action_url,
             sample.in_language(language) if sample is not None else None,
             action_label=draft.action_label,
+            language=language,
         )
-
-    async def language_of(self, chat_id: int) -> str:
-        """The language an organiser's chat reads: the language of what they write first."""
-        async with self._sessionmaker() as session:
-            return chat_version_language(await ChatRepo(session).language(chat_id))
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -367,7 +366,9 @@ class BroadcastService:
         """
         now = self._clock.now()
         if when <= now:
-            raise InvalidInputError("That time has already passed; choose a time in the future.")
+            raise InvalidInputError.worded(
+                N_("That time has already passed; choose a time in the future.")
+            )
         async with self._sessionmaker.begin() as session:
             broadcast = await BroadcastRepo(session).add(
                 self._row(

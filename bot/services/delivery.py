@@ -43,12 +43,12 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import BROADCAST, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
+from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
 from bot.db.repos import ChatRepo, DeliveryRepo
 from bot.db.repos.pace import DeliveryPace, PaceRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
-from bot.domain.languages import MAIN_LANGUAGE, chat_version_language, choose_version
+from bot.domain.languages import choose_version
 from bot.domain.links import LinkKind, TrackedLinks
 from bot.domain.pace import (
     QUIET_RELEASE_SECONDS,
@@ -59,7 +59,13 @@ from bot.domain.pace import (
 )
 from bot.domain.types import DeliveryOutcome, DeliveryStatus, OutcomeKind
 from bot.domain.views import PostView, TopicView
-from bot.render.notifications import broadcast_message, post_notification, with_tracked_link
+from bot.render.i18n import SOURCE_LANGUAGE
+from bot.render.notifications import (
+    archive_notice,
+    broadcast_message,
+    post_notification,
+    with_tracked_link,
+)
 from bot.render.pace import DigestItem, digest_messages
 from bot.render.text import RenderedMessage, safe_url
 from bot.services.views import post_view
@@ -181,9 +187,11 @@ class DeliveryEngine:
         links: TrackedLinks | None = None,
         share_query: Callable[[str, int, TopicView | None], str | None] | None = None,
         release_window: int = QUIET_RELEASE_SECONDS,
-        default_language: str = "en",
+        default_language: str = SOURCE_LANGUAGE,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # The language of chats that have none stored (DEFAULT_LANGUAGE).
+        self._default_language = default_language
         # Tracked links (PUBLIC_URL set): each delivery's link button gets its own token.
         self._links = links
         self._sender = sender
@@ -577,7 +585,13 @@ class DeliveryEngine:
         views = [
             DigestItem(
                 post_view(post, source),
-                TopicView(t.id, t.slug, t.name, t.emoji) if t is not None else None,
+                (
+                    TopicView(t.id, t.slug, t.name, t.emoji, name_fr=t.name_fr or "").in_language(
+                        language
+                    )
+                    if t is not None
+                    else None
+                ),
             )
             for post, source, t in items
         ]
@@ -666,6 +680,16 @@ class DeliveryEngine:
                 .where(Post.id.in_(post_ids))
             )
             posts = {p.id: post_view(p, name or title) for p, name, title in result.all()}
+        broadcasts: dict[int, Broadcast] = {}
+        if broadcast_ids:
+            result_b = await session.execute(
+                select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
+            )
+            broadcasts = {b.id: b for b in result_b.scalars()}
+        # A notice (a topic archived) names its topic, worded in each chat's language.
+        topic_ids |= {
+            b.topic_ids[0] for b in broadcasts.values() if b.kind == NOTICE and b.topic_ids
+        }
         topics: dict[int, TopicView] = {}
         if topic_ids:
             result_t = await session.execute(select(Topic).where(Topic.id.in_(topic_ids)))
@@ -680,20 +704,11 @@ class DeliveryEngine:
                 )
                 for t in result_t.scalars()
             }
-        broadcasts: dict[int, Broadcast] = {}
-        if broadcast_ids:
-            result_b = await session.execute(
-                select(Broadcast).where(Broadcast.id.in_(broadcast_ids))
-            )
-            broadcasts = {b.id: b for b in result_b.scalars()}
-        # Each chat's reading language: topic names and broadcast versions in it.
-        result_c = await session.execute(
-            select(Chat.id, Chat.language).where(Chat.id.in_({r.chat_id for r in rows}))
-        )
-        languages = {int(i): chat_version_language(lang) for i, lang in result_c.all()}
+        # Each chat reads its own language: one query per batch, one rendering per language.
+        stored = await ChatRepo(session).languages({r.chat_id for r in rows})
         jobs = []
         for row in rows:
-            language = languages.get(row.chat_id, MAIN_LANGUAGE)
+            language = stored.get(row.chat_id) or self._default_language
             rendered = self._render(row, posts, topics, broadcasts, language)
             if rendered is None:
                 continue
@@ -709,12 +724,12 @@ class DeliveryEngine:
         posts: dict[int, PostView],
         topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
-        language: str = MAIN_LANGUAGE,
+        language: str,
     ) -> tuple[RenderedMessage, str | None] | None:
         """The message of one delivery, rendered once per version of what it shows.
 
         The cache key is the rendered values themselves (the post's and the topic's views,
-        the broadcast's content, in the chat's language), read fresh with every claimed
+        the broadcast's content) and the chat's language, read fresh with every claimed
         batch: a renamed topic or an edited post is a new key, so it is rendered afresh, at
         the cost of one hash. A broadcast's text is the chat's language's version, else the
         one written first.
@@ -728,12 +743,12 @@ class DeliveryEngine:
             post = posts.get(row.post_id)
             if post is None:
                 return None
-            key = ("p", post, topic)
+            key = ("p", post, topic, language)
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
             share = self._share_query(POST, post.id, topic) if self._share_query else None
-            rendered = (post_notification(post, topic, self._tz, share), None)
+            rendered = (post_notification(post, topic, self._tz, share, language), None)
         else:
             broadcast = broadcasts.get(row.broadcast_id or 0)
             if broadcast is None:
@@ -747,7 +762,7 @@ class DeliveryEngine:
                 broadcast.photo,
                 broadcast.action_label,
             )
-            key = ("b", content, topic)
+            key = ("b", content, topic, language)
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
@@ -756,6 +771,14 @@ class DeliveryEngine:
                 if self._share_query and broadcast.kind == BROADCAST
                 else None
             )
+            notice_topic = (
+                topics.get(broadcast.topic_ids[0])
+                if broadcast.kind == NOTICE and broadcast.topic_ids
+                else None
+            )
+            if notice_topic is not None:
+                # The bot's own notice (a topic archived): worded in the chat's language.
+                text_html = archive_notice(notice_topic, language)
             message = broadcast_message(
                 text_html,
                 broadcast.action_url,
@@ -763,6 +786,7 @@ class DeliveryEngine:
                 action_label=broadcast.action_label,
                 broadcast_id=broadcast.id,
                 share_query=share,
+                language=language,
             )
             rendered = (message, broadcast.photo)
         if len(self._render_cache) >= 5000:

@@ -18,6 +18,7 @@ from bot.db.repos import AuditRepo, ReportRepo, TopicRepo, TotalsRepo
 from bot.db.repos.totals import week_start
 from bot.domain.clock import Clock
 from bot.domain.views import AuditView, GrowthView, StatsView
+from bot.domain.wording import N_
 from bot.errors import InvalidInputError
 
 AUDIT_DEFAULT = 20
@@ -91,5 +92,7 @@ def parse_audit_limit(text: str) -> int:
     if not text:
         return AUDIT_DEFAULT
     if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) < 1:
-        raise InvalidInputError(f"n must be a whole number from 1 to {AUDIT_MAX}")
+        raise InvalidInputError.worded(
+            N_("n must be a whole number from 1 to %(max)s"), max=AUDIT_MAX
+        )
     return min(int(text), AUDIT_MAX)

@@ -18,6 +18,7 @@ from bot.db.repos import AuditRepo, UserRepo
 from bot.domain.clock import Clock
 from bot.domain.types import Actor, Role
 from bot.domain.views import TeamMemberView
+from bot.domain.wording import N_
 from bot.errors import InvalidInputError, NotFoundError
 
 # What admins may type for a role (both spellings of organiser).
@@ -97,7 +98,7 @@ class RoleService:
         """
         role = ROLE_WORDS.get(role_word.strip().lower())
         if role is None:
-            raise InvalidInputError("the role must be organiser or admin")
+            raise InvalidInputError.worded(N_("the role must be organiser or admin"))
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
             repo = UserRepo(session)
@@ -130,9 +131,12 @@ class RoleService:
             repo = UserRepo(session)
             user_id, username = await self._resolve(repo, target)
             if user_id in self.admin_ids:
-                raise InvalidInputError(
-                    f"{_who(user_id, username)} is an admin through ADMIN_IDS, the bot's "
-                    "configuration; to revoke them, remove the id from ADMIN_IDS and restart"
+                raise InvalidInputError.worded(
+                    N_(
+                        "%(who)s is an admin through ADMIN_IDS, the bot's configuration; to "
+                        "revoke them, remove the id from ADMIN_IDS and restart"
+                    ),
+                    who=_who(user_id, username),
                 )
             user = await repo.get(user_id)
             before = _role(user.role) if user is not None else Role.SUPPORTER
@@ -186,8 +190,8 @@ class RoleService:
             user_id = int(text)
             user = await repo.get(user_id)
             return user_id, user.username if user is not None else None
-        raise InvalidInputError(
-            "write the user as a numeric id (they get it with /whoami) or @username"
+        raise InvalidInputError.worded(
+            N_("write the user as a numeric id (they get it with /whoami) or @username")
         )
 
 

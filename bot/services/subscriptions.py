@@ -32,10 +32,10 @@ from bot.db.repos import (
     UserRepo,
 )
 from bot.domain.clock import Clock
-from bot.domain.languages import chat_version_language
 from bot.domain.matching import normalise_key
 from bot.domain.views import PAGE_SIZE, PostView, TopicView
 from bot.errors import TopicNotFoundError
+from bot.render.i18n import LANGUAGES, SOURCE_LANGUAGE, language_for
 from bot.services.views import post_view, topic_view
 
 # A topic key longer than this is no topic name (names are at most 64 characters).
@@ -122,22 +122,80 @@ class SubscriptionService:
     handler must map to a friendly answer.
     """
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        default_language: str = SOURCE_LANGUAGE,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
         # user id -> lower-cased username last written; an unchanged user costs no write.
         self._users: dict[int, str | None] = {}
+        self.default_language = default_language
+        # chat id -> the chat's language as stored (None: not set); read once per chat.
+        self._languages: dict[int, str | None] = {}
 
     # -- chats and users ---------------------------------------------------------------------
 
-    async def register_chat(self, chat_id: int, chat_type: str) -> bool:
+    async def register_chat(
+        self, chat_id: int, chat_type: str, language_code: str | None = None
+    ) -> bool:
         """Record a chat that talked to us, reactivating it if it was inactive.
 
+        At first contact the chat's language is set from the sender's Telegram
+        `language_code` ("fr", "fr-CA" → "fr"; anything else → the default language).
+
         Returns:
-            True if the chat was created or reactivated (False costs no write).
+            True if the chat was created or reactivated.
         """
         async with self._sessionmaker.begin() as session:
-            return await ChatRepo(session).register(chat_id, chat_type, self._clock.now())
+            chats = ChatRepo(session)
+            changed = await chats.register(chat_id, chat_type, self._clock.now())
+            # Unknown here, or known to be unset and now said: look (and set it) once.
+            if chat_id not in self._languages or (
+                self._languages[chat_id] is None and language_code is not None
+            ):
+                stored = await chats.language(chat_id)
+                if stored is None and language_code is not None:
+                    stored = language_for(language_code, self.default_language)
+                    await chats.set_language(chat_id, stored, self._clock.now())
+                self._remember_language(chat_id, stored)
+        return changed
+
+    async def chat_language(self, chat_id: int) -> str:
+        """The language the chat reads ("en", "fr"): as stored, else the default language."""
+        return await self.stored_language(chat_id) or self.default_language
+
+    async def stored_language(self, chat_id: int) -> str | None:
+        """The chat's language as stored (None: no chat, or none set); cached per chat."""
+        if chat_id in self._languages:
+            return self._languages[chat_id]
+        async with self._sessionmaker() as session:
+            stored = await ChatRepo(session).language(chat_id)
+        self._remember_language(chat_id, stored)
+        return self._languages[chat_id]
+
+    async def set_language(self, chat_id: int, chat_type: str, language: str) -> None:
+        """Set the chat's language (creating the chat if needed).
+
+        Raises:
+            ValueError: `language` is not one the bot speaks (the handler checks first).
+        """
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown language {language!r}")
+        async with self._sessionmaker.begin() as session:
+            chats = ChatRepo(session)
+            await chats.ensure(chat_id, chat_type, self._clock.now())
+            await chats.set_language(chat_id, language, self._clock.now())
+        self._remember_language(chat_id, language)
+
+    def _remember_language(self, chat_id: int, language: str | None) -> None:
+        if language is not None and language not in LANGUAGES:
+            language = self.default_language
+        if len(self._languages) >= USER_CACHE_LIMIT:
+            self._languages.clear()
+        self._languages[chat_id] = language
 
     async def remember_user(self, user_id: int, username: str | None) -> bool:
         """Record a user's numeric id and lower-cased @username, and nothing else.
@@ -204,6 +262,7 @@ class SubscriptionService:
             role = await UserRepo(session).delete(user_id)
             await privacy.forget_audit_names(user_id)
         self._users.pop(user_id, None)
+        self._languages.pop(chat_id, None)
         return ForgetResult(
             chat=chat,
             subscriptions=subscriptions if chat else 0,
@@ -213,12 +272,6 @@ class SubscriptionService:
         )
 
     # -- topics and subscriptions --------------------------------------------------------------
-
-    async def language_of(self, chat_id: int) -> str:
-        """The language a chat reads ("en", "fr"): its own, else the main language."""
-        async with self._sessionmaker() as session:
-            language = await ChatRepo(session).language(chat_id)
-        return chat_version_language(language)
 
     async def list_topics(self, chat_id: int) -> list[TopicView]:
         """Every active topic in name order, flagged when the chat follows it."""

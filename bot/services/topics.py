@@ -36,6 +36,7 @@ from bot.domain.topics import (
 )
 from bot.domain.types import CLI_ACTOR, Actor, RuleKind, TopicSpec
 from bot.domain.views import TopicDetailView
+from bot.domain.wording import N_
 from bot.errors import AlreadyExistsError, InvalidInputError, TopicNotFoundError
 from bot.render.notifications import archive_notice
 from bot.services.views import topic_view
@@ -142,8 +143,8 @@ class TopicService:
         """
         field = field.strip().lower()
         if field not in TOPIC_FIELDS:
-            raise InvalidInputError(
-                "the field must be name, description, name:fr, description:fr, emoji or action"
+            raise InvalidInputError.worded(
+                N_("the field must be name, description, name:fr, description:fr, emoji or action")
             )
         value = value.strip()
         if field == "name":
@@ -162,11 +163,15 @@ class TopicService:
         elif value == CLEAR_VALUE:
             value = ""
         elif field == "description" and len(value) > DESCRIPTION_MAX:
-            raise InvalidInputError(
-                f"a description is at most {DESCRIPTION_MAX} characters, not {len(value)}"
+            raise InvalidInputError.worded(
+                N_("a description is at most %(max)s characters, not %(length)s"),
+                max=DESCRIPTION_MAX,
+                length=len(value),
             )
         elif field == "emoji" and len(value) > EMOJI_MAX:
-            raise InvalidInputError(f"an emoji is at most {EMOJI_MAX} characters")
+            raise InvalidInputError.worded(
+                N_("an emoji is at most %(max)s characters"), max=EMOJI_MAX
+            )
         now = self._clock.now()
         async with self._sessionmaker.begin() as session:
             topics = TopicRepo(session)
@@ -174,8 +179,10 @@ class TopicService:
             if field in ("name", "name:fr") and value:
                 clash = await topics.by_key(value)
                 if clash is not None and clash.id != topic.id:
-                    raise InvalidInputError(
-                        f"the name {value!r} is taken by the topic {clash.slug!r}"
+                    raise InvalidInputError.worded(
+                        N_("the name %(name)s is taken by the topic %(slug)s"),
+                        name=repr(value),
+                        slug=repr(clash.slug),
                     )
             if field == "name":
                 topic.name, topic.name_key = value, normalise_key(value)
@@ -211,11 +218,13 @@ class TopicService:
         """
         op, kind_word, value = op.strip().lower(), kind.strip().lower(), value.strip()
         if op not in RULE_OPS:
-            raise InvalidInputError("the operation must be add or remove")
+            raise InvalidInputError.worded(N_("the operation must be add or remove"))
         try:
             rule_kind = RuleKind(kind_word)
         except ValueError:
-            raise InvalidInputError("the rule kind must be category, keyword or exclude") from None
+            raise InvalidInputError.worded(
+                N_("the rule kind must be category, keyword or exclude")
+            ) from None
         if op == "add":
             check_rule(_RULE_FIELD[rule_kind], value)
         now = self._clock.now()
@@ -224,8 +233,9 @@ class TopicService:
             topic = await self._topic(repo, key)
             if op == "add":
                 if await repo.rule_count(topic.id) >= RULES_PER_TOPIC_MAX:
-                    raise InvalidInputError(
-                        f"a topic has at most {RULES_PER_TOPIC_MAX} rules; remove one first"
+                    raise InvalidInputError.worded(
+                        N_("a topic has at most %(max)s rules; remove one first"),
+                        max=RULES_PER_TOPIC_MAX,
                     )
                 changed = await repo.add_rule(topic.id, rule_kind.value, value)
             else:
@@ -394,7 +404,7 @@ class TopicService:
 def _check_name(name: str) -> str:
     name = " ".join(name.split())
     if not 1 <= len(name) <= NAME_MAX:
-        raise InvalidInputError(f"a topic name is 1-{NAME_MAX} characters")
+        raise InvalidInputError.worded(N_("a topic name is 1-%(max)s characters"), max=NAME_MAX)
     if not normalise_key(name):
-        raise InvalidInputError("a topic name needs a letter or a digit")
+        raise InvalidInputError.worded(N_("a topic name needs a letter or a digit"))
     return name

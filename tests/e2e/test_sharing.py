@@ -223,7 +223,7 @@ async def test_inline_query_answers_matching_posts_with_a_follow_link(
         content["text"].splitlines()[1:4],
     ) == (
         30,
-        False,
+        True,
         "STOP TORTURE now",
         True,
         ("post", post_id),

@@ -149,3 +149,17 @@ def test_spreadsheet_cells_never_start_a_formula() -> None:
         3,
         0.5,
     ]
+
+
+def test_results_in_french() -> None:
+    """French: labels, « guillemets », decimal commas and « 31,6 % », Babel's date."""
+    view = ResultsView(kind="broadcast", id=7, title="Agir", at=AT, total=SOME, topics=())
+    text, _ = parse_html(render.results_message(view, UTC, language="fr").text)
+    lines = text.splitlines()
+    assert (lines[0], lines[1], lines[4], lines[8], lines[11]) == (
+        "📊 Résultats de la diffusion n°\u00a07",
+        "«\u00a0Agir\u00a0» · lun. 30 novembre 2026 14:05",
+        "Visés                     40",
+        "Clics uniques             12  31,6\u00a0%",
+        "Actions par clic        0,58",
+    )

@@ -525,3 +525,28 @@ async def test_latest_page_is_capped_without_a_next_page(
     await _add_posts(sessionmaker, clock, 1)
     page = await service.latest(page=20_000)
     assert (page.page, page.has_next, page.posts) == (9999, False, ())
+
+
+# -- the chat's language ------------------------------------------------------------------------
+
+
+async def test_language_set_at_first_contact_only(sessionmaker: Maker, clock: FakeClock) -> None:
+    """fr-CA at first contact stores fr; a later English message changes nothing; a chat that
+    said nothing stays unset (the default) until a message says it; forgetting clears it."""
+    service = SubscriptionService(sessionmaker, clock, "en")
+    await service.register_chat(CHAT, "private", "fr-CA")
+    await service.register_chat(CHAT, "private", "en")
+    await service.register_chat(CHAT + 1, "private", None)
+    silent = (await service.stored_language(CHAT + 1), await service.chat_language(CHAT + 1))
+    await service.register_chat(CHAT + 1, "private", "de")
+    fresh = SubscriptionService(sessionmaker, clock, "fr")  # a restart: read from the database
+    stored = (await fresh.chat_language(CHAT), await fresh.chat_language(CHAT + 1))
+    await fresh.set_language(CHAT + 1, "private", "fr")
+    await fresh.forget(CHAT, CHAT)
+    assert (
+        silent,
+        stored,
+        await fresh.chat_language(CHAT + 1),
+        await fresh.stored_language(CHAT),
+        await fresh.chat_language(CHAT),
+    ) == ((None, "en"), ("fr", "en"), "fr", None, "fr")

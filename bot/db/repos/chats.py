@@ -132,6 +132,16 @@ class ChatRepo:
         await self.ensure(chat_id, chat_type, now)
         return True
 
+    async def languages(self, chat_ids: Iterable[int]) -> dict[int, str | None]:
+        """The stored language of each of these chats that exists (None: not set)."""
+        found: dict[int, str | None] = {}
+        for chunk in _chunks(list(chat_ids), 500):
+            result = await self.session.execute(
+                select(Chat.id, Chat.language).where(Chat.id.in_(chunk))
+            )
+            found.update((chat_id, language) for chat_id, language in result.all())
+        return found
+
     async def unsubscribe(self, chat_id: int, topic_id: int) -> bool:
         """Unsubscribe; False if the chat did not follow the topic."""
         result = await self.session.execute(
