@@ -228,7 +228,7 @@ async def _summary(
         topic_ids = None if audience.everyone else [t.id for t in audience.topics]
         _, later = await runtime_of(context).pace.audience_now_later(topic_ids)
     return render.preview_summary_message(
-        audience.labels,
+        audience.labels_in(pending.language),
         audience.everyone,
         audience.chats,
         pending.token,
@@ -258,7 +258,10 @@ async def broadcast_command(update: Update, context: Context) -> int:
         return ConversationHandler.END
     _start(context, _Pending(secrets.token_hex(4), audience, language=language))
     await _reply(
-        update, render.compose_prompt(audience.labels, audience.everyone, audience.chats, language)
+        update,
+        render.compose_prompt(
+            audience.labels_in(language), audience.everyone, audience.chats, language
+        ),
     )
     return COMPOSING
 

@@ -217,16 +217,30 @@ def language_name(code: str, language: str) -> str:
     return name[:1].upper() + name[1:] if language == "en" else name
 
 
+# "The French version" as a whole: French makes the adjective agree (« la version française »),
+# which a language's name (« français ») alone cannot.
+_VERSIONS = {"en": N_("the English version"), "fr": N_("the French version")}
+_VERSION_HEADINGS = {"en": N_("👇 The English version:"), "fr": N_("👇 The French version:")}
+
+
+def _version(code: str, t: Translator) -> str:
+    """A version by name: "the French version", « la version française » (else the name)."""
+    if code in _VERSIONS:
+        return t.gettext(_VERSIONS[code])
+    return language_name(code, t.language)
+
+
 def version_prompt(missing: str, written: str, language: str) -> RenderedMessage:
     """After the message: offer to add the other language's version (or skip)."""
     t = translator(language)
     text = t.gettext(
-        "Now the <b>{missing}</b> version of the same message, for the chats that read"
-        " {missing}: send it as text, or <code>skip</code> and they get the {written} one."
+        "Now <b>{missing_version}</b> of the same message, for the chats that read"
+        " {missing}: send it as text, or <code>skip</code> and they get {written_version}."
         " /cancel stops."
     ).format(
+        missing_version=escape(_version(missing, t)),
         missing=escape(language_name(missing, language)),
-        written=escape(language_name(written, language)),
+        written_version=escape(_version(written, t)),
     )
     return RenderedMessage(text)
 
@@ -242,8 +256,9 @@ def version_retry_message(language: str) -> RenderedMessage:
 def version_heading(version: str, language: str) -> RenderedMessage:
     """Above each version's preview when a broadcast has several: which one follows."""
     t = translator(language)
-    name = escape(language_name(version, language))
-    return RenderedMessage(t.gettext("👇 The {name} version:").format(name=name))
+    if version in _VERSION_HEADINGS:
+        return RenderedMessage(t.gettext(_VERSION_HEADINGS[version]))
+    return RenderedMessage(f"👇 {escape(language_name(version, language))}:")
 
 
 def audience_languages_line(
@@ -257,10 +272,10 @@ def audience_languages_line(
         if code in versions:
             parts.append(t.gettext("{name}: {count}").format(name=name, count=t.number(count)))
         else:
-            first = language_name(versions[0], language) if versions else name
+            first = _version(versions[0], t) if versions else name
             parts.append(
-                t.gettext("{name}: {count} (they get the {first} version)").format(
-                    name=name, count=t.number(count), first=first
+                t.gettext("{name}: {count} (they get {first_version})").format(
+                    name=name, count=t.number(count), first_version=first
                 )
             )
     return escape(t.gettext("By language: {parts}.").format(parts=" · ".join(parts)))

@@ -80,7 +80,12 @@ class Audience:
     @property
     def labels(self) -> tuple[str, ...]:
         """Topic names as messages show them."""
-        return tuple(f"{t.emoji} {t.name}".strip() for t in self.topics)
+        return self.labels_in(None)
+
+    def labels_in(self, language: str | None) -> tuple[str, ...]:
+        """Topic names as a chat reading `language` sees them (French where one is set)."""
+        shown = (t.in_language(language) for t in self.topics)
+        return tuple(f"{t.emoji} {t.name}".strip() for t in shown)
 
 
 @dataclass(frozen=True, slots=True)

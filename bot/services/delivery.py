@@ -777,8 +777,9 @@ class DeliveryEngine:
                 else None
             )
             if notice_topic is not None:
-                # The bot's own notice (a topic archived): worded in the chat's language.
-                text_html = archive_notice(notice_topic, language)
+                # The bot's own notice (a topic archived): worded in the chat's language, the
+                # topic named in it too.
+                text_html = archive_notice(notice_topic.in_language(language), language)
             message = broadcast_message(
                 text_html,
                 broadcast.action_url,

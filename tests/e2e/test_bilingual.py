@@ -29,6 +29,7 @@ ADMIN = 2001
 EN, FR, UNSET = 4001, 4002, 4003
 LANGUAGE = {EN: "en", FR: "fr", UNSET: None}
 ACTION = "https://act.example.org/sign"
+NBSP = "\u00a0"
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ async def test_french_chat_sees_french_topics_and_subscribes_by_french_name(
     api: FakeBotApi, bilingual_app: Callable[..., Any]
 ) -> None:
     """/topics is in each chat's language (in that language's alphabetical order);
-    /subscribe takes the French name, forgivingly."""
+    /subscribe takes the French name, forgivingly, and answers the French chat in French."""
     async with bilingual_app(FakeClock()):
         (subscribed,) = await say(api, FR, "/subscribe halte a la TORTURE")
         (french,) = await say(api, FR, "/topics")
@@ -82,7 +83,8 @@ async def test_french_chat_sees_french_topics_and_subscribes_by_french_name(
         button_texts(english),
         by_french_name.text,
     ) == (
-        "✅ You now follow ✋ Halte à la torture: new posts will arrive here.",
+        f"✅ Vous suivez désormais ✋ Halte à la torture{NBSP}: "
+        "les nouvelles publications arriveront ici.",
         [
             "➕ 🪶 Droits des peuples autochtones",
             "➕ ✉️ Écrire pour les droits",
@@ -116,7 +118,8 @@ async def test_edittopic_sets_the_french_name(
     ) == (
         True,
         True,
-        "✅ You now follow ✋ Stop à la torture: new posts will arrive here.",
+        f"✅ Vous suivez désormais ✋ Stop à la torture{NBSP}: "
+        "les nouvelles publications arriveront ici.",
         True,
         True,
         True,
@@ -238,7 +241,7 @@ async def test_twin_arriving_a_poll_later_reaches_each_chat_once_in_its_language
             {EN: [("en", "sent")], FR: [("fr", "sent")], UNSET: [("en", "sent")]},
             True,
             {EN: 1, FR: 1, UNSET: 1},
-            "Unsubscribe from Halte à la torture",
+            "Me désabonner de Halte à la torture",
             "Unsubscribe from StopTorture",
             True,
         )
@@ -304,16 +307,21 @@ async def test_feedlanguage_fixes_a_feed_language_and_auto_reads_it_again(
 
 
 async def _compose_bilingual(
-    api: FakeBotApi, first: str, second: str | None, command: str = "/broadcast stoptorture"
+    api: FakeBotApi,
+    first: str,
+    second: str | None,
+    command: str = "/broadcast stoptorture",
+    no_button: str = "No button",
 ) -> tuple[BotMessage, list[BotMessage]]:
     """/broadcast stoptorture as ADMIN: the message, the other version (or skip), the link,
-    no action button. Returns the version prompt and the messages up to the summary."""
+    no action button (`no_button`: that button's text in the admin's language). Returns the
+    version prompt and the messages up to the summary."""
     await say(api, ADMIN, command)
     (prompt,) = await say(api, ADMIN, first)
     await say(api, ADMIN, second if second is not None else "skip")
     (action,) = await say(api, ADMIN, ACTION)
     before = len(api.messages(ADMIN))
-    await press(api, ADMIN, action, button_data(action, "No button"))
+    await press(api, ADMIN, action, button_data(action, no_button))
     count = 5 if second is not None else 2  # two headed previews, or one, then the summary
     shown = await api.wait_until(
         lambda: (
@@ -355,7 +363,7 @@ async def test_bilingual_broadcast_reaches_each_chat_in_its_language(
         ],
         True,
         {EN: "Act now for Ahmed", FR: "Agissez pour Ahmed", UNSET: "Act now for Ahmed"},
-        "Unsubscribe from Halte à la torture",
+        "Me désabonner de Halte à la torture",
         ("en", {"fr": "Agissez pour Ahmed"}),
     )
 
@@ -364,20 +372,20 @@ async def test_skipped_version_falls_back_to_the_one_written_first(
     api: FakeBotApi, bilingual_app: Callable[..., Any]
 ) -> None:
     """A French-speaking organiser names the topic in French, writes French and skips
-    English: every chat gets the French text, and the preview says English readers get the
-    French version."""
+    English: every chat gets the French text, and the preview says (in French) that English
+    readers get the French version."""
     async with bilingual_app(FakeClock(), admin_language="fr") as app:
         await subscribe(app, "stoptorture")
         prompt, shown = await _compose_bilingual(
-            api, "Agissez pour Ahmed", None, "/broadcast Halte à la torture"
+            api, "Agissez pour Ahmed", None, "/broadcast Halte à la torture", "Aucun bouton"
         )
         preview, summary = shown
-        await press(api, ADMIN, summary, button_data(summary, "Send now"))
+        await press(api, ADMIN, summary, button_data(summary, "Envoyer maintenant"))
         messages = {c: await api.wait_for_message(c) for c in (EN, FR, UNSET)}
     assert (
         "anglais" in (prompt.text or ""),
         preview.text,
-        "anglais: 2 (they get the français version)" in (summary.text or ""),
+        f"anglais{NBSP}: 2 (elles reçoivent la version française)" in (summary.text or ""),
         {c: m.text for c, m in messages.items()},
     ) == (
         True,
@@ -421,8 +429,9 @@ async def test_no_version_step_when_nobody_reads_the_other_language(
 async def test_french_names_in_mysubs_unsubscribe_and_the_archive_notice(
     api: FakeBotApi, bilingual_app: Callable[..., Any]
 ) -> None:
-    """/mysubs, /latest and /unsubscribe name topics in French for a French chat; the archive
-    notice reaches it with the French name and the English chat with the English one."""
+    """/mysubs, /latest and /unsubscribe answer a French chat in French, naming topics in
+    French; the archive notice reaches it with the French name and the English chat with the
+    English one."""
     async with bilingual_app(FakeClock()) as app:
         await subscribe(app, "write-for-rights", (EN, FR))
         await subscribe(app, "stoptorture", (FR,))
@@ -443,9 +452,12 @@ async def test_french_names_in_mysubs_unsubscribe_and_the_archive_notice(
         "Écrire pour les droits" in (notices[FR].text or ""),
         "Write for Rights" in (notices[EN].text or ""),
     ) == (
-        ["✖ Unsubscribe from Halte à la torture", "✖ Unsubscribe from Écrire pour les droits"],
-        "Latest posts in ✉️ Écrire pour les droits (page 1)",
-        "You no longer follow ✋ Halte à la torture. /topics to follow it again.",
+        [
+            "✖ Me désabonner de Halte à la torture",
+            "✖ Me désabonner de Écrire pour les droits",
+        ],
+        "Dernières publications dans ✉️ Écrire pour les droits (page 1)",
+        "Vous ne suivez plus ✋ Halte à la torture. /topics pour le suivre de nouveau.",
         True,
         True,
     )

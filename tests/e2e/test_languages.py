@@ -18,7 +18,14 @@ from bot.db.repos import DeliveryRepo, PostRepo
 from bot.domain.types import ParsedEntry
 from bot.handlers.menus import GROUP_COMMANDS, SUPPORTER_COMMANDS
 from tests.e2e.conftest import runtime_of
-from tests.e2e.test_broadcasts import ADMIN, compose, grant_organiser, organiser_app, send_now
+from tests.e2e.test_broadcasts import (
+    ACTION,
+    ADMIN,
+    choose_action,
+    grant_organiser,
+    organiser_app,
+    send_now,
+)
 from tests.e2e.test_supporters import (
     button_data,
     button_texts,
@@ -77,7 +84,8 @@ async def deliver_post(app: AnyApplication, api: FakeBotApi, chats: list[int]) -
 async def test_french_user_reads_start_help_topics_subscribe_and_posts_in_french(
     api: FakeBotApi, bot_app: AnyApplication
 ) -> None:
-    """fr-CA: /start, /help, /topics, /subscribe and a post notification are in French."""
+    """fr-CA: /start, /help, /topics, /subscribe and a post notification are in French, the
+    topic named by its French name."""
     welcome, picker = await say(api, AMELIE, "/start", replies=2, language_code="fr-CA")
     (help_,) = await say(api, AMELIE, "/help", language_code="fr-CA")
     (topics,) = await say(api, AMELIE, "/topics", language_code="fr-CA")
@@ -99,10 +107,10 @@ async def test_french_user_reads_start_help_topics_subscribe_and_posts_in_french
         "Ce que je sais faire",
         True,
         f"Touchez un sujet pour le suivre{NNBSP}; touchez-le de nouveau pour arrêter.",
-        f"✅ Vous suivez désormais ✋ StopTorture{NBSP}: "
+        f"✅ Vous suivez désormais ✋ Halte à la torture{NBSP}: "
         "les nouvelles publications arriveront ici.",
         "5 mars 2026",
-        ["Lire et agir", "Me désabonner de StopTorture"],
+        ["Lire et agir", "Me désabonner de Halte à la torture"],
         "fr",
     )
 
@@ -130,7 +138,7 @@ async def test_english_and_unknown_languages_read_todays_english(
         "5 Mar 2026",
         ["Read and act", "Unsubscribe from StopTorture"],
         ["Read and act", "Unsubscribe from StopTorture"],
-        ["Lire et agir", "Me désabonner de StopTorture"],
+        ["Lire et agir", "Me désabonner de Halte à la torture"],
         "en",
         None,  # never said: DEFAULT_LANGUAGE applies, and a later message may still set it
     )
@@ -141,12 +149,14 @@ async def test_french_toasts_and_unsubscribe_button(
 ) -> None:
     """Callback answers are French too: the picker toggle and "Me désabonner de …"."""
     _, picker = await say(api, AMELIE, "/start", replies=2, language_code="fr")
-    answer, _ = await press_and_wait_edit(api, AMELIE, picker, button_data(picker, "StopTorture"))
+    answer, _ = await press_and_wait_edit(
+        api, AMELIE, picker, button_data(picker, "Halte à la torture")
+    )
     (post,) = await deliver_post(bot_app, api, [AMELIE])
     off, _ = await press(api, AMELIE, post, button_data(post, "Me désabonner"))
     assert (answer.get("text"), off.get("text"), await followed(bot_app, AMELIE)) == (
-        "✅ Vous suivez désormais StopTorture.",
-        "Vous ne suivez plus StopTorture. Utilisez /topics pour le suivre de nouveau.",
+        "✅ Vous suivez désormais Halte à la torture.",
+        "Vous ne suivez plus Halte à la torture. Utilisez /topics pour le suivre de nouveau.",
         [],
     )
 
@@ -264,19 +274,26 @@ async def test_broadcast_buttons_in_each_chats_language(
 ) -> None:
     """One broadcast: the French chat gets « Agir », « ✅ Je l’ai fait » (the default action
     label) and « Me désabonner de … », English the English buttons; the text is the
-    organiser's own."""
+    organiser's own (written in English, the French version skipped)."""
     async with organiser_app() as app:
         await say(api, AMELIE, "/subscribe stoptorture", language_code="fr-CA")
         await say(api, JOHN, "/subscribe stoptorture", language_code="en")
         await grant_organiser(app, ORGANISER)
-        _, summary = await compose(
-            api, ORGANISER, "/broadcast stoptorture", action="✅ I did it", text="Act now"
-        )
+        await say(api, ORGANISER, "/broadcast stoptorture")
+        (version,) = await say(api, ORGANISER, "Act now")
+        await say(api, ORGANISER, "skip")
+        (prompt,) = await say(api, ORGANISER, ACTION)
+        _, summary = await choose_action(api, ORGANISER, prompt, "✅ I did it")
         await send_now(api, ORGANISER, summary)
         amelie = await api.wait_for_message(AMELIE, lambda m: m.text == "Act now")
         john = await api.wait_for_message(JOHN, lambda m: m.text == "Act now")
-        assert (button_texts(amelie), button_texts(john)) == (
-            ["Agir", "✅ Je l’ai fait", "Me désabonner de StopTorture"],
+        assert (
+            "Now the French version" in (version.text or ""),
+            button_texts(amelie),
+            button_texts(john),
+        ) == (
+            True,
+            ["Agir", "✅ Je l’ai fait", "Me désabonner de Halte à la torture"],
             ["Take action", "✅ I did it", "Unsubscribe from StopTorture"],
         )
 
@@ -297,7 +314,7 @@ async def test_whoami_in_french(api: FakeBotApi, bot_app: AnyApplication) -> Non
 async def test_archive_notice_in_each_chats_language(
     api: FakeBotApi, organiser_app: Callable[..., Any]
 ) -> None:
-    """An archived topic's followers are told in their own language."""
+    """An archived topic's followers are told in their own language, the topic named in it."""
     async with organiser_app():
         await say(api, AMELIE, "/subscribe stoptorture", language_code="fr-CA")
         await say(api, JOHN, "/subscribe stoptorture", language_code="en")
@@ -305,8 +322,8 @@ async def test_archive_notice_in_each_chats_language(
         amelie = await api.wait_for_message(AMELIE, lambda m: "archivé" in (m.text or ""))
         john = await api.wait_for_message(JOHN, lambda m: "archived" in (m.text or ""))
         assert (amelie.text, john.text) == (
-            f"Le sujet ✋ StopTorture a été archivé{NBSP}: vous ne recevrez plus de publications "
-            "à son sujet. Envoyez /topics pour choisir d’autres sujets.",
+            f"Le sujet ✋ Halte à la torture a été archivé{NBSP}: vous ne recevrez plus de "
+            "publications à son sujet. Envoyez /topics pour choisir d’autres sujets.",
             "The topic ✋ StopTorture has been archived: you will get no more posts about it. "
             "Send /topics to choose other topics.",
         )
@@ -315,16 +332,27 @@ async def test_archive_notice_in_each_chats_language(
 async def test_french_organiser_composes_in_french(
     api: FakeBotApi, organiser_app: Callable[..., Any]
 ) -> None:
-    """An organiser whose chat is French gets the broadcast conversation in French."""
+    """An organiser whose chat is French gets the broadcast conversation in French (the
+    topic by its French name, the English version offered in French)."""
     async with organiser_app() as app:
         await say(api, JOHN, "/subscribe stoptorture")
         await grant_organiser(app, ORGANISER)
         (prompt,) = await say(api, ORGANISER, "/broadcast stoptorture", language_code="fr-CA")
-        (link,) = await say(api, ORGANISER, "Agissez maintenant", language_code="fr-CA")
+        (version,) = await say(api, ORGANISER, "Agissez maintenant", language_code="fr-CA")
+        (link,) = await say(api, ORGANISER, "skip", language_code="fr-CA")
         (refused,) = await say(api, ORGANISER, "pas-un-lien", language_code="fr-CA")
         (cancelled,) = await say(api, ORGANISER, "/cancel", language_code="fr-CA")
-        assert (prompt.text.splitlines()[0], link.text, refused.text, cancelled.text) == (
-            "Diffusion à ✋ StopTorture (1 conversation en ce moment).",
+        assert (
+            prompt.text.splitlines()[0],
+            version.text,
+            link.text,
+            refused.text,
+            cancelled.text,
+        ) == (
+            "Diffusion à ✋ Halte à la torture (1 conversation en ce moment).",
+            "Maintenant la version anglaise du même message, pour les conversations en "
+            f"anglais{NBSP}: envoyez-la en texte, ou skip et elles recevront la version "
+            "française. /cancel arrête.",
             "Envoyez un lien pour le bouton Agir (http:// ou https://), ou skip pour ne pas en "
             "mettre. /cancel arrête.",
             f"Je ne peux pas utiliser ce lien{NBSP}: envoyez une adresse http:// ou https://, "

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.app import AnyApplication, make_application, running
 from bot.config import Settings
@@ -29,6 +29,7 @@ from tests.fakes.botapi import FakeBotApi
 from tests.fakes.clock import FakeClock
 
 ALICE = 1001
+NBSP = "\u00a0"
 BOB = 1002
 ADMIN = 9001
 GROUP = -1001234567890
@@ -117,21 +118,20 @@ async def test_mydata_shows_the_chats_record_and_counts(
 async def test_mydata_shows_the_chats_language_and_time_zone_once_chosen(
     api: FakeBotApi, clocked_app: tuple[AnyApplication, FakeClock]
 ) -> None:
-    """The chat's language and time zone are part of its record: not shown while empty,
-    shown once stored (migration 0006's columns)."""
-    app, _ = clocked_app
-    await say(api, ALICE, "/subscribe stoptorture")
-    (before,) = await say(api, ALICE, "/mydata")
-    async with runtime_of(app).sessionmaker.begin() as session:
-        await session.execute(
-            update(Chat).where(Chat.id == ALICE).values(language="fr", timezone="Europe/Paris")
-        )
-    (after,) = await say(api, ALICE, "/mydata")
+    """The chat's language and time zone are part of its record: not shown while empty (a
+    Telegram app that says no language, no /timezone), shown once stored, in the chat's
+    language (migration 0006's columns)."""
+    await say(api, ALICE, "/subscribe stoptorture", language_code=None)
+    (before,) = await say(api, ALICE, "/mydata", language_code=None)
+    await say(api, ALICE, "/language fr", language_code=None)
+    await say(api, ALICE, "/timezone Europe/Paris", language_code=None)
+    (after,) = await say(api, ALICE, "/mydata", language_code=None)
+    labels = ("Language", "Time", "Langue", "Fuseau")
     shown = [
-        [line for line in (m.text or "").splitlines() if line.startswith(("Language", "Time"))]
+        [line for line in (m.text or "").splitlines() if line.startswith(labels)]
         for m in (before, after)
     ]
-    assert shown == [[], ["Language: fr", "Time zone: Europe/Paris"]]
+    assert shown == [[], [f"Fuseau horaire{NBSP}: Europe/Paris", f"Langue{NBSP}: français"]]
 
 
 async def test_mydata_in_a_group_speaks_of_the_group_only(

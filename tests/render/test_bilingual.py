@@ -83,8 +83,27 @@ def test_preview_summary_keeps_its_buttons_with_the_language_line() -> None:
 def test_version_prompt_names_both_languages() -> None:
     """The prompt for the other version says which language and what skipping means."""
     text = organisers.version_prompt("fr", "en", "en").text
-    assert "<b>French</b> version" in text
-    assert "they get the English one" in text
+    assert "<b>the French version</b>" in text
+    assert "they get the English version" in text
+
+
+def test_french_organiser_reads_the_versions_in_correct_french() -> None:
+    """« la version anglaise », « la version française »: the adjective agrees, in the prompt,
+    the headings and the audience line."""
+    assert (
+        organisers.version_prompt("en", "fr", "fr").text,
+        organisers.version_heading("en", "fr").text,
+        organisers.version_heading("fr", "fr").text,
+        organisers.audience_languages_line([("en", 2), ("fr", 1)], ["fr"], "fr"),
+    ) == (
+        "Maintenant <b>la version anglaise</b> du même message, pour les conversations en "
+        "anglais\u00a0: envoyez-la en texte, ou <code>skip</code> et elles recevront la "
+        "version française. /cancel arrête.",
+        "👇 La version anglaise\u00a0:",
+        "👇 La version française\u00a0:",
+        "Par langue\u00a0: anglais\u00a0: 2 (elles reçoivent la version française) · "
+        "français\u00a0: 1.",
+    )
 
 
 def test_feed_language_and_french_topic_lines_for_admins() -> None:
