@@ -9,7 +9,9 @@ opens nothing.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -154,3 +156,39 @@ def run_forever(settings: Settings) -> None:
     application.run_polling(
         allowed_updates=Update.ALL_TYPES, poll_interval=0.0, timeout=timedelta(seconds=30)
     )
+
+
+async def work(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    delivery_options: dict[str, Any] | None = None,
+    **runtime_kwargs: Any,
+) -> None:
+    """`campaignbot worker`: only the delivery engine, until `stop` is set.
+
+    No updates, no polling, no jobs and no leadership: it claims deliveries from the outbox
+    it shares with the `run` instances (PostgreSQL), within the fleet-wide rate.
+    """
+    wiring = DeliveryWiring(options=delivery_options or {}, lead=False)
+    runtime = await build_runtime(settings, wiring=wiring, **runtime_kwargs)
+    try:
+        runtime.start_delivery()
+        log.info("worker started", extra={"instance": runtime.fleet.instance})
+        await stop.wait()
+        await runtime.stop_delivery()  # finishes the sends in flight and records them
+    finally:
+        await runtime.aclose()
+
+
+def run_worker(settings: Settings) -> None:
+    """Run `work` until SIGINT/SIGTERM (blocking)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await work(settings, stop)
+
+    asyncio.run(main())

@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     feed_timeout_seconds: float = Field(default=20.0, gt=0, le=300)
     feed_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     feed_concurrency: int = Field(default=16, ge=1, le=256)
+    # Several instances on PostgreSQL (bot/services/fleet.py): how long a claimed delivery
+    # stays with its instance (a dead instance's claims pass to others after it), and how
+    # often the leader lock is tried and checked (another instance leads within about this).
+    fleet_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    fleet_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("admin_ids", "feed_urls", mode="before")
     @classmethod
@@ -181,6 +186,11 @@ class Settings(BaseSettings):
     def async_database_url(self) -> str:
         """DATABASE_URL mapped to its asyncio driver (aiosqlite or asyncpg)."""
         return async_database_url(self.database_url)
+
+    @property
+    def is_postgresql(self) -> bool:
+        """Whether DATABASE_URL is PostgreSQL (the one engine several instances may share)."""
+        return self.async_database_url.startswith("postgresql")
 
     @property
     def timezone(self) -> zoneinfo.ZoneInfo:

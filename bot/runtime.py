@@ -40,6 +40,7 @@ from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
 from bot.services.delivery import DeliveryEngine
 from bot.services.feeds import FeedService
+from bot.services.fleet import Coordination, PostgresFleet, SingleProcess
 from bot.services.ingest import IngestService
 from bot.services.privacy import PrivacyService
 from bot.services.reports import ReportService
@@ -66,12 +67,14 @@ class DeliveryWiring:
         on_outcome: Called with each send's outcome and latency (metrics).
         on_poll_outcome: Called with each feed poll's outcome (metrics).
         options: Keyword arguments for `DeliveryEngine` (tests and benchmarks tune them).
+        lead: Whether this process may lead the fleet and run the jobs (False: a worker).
     """
 
     yield_to: Callable[[], bool] | None = None
     on_outcome: Callable[[OutcomeKind, float], None] | None = None
     on_poll_outcome: Callable[[PollOutcome], None] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    lead: bool = True
 
 
 @dataclass(kw_only=True)
@@ -103,7 +106,14 @@ class Runtime:
     sharing: SharingService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
+    # Several instances on PostgreSQL: claims, the leader, the shared rate (services/fleet.py).
+    fleet: Coordination = field(default_factory=SingleProcess)
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the jobs: always alone, the leader in a fleet."""
+        return self.fleet.leading
 
     def wake_delivery(self) -> None:
         """Tell the delivery engine (if this runtime has one) that deliveries are waiting."""
@@ -144,6 +154,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
+            await self.fleet.aclose()  # gives back claims and the leader lock
             if self.sender_bot is not None:
                 await self.sender_bot.shutdown()
             await self.fetcher.aclose()
@@ -244,6 +255,16 @@ async def build_runtime(
         subscriptions = SubscriptionService(sessionmaker, clock)
         sharing = SharingService(sessionmaker, clock, subscriptions)
         delivery: DeliveryEngine | None = None
+        fleet: Coordination = SingleProcess()
+        if wiring is not None and settings.is_postgresql:
+            fleet = PostgresFleet(
+                engine,
+                sessionmaker,
+                rate=settings.send_rate_per_second,
+                lease_seconds=settings.fleet_lease_seconds,
+                heartbeat_seconds=settings.fleet_heartbeat_seconds,
+                lead=wiring.lead,
+            )
         if wiring is not None:
             # With PUBLIC_URL, the link key is read (or made) now: every delivery needs it.
             links = await tracking.tracked_links()
@@ -262,8 +283,10 @@ async def build_runtime(
                 on_outcome=wiring.on_outcome,
                 links=links,
                 share_query=sharing.share_query if inline else None,
+                fleet=fleet,
                 **wiring.options,
             )
+            await fleet.start()
         ingest = IngestService(
             sessionmaker,
             fetcher,
@@ -303,9 +326,11 @@ async def build_runtime(
             sharing=sharing,
             delivery=delivery,
             sender_bot=sender_bot,
+            fleet=fleet,
         )
     except BaseException:
         try:
+            await fleet.aclose()
             if sender_bot is not None:
                 await sender_bot.shutdown()
             await fetcher.aclose()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +18,9 @@ _PACKAGED = Path(__file__).resolve().parents[1] / "_migrations"  # installed whe
 MIGRATIONS_DIR = (
     _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "migrations"
 )
+
+# The advisory lock that serialises migrations of several instances (PostgreSQL).
+MIGRATE_LOCK = 0x6361_6D70_0003
 
 
 def alembic_config(async_url: str | None = None) -> Config:
@@ -44,6 +48,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the database behind `engine` to `revision`."""
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Instances starting together upgrade one after another (the lock ends with the
+            # transaction; the later ones then find nothing left to do).
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         await conn.run_sync(_upgrade, url, revision)
 
 

@@ -48,6 +48,7 @@ from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.domain.views import PostView, TopicView
 from bot.render.notifications import broadcast_message, post_notification, with_tracked_link
 from bot.render.text import RenderedMessage, safe_url
+from bot.services.fleet import Coordination, SingleProcess
 from bot.services.views import post_view
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,18 @@ class Pacer:
         """Seconds until this chat may get another message (0 if now)."""
         return max(0.0, self._chat_ready.get(chat_id, 0.0) - self._monotonic())
 
-    def reserve(self, chat_id: int) -> float:
-        """Take the next overall slot for a message to `chat_id`; returns seconds to wait."""
+    def reserve(self, chat_id: int, not_before: float = 0.0) -> float:
+        """Take the next overall slot for a message to `chat_id`; returns seconds to wait.
+
+        `not_before`: seconds from now of the fleet-wide slot booked for it (several instances).
+        """
         now = self._monotonic()
-        start = max(now, self._next_slot, self._paused_until, self._chat_ready.get(chat_id, 0.0))
+        start = max(
+            now + not_before,
+            self._next_slot,
+            self._paused_until,
+            self._chat_ready.get(chat_id, 0.0),
+        )
         self._next_slot = max(self._next_slot, start) + self.interval
         self._chat_ready[chat_id] = start + self.chat_interval(chat_id)
         if len(self._chat_ready) > 50_000:
@@ -155,8 +164,12 @@ class DeliveryEngine:
         on_outcome: Callable[[OutcomeKind, float], None] | None = None,
         links: TrackedLinks | None = None,
         share_query: Callable[[str, int, TopicView | None], str | None] | None = None,
+        fleet: Coordination | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Claims, the shared rate budget and a fleet-wide 429 pause (bot.services.fleet);
+        # alone on SQLite, today's in-process claims and pacing.
+        self.fleet: Coordination = fleet or SingleProcess()
         # Tracked links (PUBLIC_URL set): each delivery's link button gets its own token.
         self._links = links
         self._sender = sender
@@ -301,8 +314,9 @@ class DeliveryEngine:
             await self._sleep(0.01)  # let in-flight sends make progress
             return 1
         now = self._clock.now()
+        room = self.fleet.claim_size(room, self.pacer.interval)
         async with self._sessionmaker() as session:
-            rows = await DeliveryRepo(session).claim_due(now, room, exclude=self._in_flight)
+            rows = await self.fleet.claim(session, now, room, self._in_flight)
             jobs = await self._prepare(session, rows)
         started = 0
         for job in jobs:
@@ -316,7 +330,12 @@ class DeliveryEngine:
                 await asyncio.sleep(0.002)
                 held += 0.002
             await self._slots.acquire()
-            wait = self.pacer.reserve(job.chat_id)
+            try:
+                booked = await self.fleet.slot()  # None alone; else the fleet-wide slot
+            except BaseException:
+                self._slots.release()
+                raise
+            wait = self.pacer.reserve(job.chat_id, booked or 0.0)
             if wait > 0:
                 await self._wait(wait)  # a 429 makes this the rest of the flood wait
             self._in_flight.add(job.delivery_id)
@@ -397,6 +416,7 @@ class DeliveryEngine:
             if decision.action is SendAction.RETRY:
                 if decision.pause_all:
                     self.pacer.pause(decision.delay)
+                    await self.fleet.pause(decision.delay)
                     self.stats.flood_waits += 1
                     log.warning("flood wait", extra={"retry_after": decision.delay})
                 else:

@@ -1,0 +1,270 @@
+"""Fleet coordination: what lets several instances share one PostgreSQL database.
+
+One small interface, `Coordination`, with two implementations:
+
+- `SingleProcess` (SQLite, and tools that send nothing): today's behaviour. Claims read due
+  rows and the engine's in-process exclude list keeps them from being claimed twice; the one
+  process is the leader; pacing is the engine's own.
+- `PostgresFleet` (every `run` and `worker` on PostgreSQL):
+  - claims: `DeliveryRepo.claim_leased` (`FOR UPDATE SKIP LOCKED`, a lease of
+    FLEET_LEASE_SECONDS, the chat's rest checked fleet-wide); a dead instance's claims are
+    taken over once their lease has passed; a clean stop gives its claims back;
+  - leader: a session-level advisory lock held on a dedicated connection, tried and checked
+    every FLEET_HEARTBEAT_SECONDS; it goes with the connection when the process dies, so
+    another instance leads at its next heartbeat; jobs (feed poller, scheduled broadcasts,
+    feed health, retention, results reports) run only where `leading` is true;
+  - rate: slots of the fleet-wide virtual schedule (`FleetRepo.grant`) booked a few at a
+    time (about 0.2 s of sending each), so SEND_RATE_PER_SECOND holds for the whole fleet;
+    a 429 sets the shared `paused_until` (`FleetRepo.pause`), which every later booking
+    honours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.db.models import Delivery
+from bot.db.repos import DeliveryRepo, FleetRepo
+
+log = logging.getLogger(__name__)
+
+# The session-level advisory lock whose holder is the leader.
+LEADER_LOCK = 0x6361_6D70_0002
+# A booking of fleet send slots covers about this many seconds of sending.
+GRANT_SECONDS = 0.2
+
+
+def instance_name() -> str:
+    """A name for this process, unique in the fleet: host, pid and a random tail."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+class Coordination(Protocol):
+    """What the delivery engine and the jobs ask of the fleet."""
+
+    @property
+    def instance(self) -> str:
+        """This process's name in the fleet."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Whether other instances may share the database (claims then commit a lease)."""
+        ...
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the jobs (poller, scheduled broadcasts, reports)."""
+        ...
+
+    def claim_size(self, room: int, interval: float) -> int:
+        """How many deliveries to claim at once, given the room and the send interval."""
+        ...
+
+    async def claim(
+        self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
+    ) -> Sequence[Delivery]:
+        """Claim due deliveries in `session` (committing the claim where it is shared)."""
+        ...
+
+    async def slot(self) -> float | None:
+        """Seconds until this process's next fleet-wide send slot (None: no shared budget)."""
+        ...
+
+    async def pause(self, seconds: float) -> None:
+        """Pause the whole fleet's sending (a 429's retry_after)."""
+        ...
+
+    async def start(self) -> None:
+        """Start the leader heartbeat (if any)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Give back claims and leadership."""
+        ...
+
+
+class SingleProcess:
+    """One process alone on its database (SQLite): claims as before, always the leader."""
+
+    instance = "local"
+    shared = False
+    leading = True
+
+    def claim_size(self, room: int, interval: float) -> int:
+        """How many deliveries to claim at once."""
+        return room
+
+    async def claim(
+        self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
+    ) -> Sequence[Delivery]:
+        """Claim due deliveries (see `Coordination.claim`)."""
+        return await DeliveryRepo(session).claim_due(now, limit, exclude=exclude)
+
+    async def slot(self) -> float | None:
+        """Seconds until the next fleet-wide send slot (see `Coordination.slot`)."""
+        return None
+
+    async def pause(self, seconds: float) -> None:
+        """Pause the fleet's sending (see `Coordination.pause`)."""
+        return
+
+    async def start(self) -> None:
+        """Start leading (see `Coordination.start`)."""
+        return
+
+    async def aclose(self) -> None:
+        """Give back claims and leadership."""
+        return
+
+
+class PostgresFleet:
+    """Any number of instances on one PostgreSQL database (see the module docstring)."""
+
+    shared = True
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        rate: float,
+        lease_seconds: float = 30.0,
+        heartbeat_seconds: float = 5.0,
+        lead: bool = True,
+        instance: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._engine = engine
+        self._sessionmaker = sessionmaker
+        self._interval = 1.0 / rate
+        self._grant = max(1, round(rate * GRANT_SECONDS))
+        self.lease_seconds = lease_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self._lead = lead
+        self._instance = instance or instance_name()
+        self._monotonic = monotonic
+        self._slots: deque[float] = deque()
+        self._slot_lock = asyncio.Lock()
+        self._leading = False
+        self._connection: AsyncConnection | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    @property
+    def instance(self) -> str:
+        """This process's name in the fleet."""
+        return self._instance
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the jobs."""
+        return self._leading
+
+    def claim_size(self, room: int, interval: float) -> int:
+        """How many deliveries to claim at once."""
+        # Small enough that a claimed batch is sent well within its lease at the fleet's rate.
+        return max(1, min(room, max(8, int(self.lease_seconds / interval / 4))))
+
+    async def claim(
+        self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
+    ) -> Sequence[Delivery]:
+        """Claim due deliveries (see `Coordination.claim`)."""
+        rows = await DeliveryRepo(session).claim_leased(
+            now, limit, self._instance, self.lease_seconds, exclude=exclude
+        )
+        await session.commit()
+        return rows
+
+    async def slot(self) -> float:
+        """Seconds until the next fleet-wide send slot (see `Coordination.slot`)."""
+        async with self._slot_lock:
+            now = self._monotonic()
+            while self._slots and self._slots[0] < now - self._interval:
+                self._slots.popleft()  # a slot missed by more than one interval is gone
+            if not self._slots:
+                async with self._sessionmaker.begin() as session:
+                    first, _paused = await FleetRepo(session).grant(self._grant, self._interval)
+                now = self._monotonic()
+                self._slots.extend(now + first + i * self._interval for i in range(self._grant))
+            return max(0.0, self._slots.popleft() - now)
+
+    async def pause(self, seconds: float) -> None:
+        """Pause the fleet's sending (see `Coordination.pause`)."""
+        self._slots.clear()
+        try:
+            async with self._sessionmaker.begin() as session:
+                await FleetRepo(session).pause(seconds)
+        except Exception:
+            log.exception("could not pause the fleet", extra={"retry_after": seconds})
+
+    async def start(self) -> None:
+        """Start leading (see `Coordination.start`)."""
+        if self._lead and self._heartbeat is None:
+            await self._try_lead()
+            self._heartbeat = asyncio.create_task(self._beat(), name="fleet-leader")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self.heartbeat_seconds)
+            await self._try_lead()
+
+    async def _try_lead(self) -> None:
+        """Take the leader lock if free; check the connection that holds it if we lead."""
+        try:
+            if self._connection is None:
+                self._connection = await self._engine.connect()
+            connection = self._connection
+            async with asyncio.timeout(max(1.0, self.heartbeat_seconds)):
+                if self._leading:
+                    await connection.execute(text("SELECT 1"))
+                else:
+                    result = await connection.execute(
+                        text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}
+                    )
+                    if result.scalar_one():
+                        self._leading = True
+                        log.info("leading the fleet", extra={"instance": self._instance})
+                await connection.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if self._leading:
+                log.warning("lost the leader lock", extra={"error": type(error).__name__})
+            self._leading = False
+            broken, self._connection = self._connection, None
+            if broken is not None:
+                with contextlib.suppress(Exception):
+                    await broken.invalidate()
+
+    async def aclose(self) -> None:
+        """Give back claims and leadership."""
+        task, self._heartbeat = self._heartbeat, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        try:
+            async with self._sessionmaker.begin() as session:
+                await DeliveryRepo(session).release_claims(self._instance)
+        except Exception:
+            log.exception("could not give back claims; they pass when their lease ends")
+        connection, self._connection = self._connection, None
+        self._leading = False
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                # Closed for good, not returned to the pool: that releases the advisory lock.
+                await connection.invalidate()
+                await connection.close()
