@@ -28,6 +28,7 @@ from bot.handlers.admins import install_team_menus
 from bot.handlers.broadcast_jobs import start_broadcast_jobs
 from bot.handlers.menus import install_menus
 from bot.handlers.results import schedule_results_job
+from bot.handlers.shared_conversation import share_conversations
 from bot.handlers.updates import PerChatUpdateProcessor
 from bot.runtime import DeliveryWiring, Runtime, build_runtime
 from bot.web import Metrics, WebServer
@@ -108,6 +109,8 @@ def make_application(
         .build()
     )
     register_handlers(application)
+    if settings.is_postgresql:  # any instance may get an organiser's next update
+        share_conversations(application)
     return application
 
 

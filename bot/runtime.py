@@ -38,6 +38,7 @@ from bot.feeds.fetch import HttpxFetcher
 from bot.sender import TelegramSender
 from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
+from bot.services.conversations import ConversationStateService
 from bot.services.delivery import DeliveryEngine
 from bot.services.feeds import FeedService
 from bot.services.fleet import Coordination, PostgresFleet, SingleProcess
@@ -104,6 +105,7 @@ class Runtime:
     actions: ActionService
     tracking: TrackingService
     sharing: SharingService
+    conversations: ConversationStateService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     # Several instances on PostgreSQL: claims, the leader, the shared rate (services/fleet.py).
@@ -324,6 +326,7 @@ async def build_runtime(
             actions=ActionService(sessionmaker, clock),
             tracking=tracking,
             sharing=sharing,
+            conversations=ConversationStateService(sessionmaker, clock),
             delivery=delivery,
             sender_bot=sender_bot,
             fleet=fleet,
