@@ -43,6 +43,14 @@ log = logging.getLogger(__name__)
 
 # The session-level advisory lock whose holder is the leader.
 LEADER_LOCK = 0x6361_6D70_0002
+# True if this backend holds the leader lock, else the result of trying to take it (CASE
+# evaluates the try only when needed, so a held lock is not taken twice).
+_HOLD_LEADER_LOCK = text(
+    "SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'"
+    " AND pid = pg_backend_pid() AND granted AND objsubid = 1"
+    " AND ((classid::bigint << 32) | objid::bigint) = :key)"
+    " THEN true ELSE pg_try_advisory_lock(:key) END"
+)
 # A booking of fleet send slots covers about this many seconds of sending.
 GRANT_SECONDS = 0.2
 
@@ -228,16 +236,16 @@ class PostgresFleet:
                 self._connection = await self._engine.connect()
             connection = self._connection
             async with asyncio.timeout(max(1.0, self.heartbeat_seconds)):
-                if self._leading:
-                    await connection.execute(text("SELECT 1"))
-                else:
-                    result = await connection.execute(
-                        text("SELECT pg_try_advisory_lock(:key)"), {"key": LEADER_LOCK}
-                    )
-                    if result.scalar_one():
-                        self._leading = True
-                        log.info("leading the fleet", extra={"instance": self._instance})
+                # Held on this very backend? (A silently reconnected connection is a new
+                # backend without the lock.) If not, try to take it.
+                result = await connection.execute(_HOLD_LEADER_LOCK, {"key": LEADER_LOCK})
+                holding = bool(result.scalar_one())
                 await connection.commit()
+            if holding and not self._leading:
+                log.info("leading the fleet", extra={"instance": self._instance})
+            elif self._leading and not holding:
+                log.warning("lost the leader lock", extra={"instance": self._instance})
+            self._leading = holding
         except asyncio.CancelledError:
             raise
         except Exception as error:
