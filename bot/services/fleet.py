@@ -53,6 +53,8 @@ _HOLD_LEADER_LOCK = text(
 )
 # A booking of fleet send slots covers about this many seconds of sending.
 GRANT_SECONDS = 0.2
+# A booked slot starts at least this far ahead, so it is not past when the booking arrives.
+GRANT_LEAD_SECONDS = 0.02
 
 
 def instance_name() -> str:
@@ -204,9 +206,15 @@ class PostgresFleet:
                 self._slots.popleft()  # a slot missed by more than one interval is gone
             if not self._slots:
                 async with self._sessionmaker.begin() as session:
-                    first, _paused = await FleetRepo(session).grant(self._grant, self._interval)
+                    asked = self._monotonic()
+                    first, _paused = await FleetRepo(session).grant(
+                        self._grant, self._interval, GRANT_LEAD_SECONDS
+                    )
+                    answered = self._monotonic()
+                # The database's "now" was about halfway through the round trip.
+                start = (asked + answered) / 2 + first
+                self._slots.extend(start + i * self._interval for i in range(self._grant))
                 now = self._monotonic()
-                self._slots.extend(now + first + i * self._interval for i in range(self._grant))
             return max(0.0, self._slots.popleft() - now)
 
     async def pause(self, seconds: float) -> None:

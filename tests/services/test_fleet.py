@@ -8,6 +8,7 @@ process always leads); the conversation state runs on both databases.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
@@ -90,11 +91,12 @@ async def test_two_instances_share_one_rate(
             wait = await fleet.slot()
             times.append(time.monotonic() + wait)
     times.sort()
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     span = times[-1] - times[0]
     for fleet in fleets:
         await fleet.aclose()
-    assert (min(gaps) > 0.045, span > 0.9) == (True, True)
+    # Each instance maps the database's clock to its own within half a round trip.
+    assert (min(gaps) > 0.04, span > 0.9) == (True, True), gaps
 
 
 async def test_a_pause_reaches_the_other_instance(

@@ -26,8 +26,13 @@ class FleetRepo:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def grant(self, count: int, interval: float, name: str = SEND) -> tuple[float, float]:
+    async def grant(
+        self, count: int, interval: float, lead: float = 0.0, name: str = SEND
+    ) -> tuple[float, float]:
         """Book `count` consecutive send slots, `interval` seconds apart, for the fleet.
+
+        The first is at least `lead` seconds from now (time for the answer to arrive, so no
+        slot is already past when the instance gets it).
 
         Returns:
             (seconds from now until the first booked slot, seconds the fleet stays paused).
@@ -43,7 +48,9 @@ class FleetRepo:
             update(FleetBudget)
             .where(FleetBudget.name == name)
             .values(
-                next_slot=func.greatest(FleetBudget.next_slot, now, FleetBudget.paused_until)
+                next_slot=func.greatest(
+                    FleetBudget.next_slot, now + timedelta(seconds=lead), FleetBudget.paused_until
+                )
                 + span
             )
             .returning(FleetBudget.next_slot, FleetBudget.paused_until, now)
