@@ -53,6 +53,8 @@ _HOLD_LEADER_LOCK = text(
 )
 # A booking of fleet send slots covers about this many seconds of sending.
 GRANT_SECONDS = 0.2
+# The share of SEND_RATE_PER_SECOND the fleet books (the rest absorbs timing jitter).
+RATE_MARGIN = 0.95
 # A booked slot starts at least this far ahead, so it is not past when the booking arrives.
 GRANT_LEAD_SECONDS = 0.02
 
@@ -160,7 +162,9 @@ class PostgresFleet:
     ) -> None:
         self._engine = engine
         self._sessionmaker = sessionmaker
-        self._interval = 1.0 / rate
+        # Slots a little below the rate: what reaches Telegram jitters by milliseconds (loop
+        # and network), and no one-second window may hold more than `rate` sends.
+        self._interval = 1.0 / (rate * RATE_MARGIN)
         self._grant = max(1, round(rate * GRANT_SECONDS))
         self.lease_seconds = lease_seconds
         self.heartbeat_seconds = heartbeat_seconds
@@ -168,6 +172,8 @@ class PostgresFleet:
         self._instance = instance or instance_name()
         self._monotonic = monotonic
         self._slots: deque[float] = deque()
+        # (round trip, offset, when) of the best clock reading (see `_offset`).
+        self._clock_sync: tuple[float, float, float] | None = None
         self._slot_lock = asyncio.Lock()
         self._leading = False
         self._connection: AsyncConnection | None = None
@@ -207,15 +213,30 @@ class PostgresFleet:
             if not self._slots:
                 async with self._sessionmaker.begin() as session:
                     asked = self._monotonic()
-                    first, _paused = await FleetRepo(session).grant(
+                    grant = await FleetRepo(session).grant(
                         self._grant, self._interval, GRANT_LEAD_SECONDS
                     )
                     answered = self._monotonic()
-                # The database's "now" was about halfway through the round trip.
-                start = (asked + answered) / 2 + first
+                start = grant.first_at - self._offset(grant.now, asked, answered)
                 self._slots.extend(start + i * self._interval for i in range(self._grant))
                 now = self._monotonic()
             return max(0.0, self._slots.popleft() - now)
+
+    def _offset(self, db_now: float, asked: float, answered: float) -> float:
+        """The database clock minus this process's monotonic clock, NTP-style.
+
+        The database read its clock somewhere within the round trip, so each booking bounds
+        the offset within half its round trip; the booking with the shortest round trip in
+        the last minute gives the best estimate (the fleet's instances then agree on when a
+        slot is to within a few milliseconds, whatever their load at one booking).
+        """
+        round_trip = answered - asked
+        offset = db_now - (asked + answered) / 2
+        best = self._clock_sync
+        if best is None or round_trip <= best[0] or answered - best[2] > 60.0:
+            self._clock_sync = (round_trip, offset, answered)
+            return offset
+        return best[1]
 
     async def pause(self, seconds: float) -> None:
         """Pause the fleet's sending (see `Coordination.pause`)."""

@@ -9,6 +9,7 @@ machines need not agree on theirs. And the conversation state of the broadcast d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -20,6 +21,21 @@ from bot.db.repos._sql import _insert
 SEND = "send"
 
 
+@dataclass(frozen=True, slots=True)
+class Grant:
+    """Booked send slots, in the database's clock (Unix seconds).
+
+    Attributes:
+        first_at: When the first booked slot is.
+        now: The database's time of the booking.
+        paused_for: Seconds the fleet was still paused at the booking.
+    """
+
+    first_at: float
+    now: float
+    paused_for: float
+
+
 class FleetRepo:
     """The fleet-wide send budget and persisted conversation state."""
 
@@ -28,14 +44,11 @@ class FleetRepo:
 
     async def grant(
         self, count: int, interval: float, lead: float = 0.0, name: str = SEND
-    ) -> tuple[float, float]:
+    ) -> Grant:
         """Book `count` consecutive send slots, `interval` seconds apart, for the fleet.
 
         The first is at least `lead` seconds from now (time for the answer to arrive, so no
-        slot is already past when the instance gets it).
-
-        Returns:
-            (seconds from now until the first booked slot, seconds the fleet stays paused).
+        slot is already past when the instance gets it), and never within a pause.
         """
         now = func.clock_timestamp()
         await self.session.execute(
@@ -57,7 +70,11 @@ class FleetRepo:
         )
         next_slot, paused_until, db_now = result.one()
         first: datetime = next_slot - span
-        return (first - db_now).total_seconds(), max(0.0, (paused_until - db_now).total_seconds())
+        return Grant(
+            first_at=first.timestamp(),
+            now=db_now.timestamp(),
+            paused_for=max(0.0, (paused_until - db_now).total_seconds()),
+        )
 
     async def pause(self, seconds: float, name: str = SEND) -> None:
         """Pause every instance's sending for `seconds` from now (Telegram's retry_after)."""

@@ -1,0 +1,266 @@
+"""Several instances on one PostgreSQL, as real processes (issue 12).
+
+`campaignbot run` and `campaignbot worker` run as separate processes (forked from a parent
+that has imported the bot, tests/prefork.py) against the fake Bot API server in this test's
+process; what arrives is counted at the server, whose request log has each answer's time.
+PostgreSQL tests are skipped with the reason on SQLite-only runs; on SQLite a second instance
+must be refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import async_database_url
+from bot.db.repos import DeliveryRepo
+from bot.db.session import make_engine, make_sessionmaker
+from bot.domain.types import DeliveryStatus
+from tests.e2e.test_broadcasts import choose_action, send_now
+from tests.e2e.test_supporters import say
+from tests.fakes.botapi import FakeBotApi
+from tests.fakes.feedserver import FeedServer
+from tests.faults.conftest import FIRST_CHAT, seed_fan_out
+from tests.prefork import BotProcess, run_bot, start_bot
+
+pytestmark = pytest.mark.slow
+
+PG_ONLY = "several instances need PostgreSQL (set TEST_DATABASE_URL); SQLite is for one process"
+# DeliveryEngine.crash_bound with defaults: what one killed instance can repeat.
+CRASH_BOUND = 8 + 32
+ADMIN = 2001
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API without flood limits: the fleet's own pacing is what is measured."""
+    async with FakeBotApi(limits=False) as server:
+        yield server
+
+
+def _postgres_only(db_kind: str) -> None:
+    if db_kind != "postgres":
+        pytest.skip(PG_ONLY)
+
+
+def _env(api: FakeBotApi, url: str, **extra: str) -> dict[str, str]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TELEGRAM_BOT_TOKEN": api.token,
+        "TELEGRAM_API_URL": api.base_url,
+        "DATABASE_URL": url,
+        "POLL_INTERVAL_SECONDS": "300",
+        "SEND_RATE_PER_SECOND": "100",
+        "FLEET_LEASE_SECONDS": "3",
+        "FLEET_HEARTBEAT_SECONDS": "1",
+        "LOG_LEVEL": "WARNING",
+    }
+    return env | extra
+
+
+async def _queue_fan_out(url: str, chats: int) -> None:
+    engine = make_engine(async_database_url(url))
+    await seed_fan_out(make_sessionmaker(engine), chats)
+    await engine.dispose()
+
+
+async def _pending(url: str) -> int:
+    engine = make_engine(async_database_url(url))
+    async with make_sessionmaker(engine)() as session:
+        count = await DeliveryRepo(session).count(DeliveryStatus.PENDING)
+    await engine.dispose()
+    return count
+
+
+async def _stop(*processes: BotProcess) -> list[int]:
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    return [await asyncio.wait_for(p.wait(), 60) for p in processes]
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most sends in any one-second window (as Telegram counts: the last second)."""
+    times = sorted(times)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while times[start] <= moment - 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def _sent_times(api: FakeBotApi) -> list[float]:
+    return [r.time for r in api.requests("sendMessage") if r.ok]
+
+
+async def test_three_workers_share_a_fan_out_at_the_fleet_rate_despite_a_kill(
+    api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """Three workers at SEND_RATE_PER_SECOND=100 fan out to 2,000 chats together; one is
+    SIGKILLed midway: every chat gets the message, duplicates stay within one instance's
+    crash bound, and no one-second window at the server holds more than 100 sends."""
+    _postgres_only(db_kind)
+    chats = 2000
+    await _queue_fan_out(database_url, chats)
+    env = _env(api, database_url)
+    workers = [await start_bot(env, "worker", cwd=tmp_path) for _ in range(3)]
+    await api.wait_for_sent(chats // 4, timeout=60)
+    workers[0].send_signal(signal.SIGKILL)
+    await asyncio.wait_for(workers[0].wait(), 30)
+    await api.wait_until(
+        lambda: len(api.sent_per_chat()) >= chats, timeout=120, what="every chat served"
+    )
+    statuses = await _stop(*workers[1:])
+    counts = api.sent_per_chat()
+    lost = sum(1 for chat in range(FIRST_CHAT, FIRST_CHAT + chats) if counts.get(chat, 0) == 0)
+    duplicates = sum(n - 1 for n in counts.values() if n > 1)
+    busiest = _busiest_second(_sent_times(api))
+    assert (statuses, lost, duplicates <= CRASH_BOUND, busiest <= 100) == (
+        [0, 0],
+        0,
+        True,
+        True,
+    ), (duplicates, busiest)
+    assert await _pending(database_url) == 0
+
+
+async def test_one_429_pauses_every_instance(
+    api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """A flood wait answered to one instance holds all three for its retry_after."""
+    _postgres_only(db_kind)
+    chats = 600
+    await _queue_fan_out(database_url, chats)
+    env = _env(api, database_url, SEND_RATE_PER_SECOND="50")
+    workers = [await start_bot(env, "worker", cwd=tmp_path) for _ in range(3)]
+    await api.wait_for_sent(100, timeout=60)
+    api.fail_next("sendMessage", 429, retry_after=3)
+    (flood,) = await api.wait_for_requests(
+        "sendMessage", predicate=lambda r: r.status == 429, timeout=10
+    )
+    await api.wait_until(
+        lambda: len(api.sent_per_chat()) >= chats, timeout=120, what="every chat served"
+    )
+    statuses = await _stop(*workers)
+    during = [t for t in _sent_times(api) if flood.time + 0.5 < t < flood.time + 2.9]
+    after = [t for t in _sent_times(api) if t >= flood.time + 2.9]
+    assert (statuses, during, len(after) > 0, _busiest_second(_sent_times(api)) <= 50) == (
+        [0, 0, 0],
+        [],
+        True,
+        True,
+    )
+
+
+async def test_another_instance_polls_within_30_s_of_the_leader_dying(
+    api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """Only the leader polls feeds; SIGKILL it and the other instance polls within 30 s.
+
+    The feed hangs, so a poll stays in flight and the feed stays due: a second instance
+    polling too would show as a second request.
+    """
+    _postgres_only(db_kind)
+    async with FeedServer() as feeds:
+        feeds.hang("/feed.xml")
+        env = _env(
+            api,
+            database_url,
+            FEED_URLS=feeds.url("/feed.xml"),
+            ALLOW_PRIVATE_FEED_URLS="true",
+            POLL_INTERVAL_SECONDS="1",
+            FEED_TIMEOUT_SECONDS="120",
+        )
+        leader = await start_bot(env, "run", cwd=tmp_path)
+        await api.wait_until(lambda: feeds.hits("/feed.xml") >= 1, timeout=60, what="first poll")
+        menus = len(api.requests("setMyCommands"))
+        other = await start_bot(env, "run", cwd=tmp_path)
+        await api.wait_until(
+            lambda: len(api.requests("setMyCommands")) > menus, timeout=60, what="second start"
+        )
+        await asyncio.sleep(3)  # three poll ticks and heartbeats: the follower must not poll
+        polls_while_led = feeds.hits("/feed.xml")
+        leader.send_signal(signal.SIGKILL)
+        killed_at = time.monotonic()
+        await asyncio.wait_for(leader.wait(), 30)
+        await api.wait_until(
+            lambda: feeds.hits("/feed.xml") >= 2, timeout=40, what="the new leader's poll"
+        )
+        took_over = time.monotonic() - killed_at
+        feeds.release("/feed.xml")
+        (status,) = await _stop(other)
+    assert (polls_while_led, took_over < 30, status) == (1, True, 0)
+
+
+async def test_a_broadcast_draft_survives_switching_instance(
+    api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """The organiser starts /broadcast on A, writes the text on B, finishes on A again."""
+    _postgres_only(db_kind)
+    await _queue_fan_out(database_url, 3)  # three supporters following a topic
+    env = _env(api, database_url, ADMIN_IDS=str(ADMIN))
+
+    async def instance() -> BotProcess:
+        process = await start_bot(env, "run", cwd=tmp_path)
+        await api.wait_for_poller(timeout=60)
+        return process
+
+    first = await instance()
+    await say(api, ADMIN, "/broadcast all")
+    await _stop(first)
+    second = await instance()
+    before = len(api.messages(ADMIN))
+    api.send_formatted(ADMIN, "Act now for the fleet")
+    await api.wait_until(lambda: len(api.messages(ADMIN)) > before, what="link prompt")
+    await _stop(second)
+    third = await instance()
+    (prompt,) = await say(api, ADMIN, "https://act.example.org/fleet")
+    _preview, summary = await choose_action(api, ADMIN, prompt, "No button")
+    await send_now(api, ADMIN, summary)
+    supporters = range(FIRST_CHAT, FIRST_CHAT + 3)
+    await api.wait_until(
+        lambda: (
+            all(
+                any("Act now for the fleet" in (m.text or "") for m in api.messages(chat))
+                for chat in supporters
+            )
+            or None
+        ),
+        timeout=30,
+        what="the broadcast at every supporter",
+    )
+    (status,) = await _stop(third)
+    assert status == 0
+
+
+async def test_a_second_instance_on_one_sqlite_file_is_refused(
+    api: FakeBotApi, db_kind: str, database_url: str, tmp_path: Path
+) -> None:
+    """SQLite is for one process: a second `run` (and any `worker`) stops with one line; after
+    a kill -9 of the first, a new one starts."""
+    if db_kind != "sqlite":
+        pytest.skip("the file lock is SQLite's; PostgreSQL takes any number of instances")
+    env = _env(api, database_url)
+    first = await start_bot(env, "run", cwd=tmp_path)
+    await api.wait_for_poller(timeout=60)
+    second = await run_bot(env, "run", cwd=tmp_path)
+    worker = await run_bot(env, "worker", cwd=tmp_path)
+    first.send_signal(signal.SIGKILL)
+    await asyncio.wait_for(first.wait(), 30)
+    polls = len(api.requests("getUpdates"))
+    again = await start_bot(env, "run", cwd=tmp_path)
+    await api.wait_until(
+        lambda: len(api.requests("getUpdates")) > polls, timeout=60, what="restart"
+    )
+    (status,) = await _stop(again)
+    status2, out2, err2 = second
+    status3, _, err3 = worker
+    assert (status2, out2, len(err2.strip().splitlines()), status3, status) == (2, "", 1, 2, 0)
+    assert "already running" in err2
+    assert "needs PostgreSQL" in err3
