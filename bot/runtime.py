@@ -266,6 +266,7 @@ async def build_runtime(
                 lease_seconds=settings.fleet_lease_seconds,
                 heartbeat_seconds=settings.fleet_heartbeat_seconds,
                 lead=wiring.lead,
+                clock=clock.now,
             )
         if wiring is not None:
             # With PUBLIC_URL, the link key is read (or made) now: every delivery needs it.

@@ -30,7 +30,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import text
@@ -159,6 +159,7 @@ class PostgresFleet:
         lead: bool = True,
         instance: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._engine = engine
         self._sessionmaker = sessionmaker
@@ -171,6 +172,7 @@ class PostgresFleet:
         self._lead = lead
         self._instance = instance or instance_name()
         self._monotonic = monotonic
+        self._clock = clock
         self._slots: deque[float] = deque()
         # (round trip, offset, when) of the best clock reading (see `_offset`).
         self._clock_sync: tuple[float, float, float] | None = None
@@ -248,15 +250,32 @@ class PostgresFleet:
             log.exception("could not pause the fleet", extra={"retry_after": seconds})
 
     async def start(self) -> None:
-        """Start leading (see `Coordination.start`)."""
-        if self._lead and self._heartbeat is None:
-            await self._try_lead()
-            self._heartbeat = asyncio.create_task(self._beat(), name="fleet-leader")
+        """Start leading (see `Coordination.start`) and renewing this instance's claims."""
+        if self._heartbeat is None:
+            if self._lead:
+                await self._try_lead()
+            self._heartbeat = asyncio.create_task(self._beat(), name="fleet-heartbeat")
 
     async def _beat(self) -> None:
+        """Every heartbeat: try or check the leader lock; every third of a lease: renew."""
+        renew_every = self.lease_seconds / 3
+        renewed = self._monotonic()
         while True:
-            await asyncio.sleep(self.heartbeat_seconds)
-            await self._try_lead()
+            await asyncio.sleep(min(self.heartbeat_seconds, renew_every))
+            if self._lead:
+                await self._try_lead()
+            if self._monotonic() - renewed >= renew_every:
+                renewed = self._monotonic()
+                await self._renew()
+
+    async def _renew(self) -> None:
+        try:
+            async with self._sessionmaker.begin() as session:
+                await DeliveryRepo(session).renew_claims(
+                    self._instance, self._clock(), self.lease_seconds
+                )
+        except Exception:
+            log.exception("could not renew claims; they pass to others if the lease ends")
 
     async def _try_lead(self) -> None:
         """Take the leader lock if free; check the connection that holds it if we lead."""

@@ -137,6 +137,22 @@ async def test_release_claims_gives_back_only_the_pending_rows(
     assert (released, len(after), pending) == (2, 2, 2)
 
 
+async def test_renewing_extends_only_live_claims_of_the_owner(
+    db_kind: str, sessionmaker: Maker
+) -> None:
+    """A running instance keeps what it holds; an expired lease (maybe taken) is not renewed."""
+    _postgres_only(db_kind)
+    await _seed(sessionmaker, [1, 2, 3])
+    await _claim(sessionmaker, "a", NOW, limit=2, lease=10)
+    await _claim(sessionmaker, "b", NOW, lease=1)
+    async with sessionmaker.begin() as session:
+        renewed_a = await DeliveryRepo(session).renew_claims("a", NOW + timedelta(seconds=5), 10)
+        renewed_b = await DeliveryRepo(session).renew_claims("b", NOW + timedelta(seconds=5), 10)
+    taken = await _claim(sessionmaker, "c", NOW + timedelta(seconds=12))
+    later = await _claim(sessionmaker, "c", NOW + timedelta(seconds=16))
+    assert (renewed_a, renewed_b, len(taken), len(later)) == (2, 0, 1, 3)
+
+
 async def test_grants_book_consecutive_slots_for_the_whole_fleet(
     db_kind: str, sessionmaker: Maker
 ) -> None:

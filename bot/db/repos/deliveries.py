@@ -203,6 +203,24 @@ class DeliveryRepo:
         rows.sort(key=lambda row: (-row.priority, row.id))
         return rows
 
+    async def renew_claims(self, owner: str, now: datetime, lease_seconds: float) -> int:
+        """Extend the live leases of `owner`'s pending claims to `now + lease_seconds`.
+
+        A running instance renews what it holds (a long flood wait must not let its claims
+        pass to another instance while it still means to send them); an expired lease is not
+        renewed, since another instance may have taken the row.
+        """
+        result = await self.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.claimed_by == owner,
+                Delivery.lease_until > now,
+            )
+            .values(lease_until=now + timedelta(seconds=lease_seconds))
+        )
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
     async def release_claims(self, owner: str) -> int:
         """Give back the pending deliveries `owner` claimed (an instance stopping cleanly)."""
         result = await self.session.execute(
