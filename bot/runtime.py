@@ -239,14 +239,15 @@ async def build_runtime(
     )
     sender_bot: Bot | None = None
     try:
-        if upgrade:
-            await migrate.upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
         topics = TopicService(sessionmaker, clock)
-        if seed_topics:
-            result = await topics.seed_topics_once(specs)
-            if result is not None:
-                log.info("topics loaded", extra={"topics_created": len(result.created)})
+        async with migrate.startup_lock(engine):  # instances starting together take turns
+            if upgrade:
+                await migrate.upgrade(engine)
+            if seed_topics:
+                result = await topics.seed_topics_once(specs)
+                if result is not None:
+                    log.info("topics loaded", extra={"topics_created": len(result.created)})
         secret = settings.link_secret
         tracking = TrackingService(
             sessionmaker,

@@ -6,6 +6,8 @@ next to the package. Contains no business logic.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
@@ -21,6 +23,8 @@ MIGRATIONS_DIR = (
 
 # The advisory lock that serialises migrations of several instances (PostgreSQL).
 MIGRATE_LOCK = 0x6361_6D70_0003
+# The advisory lock that serialises the start of several instances (migrations, first seeding).
+STARTUP_LOCK = 0x6361_6D70_0004
 
 
 def alembic_config(async_url: str | None = None) -> Config:
@@ -60,3 +64,22 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
         await conn.run_sync(_downgrade, url, revision)
+
+
+@asynccontextmanager
+async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold PostgreSQL's start-up lock: instances starting together migrate and seed in turn.
+
+    On SQLite (one process) nothing is taken.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK})
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK})
+            await conn.commit()
