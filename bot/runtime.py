@@ -238,16 +238,18 @@ async def build_runtime(
         timeout=settings.feed_timeout_seconds,
     )
     sender_bot: Bot | None = None
+    fleet: Coordination = SingleProcess()
     try:
         sessionmaker = make_sessionmaker(engine)
         topics = TopicService(sessionmaker, clock)
-        async with migrate.startup_lock(engine):  # instances starting together take turns
-            if upgrade:
-                await migrate.upgrade(engine)
-            if seed_topics:
-                result = await topics.seed_topics_once(specs)
-                if result is not None:
-                    log.info("topics loaded", extra={"topics_created": len(result.created)})
+        if upgrade or seed_topics:
+            async with migrate.startup_lock(engine):  # instances starting together take turns
+                if upgrade:
+                    await migrate.upgrade(engine)
+                if seed_topics:
+                    result = await topics.seed_topics_once(specs)
+                    if result is not None:
+                        log.info("topics loaded", extra={"topics_created": len(result.created)})
         secret = settings.link_secret
         tracking = TrackingService(
             sessionmaker,
@@ -258,7 +260,6 @@ async def build_runtime(
         subscriptions = SubscriptionService(sessionmaker, clock)
         sharing = SharingService(sessionmaker, clock, subscriptions)
         delivery: DeliveryEngine | None = None
-        fleet: Coordination = SingleProcess()
         if wiring is not None and settings.is_postgresql:
             fleet = PostgresFleet(
                 engine,
