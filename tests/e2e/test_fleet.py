@@ -14,15 +14,18 @@ import gc
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
-from bot.config import async_database_url
+from bot.app import make_application, running
+from bot.config import Settings, async_database_url
 from bot.db.repos import DeliveryRepo
 from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import DeliveryStatus
+from bot.handlers import organisers, shared_conversation
+from tests.e2e.conftest import runtime_of
 from tests.e2e.test_broadcasts import choose_action, send_now
 from tests.e2e.test_supporters import say
 from tests.fakes.botapi import FakeBotApi
@@ -271,6 +274,41 @@ async def test_a_broadcast_draft_survives_switching_instance(
     )
     (status,) = await _stop(third)
     assert status == 0
+
+
+@pytest.mark.parametrize("elsewhere", [False, True], ids=["alone", "continued-elsewhere"])
+async def test_a_stale_timer_does_not_expire_a_draft_continued_elsewhere(
+    api: FakeBotApi,
+    db_kind: str,
+    bot_settings: Callable[..., Settings],
+    engine: object,
+    monkeypatch: pytest.MonkeyPatch,
+    elsewhere: bool,
+) -> None:
+    """The draft's timeout (2 s here) tells the organiser it expired, unless a later step was
+    saved by another instance meanwhile: then this instance's timer is stale and stays quiet."""
+    _postgres_only(db_kind)
+    monkeypatch.setattr(organisers, "CONVERSATION_TIMEOUT", 2)
+    monkeypatch.setattr(shared_conversation, "CONVERSATION_TIMEOUT", 2)
+    settings = bot_settings(admin_ids=[ADMIN])
+    async with running(make_application(settings, engine=engine)) as app:
+        await say(api, ADMIN, "/broadcast all")
+        if elsewhere:
+            await asyncio.sleep(1)  # another instance takes the next step a second later
+            service = runtime_of(app).conversations
+            key = f"{ADMIN}:{ADMIN}"
+            saved = await service.load(organisers.CONVERSATION_NAME, key)
+            assert saved is not None
+            await service.save(organisers.CONVERSATION_NAME, key, saved.state, saved.user_data)
+            await asyncio.sleep(2)  # past this instance's timer: nothing may arrive
+        else:
+            await api.wait_until(
+                lambda: any("expired" in (m.text or "") for m in api.messages(ADMIN)),
+                timeout=10,
+                what="the expiry notice",
+            )
+        expired = any("expired" in (m.text or "") for m in api.messages(ADMIN))
+    assert expired is not elsewhere
 
 
 async def test_a_second_instance_on_one_sqlite_file_is_refused(
