@@ -173,11 +173,11 @@ async def test_one_429_pauses_every_instance(
 ) -> None:
     """A flood wait answered to one instance holds all three for its retry_after."""
     _postgres_only(db_kind)
-    chats = 600
-    env = _env(api, database_url, SEND_RATE_PER_SECOND="50")
+    chats = 900
+    env = _env(api, database_url)
     workers = await _start_workers(api, env, 3, tmp_path)
     await _queue_fan_out(database_url, chats)
-    await api.wait_for_sent(100, timeout=60)
+    await api.wait_for_sent(200, timeout=60)
     api.fail_next("sendMessage", 429, retry_after=3)
     (flood,) = await api.wait_for_requests(
         "sendMessage", predicate=lambda r: r.status == 429, timeout=10
@@ -189,7 +189,7 @@ async def test_one_429_pauses_every_instance(
     during = [t for t in _sent_times(api) if flood.time + 1.0 < t < flood.time + 2.9]
     after = [t for t in _sent_times(api) if t >= flood.time + 2.9]
     busiest = _busiest_second(_sent_times(api))
-    assert (statuses, during, len(after) > 0, busiest <= 50) == ([0, 0, 0], [], True, True), (
+    assert (statuses, during, len(after) > 0, busiest <= 100) == ([0, 0, 0], [], True, True), (
         [round(t - flood.time, 3) for t in _sent_times(api) if abs(t - flood.time) < 4],
         busiest,
     )
