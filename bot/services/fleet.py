@@ -82,6 +82,14 @@ class Coordination(Protocol):
         """Whether this process runs the jobs (poller, scheduled broadcasts, reports)."""
         ...
 
+    @property
+    def leading_since(self) -> float | None:
+        """`time.monotonic()` when this process last became the leader (None: it does not lead).
+
+        /healthz counts a new leader's poll from then.
+        """
+        ...
+
     def claim_size(self, room: int, interval: float) -> int:
         """How many deliveries to claim at once, given the room and the send interval."""
         ...
@@ -115,6 +123,7 @@ class SingleProcess:
     instance = "local"
     shared = False
     leading = True
+    leading_since = 0.0
 
     def claim_size(self, room: int, interval: float) -> int:
         """How many deliveries to claim at once."""
@@ -178,6 +187,7 @@ class PostgresFleet:
         self._clock_sync: tuple[float, float, float] | None = None
         self._slot_lock = asyncio.Lock()
         self._leading = False
+        self._leading_since: float | None = None
         self._connection: AsyncConnection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
 
@@ -190,6 +200,11 @@ class PostgresFleet:
     def leading(self) -> bool:
         """Whether this process runs the jobs."""
         return self._leading
+
+    @property
+    def leading_since(self) -> float | None:
+        """When this process became the leader (see `Coordination.leading_since`)."""
+        return self._leading_since if self._leading else None
 
     def claim_size(self, room: int, interval: float) -> int:
         """How many deliveries to claim at once."""
@@ -290,6 +305,7 @@ class PostgresFleet:
                 holding = bool(result.scalar_one())
                 await connection.commit()
             if holding and not self._leading:
+                self._leading_since = time.monotonic()
                 log.info("leading the fleet", extra={"instance": self._instance})
             elif self._leading and not holding:
                 log.warning("lost the leader lock", extra={"instance": self._instance})
