@@ -173,14 +173,23 @@ async def work(
     No updates, no polling, no jobs and no leadership: it claims deliveries from the outbox
     it shares with the `run` instances (PostgreSQL), within the fleet-wide rate.
     """
-    wiring = DeliveryWiring(options=delivery_options or {}, lead=False)
+    metrics = Metrics()
+    wiring = DeliveryWiring(
+        on_outcome=metrics.record_delivery, options=delivery_options or {}, lead=False
+    )
     runtime = await build_runtime(settings, wiring=wiring, **runtime_kwargs)
+    web: WebServer | None = None
     try:
         runtime.start_delivery()
+        if settings.web_port is not None:  # /healthz and /metrics (and tracked links) here too
+            web = WebServer(runtime, metrics)
+            await web.start(settings.web_port)
         log.info("worker started", extra={"instance": runtime.fleet.instance})
         await stop.wait()
         await runtime.stop_delivery()  # finishes the sends in flight and records them
     finally:
+        if web is not None:
+            await web.stop()
         await runtime.aclose()
 
 

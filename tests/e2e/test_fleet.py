@@ -13,10 +13,12 @@ import asyncio
 import gc
 import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.app import make_application, running
@@ -166,6 +168,27 @@ async def test_three_workers_share_a_fan_out_at_the_fleet_rate_despite_a_kill(
         True,
     ), (duplicates, busiest)
     assert await _pending(database_url) == 0
+
+
+async def test_a_worker_serves_healthz(
+    api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
+) -> None:
+    """With WEB_PORT a worker answers /healthz (healthy: it sends and is not the poller)."""
+    _postgres_only(db_kind)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    (worker,) = await _start_workers(api, _env(api, database_url, WEB_PORT=str(port)), 1, tmp_path)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    answer = await client.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.ConnectError:  # the server starts just after getMe
+                    await asyncio.sleep(0.1)
+    (status,) = await _stop(worker)
+    assert (answer.status_code, answer.json()["checks"]["leader"], status) == (200, False, 0)
 
 
 async def test_one_429_pauses_every_instance(
