@@ -35,6 +35,7 @@ from bot.handlers.admins import install_team_menus
 from bot.handlers.broadcast_jobs import start_broadcast_jobs
 from bot.handlers.menus import install_menus
 from bot.handlers.results import schedule_results_job
+from bot.handlers.shared_conversation import share_conversations
 from bot.handlers.updates import PerChatUpdateProcessor
 from bot.runtime import DeliveryWiring, Runtime, build_runtime
 from bot.web import Metrics, WebServer
@@ -127,6 +128,8 @@ def make_application(
         .build()
     )
     register_handlers(application)
+    if settings.is_postgresql:  # any instance may get an organiser's next update
+        share_conversations(application)
     return application
 
 
@@ -278,3 +281,48 @@ async def _serve_until_signal(application: AnyApplication) -> None:
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def work(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    delivery_options: dict[str, Any] | None = None,
+    **runtime_kwargs: Any,
+) -> None:
+    """`campaignbot worker`: only the delivery engine, until `stop` is set.
+
+    No updates, no polling, no jobs and no leadership: it claims deliveries from the outbox
+    it shares with the `run` instances (PostgreSQL), within the fleet-wide rate.
+    """
+    metrics = Metrics()
+    wiring = DeliveryWiring(
+        on_outcome=metrics.record_delivery, options=delivery_options or {}, lead=False
+    )
+    runtime = await build_runtime(settings, wiring=wiring, **runtime_kwargs)
+    web: WebServer | None = None
+    try:
+        runtime.start_delivery()
+        if settings.web_port is not None:  # /healthz and /metrics (and tracked links) here too
+            web = WebServer(runtime, metrics)
+            await web.start(settings.web_port)
+        log.info("worker started", extra={"instance": runtime.fleet.instance})
+        await stop.wait()
+        await runtime.stop_delivery()  # finishes the sends in flight and records them
+    finally:
+        if web is not None:
+            await web.stop()
+        await runtime.aclose()
+
+
+def run_worker(settings: Settings) -> None:
+    """Run `work` until SIGINT/SIGTERM (blocking)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await work(settings, stop)
+
+    asyncio.run(main())

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from bot import __version__
 from bot.config import REFUSED_HINT, Settings, load_settings
+from bot.db.session import lock_sqlite_file
 from bot.domain.types import PollStatus
 from bot.errors import (
     AlreadyExistsError,
@@ -58,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     commands.add_parser("run", help="run the bot, the poller and the sender (applies migrations)")
+    commands.add_parser(
+        "worker",
+        help="only send (no updates, polling or jobs), beside `run`, on PostgreSQL",
+    )
     commands.add_parser("poll-once", help="poll every due feed once, then exit")
 
     db = commands.add_parser("db", help="database maintenance")
@@ -115,12 +120,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # One-shot commands print their own results; their logs show warnings unless debugging.
     level = (
-        "WARNING" if args.command != "run" and settings.log_level == "INFO" else settings.log_level
+        "WARNING"
+        if args.command not in ("run", "worker") and settings.log_level == "INFO"
+        else settings.log_level
     )
     configure_logging(level, settings.log_format, secrets)
     try:
         if args.command == "run":
             return _run(settings)
+        if args.command == "worker":
+            return _worker(settings)
         return asyncio.run(_dispatch(args, settings, sys.stdout))
     except (BotError, ValueError) as error:
         return _fail(str(error))
@@ -141,9 +150,28 @@ def _run(settings: Settings) -> int:
     from bot.app import run_forever
 
     token = settings.require_token()
+    # SQLite is for one process: a second `run` on the same file stops here.
+    lock = lock_sqlite_file(settings.async_database_url)
     if not asyncio.run(wait_for_telegram(settings.telegram_api_url, token)):
         return EXIT_OK  # stopped by SIGTERM/SIGINT before Telegram answered
     run_forever(settings)
+    if lock is not None:
+        lock.close()
+    return EXIT_OK
+
+
+def _worker(settings: Settings) -> int:
+    from bot.app import run_worker
+
+    if not settings.is_postgresql:
+        return _fail(
+            "campaignbot worker needs PostgreSQL (DATABASE_URL=postgresql://…); "
+            "on SQLite, `campaignbot run` alone sends"
+        )
+    token = settings.require_token()
+    if not asyncio.run(wait_for_telegram(settings.telegram_api_url, token)):
+        return EXIT_OK
+    run_worker(settings)
     return EXIT_OK
 
 

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     # version in the other before chats reading that language get it anyway (0: no waiting,
     # no twins).
     twin_window_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    # Several instances on PostgreSQL (bot/services/fleet.py): how long a claimed delivery
+    # stays with its instance (a dead instance's claims pass to others after it), and how
+    # often the leader lock is tried and checked (another instance leads within about this).
+    fleet_lease_seconds: float = Field(default=30.0, ge=1, le=3600)
+    fleet_heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
 
     @field_validator("admin_ids", "feed_urls", mode="before")
     @classmethod
@@ -243,6 +248,11 @@ class Settings(BaseSettings):
     def async_database_url(self) -> str:
         """DATABASE_URL mapped to its asyncio driver (aiosqlite or asyncpg)."""
         return async_database_url(self.database_url)
+
+    @property
+    def is_postgresql(self) -> bool:
+        """Whether DATABASE_URL is PostgreSQL (the one engine several instances may share)."""
+        return self.async_database_url.startswith("postgresql")
 
     @property
     def timezone(self) -> zoneinfo.ZoneInfo:

@@ -14,7 +14,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext
 
 from bot.domain.schedule import poll_tick_seconds
-from bot.handlers.context import run_repeating, runtime_of
+from bot.handlers.context import leader_only, run_repeating, runtime_of
 from bot.render import admins as render
 from bot.runtime import Runtime
 
@@ -44,7 +44,7 @@ def schedule_jobs(
 ) -> None:
     """Add the repeating jobs to the application's JobQueue."""
     tick = poll_tick_seconds(runtime.settings.poll_interval_seconds)
-    run_repeating(application, poll_feeds_job, interval=tick, first=0, name=POLL_JOB)
+    run_repeating(application, leader_only(poll_feeds_job), interval=tick, first=0, name=POLL_JOB)
     schedule_feed_health_job(application)
     schedule_retention_job(application)
 
@@ -97,7 +97,7 @@ def schedule_feed_health_job(application: Application[Any, Any, Any, Any, Any, A
     """Check feed health every five minutes (the first check five minutes after start)."""
     run_repeating(
         application,
-        feed_health_job,
+        leader_only(feed_health_job),
         interval=FEED_HEALTH_INTERVAL_SECONDS,
         first=FEED_HEALTH_INTERVAL_SECONDS,
         name=FEED_HEALTH_JOB,
@@ -131,7 +131,7 @@ def schedule_retention_job(application: Application[Any, Any, Any, Any, Any, Any
     """Apply retention once a day (the first run ten minutes after start)."""
     run_repeating(
         application,
-        retention_job,
+        leader_only(retention_job),
         interval=RETENTION_INTERVAL_SECONDS,
         first=RETENTION_FIRST_SECONDS,
         name=RETENTION_JOB,

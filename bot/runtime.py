@@ -39,8 +39,10 @@ from bot.feeds.fetch import HttpxFetcher
 from bot.sender import TelegramSender
 from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
+from bot.services.conversations import ConversationStateService
 from bot.services.delivery import DeliveryEngine
 from bot.services.feeds import FeedService
+from bot.services.fleet import Coordination, PostgresFleet, SingleProcess
 from bot.services.ingest import IngestService
 from bot.services.pace import PaceService
 from bot.services.privacy import PrivacyService
@@ -68,12 +70,14 @@ class DeliveryWiring:
         on_outcome: Called with each send's outcome and latency (metrics).
         on_poll_outcome: Called with each feed poll's outcome (metrics).
         options: Keyword arguments for `DeliveryEngine` (tests and benchmarks tune them).
+        lead: Whether this process may lead the fleet and run the jobs (False: a worker).
     """
 
     yield_to: Callable[[], bool] | None = None
     on_outcome: Callable[[OutcomeKind, float], None] | None = None
     on_poll_outcome: Callable[[PollOutcome], None] | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    lead: bool = True
 
 
 @dataclass(kw_only=True)
@@ -104,9 +108,17 @@ class Runtime:
     tracking: TrackingService
     sharing: SharingService
     pace: PaceService
+    conversations: ConversationStateService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
+    # Several instances on PostgreSQL: claims, the leader, the shared rate (services/fleet.py).
+    fleet: Coordination = field(default_factory=SingleProcess)
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process runs the jobs: always alone, the leader in a fleet."""
+        return self.fleet.leading
 
     def wake_delivery(self) -> None:
         """Tell the delivery engine (if this runtime has one) that deliveries are waiting."""
@@ -147,6 +159,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
+            await self.fleet.aclose()  # gives back claims and the leader lock
             if self.sender_bot is not None:
                 await self.sender_bot.shutdown()
             await self.fetcher.aclose()
@@ -228,15 +241,18 @@ async def build_runtime(
         timeout=settings.feed_timeout_seconds,
     )
     sender_bot: Bot | None = None
+    fleet: Coordination = SingleProcess()
     try:
-        if upgrade:
-            await migrate.upgrade(engine)
         sessionmaker = make_sessionmaker(engine)
         topics = TopicService(sessionmaker, clock)
-        if seed_topics:
-            result = await topics.seed_topics_once(specs)
-            if result is not None:
-                log.info("topics loaded", extra={"topics_created": len(result.created)})
+        if upgrade or seed_topics:
+            async with migrate.startup_lock(engine):  # instances starting together take turns
+                if upgrade:
+                    await migrate.upgrade(engine)
+                if seed_topics:
+                    result = await topics.seed_topics_once(specs)
+                    if result is not None:
+                        log.info("topics loaded", extra={"topics_created": len(result.created)})
         secret = settings.link_secret
         tracking = TrackingService(
             sessionmaker,
@@ -247,6 +263,16 @@ async def build_runtime(
         subscriptions = SubscriptionService(sessionmaker, clock, settings.default_language)
         sharing = SharingService(sessionmaker, clock, subscriptions)
         delivery: DeliveryEngine | None = None
+        if wiring is not None and settings.is_postgresql:
+            fleet = PostgresFleet(
+                engine,
+                sessionmaker,
+                rate=settings.send_rate_per_second,
+                lease_seconds=settings.fleet_lease_seconds,
+                heartbeat_seconds=settings.fleet_heartbeat_seconds,
+                lead=wiring.lead,
+                clock=clock.now,
+            )
         if wiring is not None:
             # With PUBLIC_URL, the link key is read (or made) now: every delivery needs it.
             links = await tracking.tracked_links()
@@ -266,8 +292,10 @@ async def build_runtime(
                 links=links,
                 share_query=sharing.share_query if inline else None,
                 default_language=settings.default_language,
+                fleet=fleet,
                 **wiring.options,
             )
+            await fleet.start()
         ingest = IngestService(
             sessionmaker,
             fetcher,
@@ -313,11 +341,14 @@ async def build_runtime(
                 default_language=settings.default_language,
                 on_change=delivery.wake if delivery is not None else None,
             ),
+            conversations=ConversationStateService(sessionmaker, clock),
             delivery=delivery,
             sender_bot=sender_bot,
+            fleet=fleet,
         )
     except BaseException:
         try:
+            await fleet.aclose()
             if sender_bot is not None:
                 await sender_bot.shutdown()
             await fetcher.aclose()

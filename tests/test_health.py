@@ -20,6 +20,8 @@ from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import ParsedEntry, TopicSpec
 from bot.health import HealthServer, Metrics
 from bot.runtime import DeliveryWiring, open_runtime
+from bot.services.fleet import PostgresFleet
+from bot.web.health import HealthChecks
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.clock import FakeClock
 
@@ -222,3 +224,41 @@ async def test_healthz_reports_an_engine_stuck_past_the_end_of_its_wait(
         503,
         ["delivery: the engine loop is stuck for 130 s"],
     )
+
+
+async def test_a_follower_is_healthy_without_polling_and_a_new_leader_counts_from_takeover(
+    api: FakeBotApi,
+    db_kind: str,
+    database_url: str,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Several instances on PostgreSQL: only the leader polls, so a follower's /healthz does not
+    call it late; once it leads, its first poll is due counted from the takeover."""
+    if db_kind != "postgres":
+        pytest.skip("several instances share PostgreSQL only; alone, the process always leads")
+    leader = PostgresFleet(engine, sessionmaker, rate=25, heartbeat_seconds=0.1)
+    await leader.start()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        telegram_bot_token=api.token,
+        telegram_api_url=api.base_url,
+        database_url=database_url,
+        poll_interval_seconds=1,
+        fleet_heartbeat_seconds=0.1,
+    )
+    async with open_runtime(
+        settings, upgrade=False, seed_topics=False, wiring=DeliveryWiring()
+    ) as runtime:
+        runtime.start_delivery()
+        checks = HealthChecks(runtime, Metrics())
+        checks.started_at -= 10  # started long ago: past 3 poll intervals without a poll
+        follower = await checks.check()
+        await leader.aclose()
+        async with asyncio.timeout(10):
+            while not runtime.leading:
+                await asyncio.sleep(0.05)
+        new_leader = await checks.check()
+        await runtime.stop_delivery()
+    assert (follower.healthy, follower.checks["leader"]) == (True, False), follower.reasons
+    assert (new_leader.healthy, new_leader.checks["leader"]) == (True, True)

@@ -6,10 +6,13 @@ next to the package. Contains no business logic.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +20,11 @@ _PACKAGED = Path(__file__).resolve().parents[1] / "_migrations"  # installed whe
 MIGRATIONS_DIR = (
     _PACKAGED if _PACKAGED.is_dir() else Path(__file__).resolve().parents[2] / "migrations"
 )
+
+# The advisory lock that serialises migrations of several instances (PostgreSQL).
+MIGRATE_LOCK = 0x6361_6D70_0003
+# The advisory lock that serialises the start of several instances (migrations, first seeding).
+STARTUP_LOCK = 0x6361_6D70_0004
 
 
 def alembic_config(async_url: str | None = None) -> Config:
@@ -44,6 +52,10 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Upgrade the database behind `engine` to `revision`."""
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Instances starting together upgrade one after another (the lock ends with the
+            # transaction; the later ones then find nothing left to do).
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         await conn.run_sync(_upgrade, url, revision)
 
 
@@ -52,3 +64,22 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
     url = engine.url.render_as_string(hide_password=False)
     async with engine.begin() as conn:
         await conn.run_sync(_downgrade, url, revision)
+
+
+@asynccontextmanager
+async def startup_lock(engine: AsyncEngine) -> AsyncIterator[None]:
+    """Hold PostgreSQL's start-up lock: instances starting together migrate and seed in turn.
+
+    On SQLite (one process) nothing is taken.
+    """
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": STARTUP_LOCK})
+        await conn.commit()
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": STARTUP_LOCK})
+            await conn.commit()

@@ -289,6 +289,10 @@ class Delivery(Base):
     clicks: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     first_click_at: Mapped[datetime | None]
     acted_at: Mapped[datetime | None]
+    # Several instances on PostgreSQL (bot.services.fleet): who claimed this pending delivery
+    # and until when no other instance may take it; after a send, until when the chat rests.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
     # bot.domain.pace.DeliveryPace: 0 not paced yet, 1 paced (send when due), 2 held for the
     # chat's digest; `digest_id` is the digest that carries it once that digest is built.
     pace: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
@@ -412,3 +416,24 @@ class BotState(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class FleetBudget(Base):
+    """The fleet-wide send budget (PostgreSQL): a virtual schedule of slots and a 429's pause."""
+
+    __tablename__ = "fleet_budget"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_slot: Mapped[datetime]
+    paused_until: Mapped[datetime]
+
+
+class ConversationState(Base):
+    """Conversation states and user_data of the broadcast draft flow (PTB persistence)."""
+
+    __tablename__ = "conversation_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -13,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from bot.errors import ConfigError
 
 
 def make_engine(async_url: str, *, echo: bool = False) -> AsyncEngine:
@@ -56,3 +60,36 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that keep loaded values after commit (services return them)."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def lock_sqlite_file(async_url: str) -> IO[bytes] | None:
+    """Hold an OS lock next to a SQLite database file for as long as this process lives.
+
+    SQLite is for one process: a second `campaignbot run` on the same file would send every
+    delivery twice. The lock (`fcntl.flock` on `<database>.lock`) goes with the process, at
+    exit or on a kill, so a restart after a crash is never refused. Returns the open lock file
+    (keep it referenced), or None for PostgreSQL and in-memory databases.
+
+    Raises:
+        ConfigError: another process holds the lock.
+    """
+    url = make_url(async_url)
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(f"{path}.lock", "ab")  # noqa: SIM115 - held open for the process's life
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise ConfigError(
+            "DATABASE_URL",
+            f"another campaignbot is already running on {database} "
+            "(SQLite is for one process; use PostgreSQL to run several)",
+        ) from None
+    os.set_inheritable(handle.fileno(), False)
+    return handle

@@ -20,7 +20,7 @@ from typing import Any
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot.handlers.context import Context, run_repeating
+from bot.handlers.context import Context, leader_only, run_repeating
 from bot.handlers.replies import edit_message
 from bot.render import organisers as render
 from bot.runtime import Runtime
@@ -42,7 +42,9 @@ def set_fire_timer(
     if job_queue is None:  # pragma: no cover - the job-queue extra is a dependency
         return
     delay = max(0.0, (when - now).total_seconds())
-    job_queue.run_once(fire_scheduled_job, when=delay, name=f"broadcast-{broadcast_id}")
+    job_queue.run_once(
+        leader_only(fire_scheduled_job), when=delay, name=f"broadcast-{broadcast_id}"
+    )
 
 
 async def fire_scheduled_job(context: Context) -> None:
@@ -101,7 +103,11 @@ async def start_broadcast_jobs(
     a broadcast start on time, and racing them is harmless (`BroadcastService.fire_due`).
     """
     run_repeating(
-        application, broadcast_tick_job, interval=TICK_SECONDS, first=TICK_SECONDS, name=TICK_JOB
+        application,
+        leader_only(broadcast_tick_job),
+        interval=TICK_SECONDS,
+        first=TICK_SECONDS,
+        name=TICK_JOB,
     )
     service = runtime.broadcasts
     now = service.now()

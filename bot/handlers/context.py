@@ -7,6 +7,7 @@ own, touch the database, or import `bot.app` (a higher layer).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Coroutine
 from datetime import tzinfo
 from typing import Any
@@ -83,6 +84,25 @@ def query_of(update: Update) -> CallbackQuery:
     if query is None:
         raise ValueError("update without a callback query")
     return query
+
+
+def leader_only(
+    callback: Callable[[Context], Coroutine[Any, Any, Any]],
+) -> Callable[[Context], Coroutine[Any, Any, Any]]:
+    """The job `callback`, run only where this process leads.
+
+    Several instances on PostgreSQL: one runs the poller, scheduled broadcasts and reports;
+    a process alone (SQLite) always leads.
+    """
+
+    @functools.wraps(callback)
+    async def run(context: Context) -> Any:
+        runtime: Runtime | None = context.bot_data.get("runtime")
+        if runtime is None or not runtime.leading:
+            return None
+        return await callback(context)
+
+    return run
 
 
 def run_repeating(

@@ -82,6 +82,7 @@ from bot.services.broadcasts import (
 
 COMPOSING, LINKING, INTRO, PREVIEWING, SCHEDULING, ACTING, LABELLING, TRANSLATING = range(8)
 CONVERSATION_TIMEOUT = 15 * 60
+CONVERSATION_NAME = "broadcast"
 DRAFT = "broadcast_draft"
 SKIP = "skip"
 
@@ -587,13 +588,30 @@ async def cancel_command(update: Update, context: Context) -> int:
 
 
 async def timeout_step(update: Update, context: Context) -> None:
-    """The draft expired: say so."""
+    """The draft expired: say so (unless the organiser went on through another instance)."""
+    if await _continued_elsewhere(update, context):
+        return
     _drop(context)
     chat = update.effective_chat
     if chat is not None:
         await context.bot.send_message(
             chat.id, render.draft_expired_message(await language_of(update, context)).text
         )
+
+
+async def _continued_elsewhere(update: Update, context: Context) -> bool:
+    """Whether another instance saved a later step of this draft (then this timer is stale).
+
+    Several instances on PostgreSQL only (bot/handlers/shared_conversation.py).
+    """
+    runtime = runtime_of(context)
+    chat, user = update.effective_chat, update.effective_user
+    if not runtime.settings.is_postgresql or chat is None or user is None:
+        return False
+    saved = await runtime.conversations.load(CONVERSATION_NAME, f"{chat.id}:{user.id}")
+    # This instance's own last step is a full timeout old by now; a later one is younger.
+    age = runtime.conversations.now() - saved.saved_at if saved is not None else None
+    return age is not None and age < CONVERSATION_TIMEOUT * 0.99
 
 
 # -- outside the conversation ------------------------------------------------------------------
@@ -756,7 +774,7 @@ def conversation() -> ConversationHandler[Any]:
             fallbacks=[CommandHandler("cancel", cancel_command, filters=_NEW)],
             allow_reentry=True,
             conversation_timeout=CONVERSATION_TIMEOUT,
-            name="broadcast",
+            name=CONVERSATION_NAME,
         )
 
 

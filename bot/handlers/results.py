@@ -26,7 +26,7 @@ from telegram.ext import Application, CommandHandler, filters
 
 from bot.domain.types import Role
 from bot.errors import InvalidInputError, NotFoundError
-from bot.handlers.context import Context, language_of, run_repeating, runtime_of
+from bot.handlers.context import Context, language_of, leader_only, run_repeating, runtime_of
 from bot.handlers.guards import requires
 from bot.handlers.replies import NO_PREVIEW, edit_message, reply
 from bot.render import results as render
@@ -99,7 +99,7 @@ def schedule_results_job(application: Application[Any, Any, Any, Any, Any, Any])
     """Check for due results reports every REPORT_TICK_SECONDS (state is in the database)."""
     run_repeating(
         application,
-        results_report_job,
+        leader_only(results_report_job),
         interval=REPORT_TICK_SECONDS,
         first=REPORT_TICK_SECONDS,
         name=REPORT_JOB,

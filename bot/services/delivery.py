@@ -68,6 +68,7 @@ from bot.render.notifications import (
 )
 from bot.render.pace import DigestItem, digest_messages
 from bot.render.text import RenderedMessage, safe_url
+from bot.services.fleet import Coordination, SingleProcess
 from bot.services.views import post_view
 
 log = logging.getLogger(__name__)
@@ -109,10 +110,18 @@ class Pacer:
         """Seconds until this chat may get another message (0 if now)."""
         return max(0.0, self._chat_ready.get(chat_id, 0.0) - self._monotonic())
 
-    def reserve(self, chat_id: int) -> float:
-        """Take the next overall slot for a message to `chat_id`; returns seconds to wait."""
+    def reserve(self, chat_id: int, not_before: float = 0.0) -> float:
+        """Take the next overall slot for a message to `chat_id`; returns seconds to wait.
+
+        `not_before`: seconds from now of the fleet-wide slot booked for it (several instances).
+        """
         now = self._monotonic()
-        start = max(now, self._next_slot, self._paused_until, self._chat_ready.get(chat_id, 0.0))
+        start = max(
+            now + not_before,
+            self._next_slot,
+            self._paused_until,
+            self._chat_ready.get(chat_id, 0.0),
+        )
         self._next_slot = max(self._next_slot, start) + self.interval
         self._chat_ready[chat_id] = start + self.chat_interval(chat_id)
         if len(self._chat_ready) > 50_000:
@@ -188,10 +197,14 @@ class DeliveryEngine:
         share_query: Callable[[str, int, TopicView | None], str | None] | None = None,
         release_window: int = QUIET_RELEASE_SECONDS,
         default_language: str = SOURCE_LANGUAGE,
+        fleet: Coordination | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         # The language of chats that have none stored (DEFAULT_LANGUAGE).
         self._default_language = default_language
+        # Claims, the shared rate budget and a fleet-wide 429 pause (bot.services.fleet);
+        # alone on SQLite, today's in-process claims and pacing.
+        self.fleet: Coordination = fleet or SingleProcess()
         # Tracked links (PUBLIC_URL set): each delivery's link button gets its own token.
         self._links = links
         self._sender = sender
@@ -340,9 +353,11 @@ class DeliveryEngine:
             await self._sleep(0.01)  # let in-flight sends make progress
             return 1
         now = self._clock.now()
-        started = await self._start_digests(now)
+        # Digests are built and sent by the leader alone: their claim is not leased.
+        started = await self._start_digests(now) if self.fleet.leading else 0
+        room = self.fleet.claim_size(room, self.pacer.interval)
         async with self._sessionmaker() as session:
-            rows = await DeliveryRepo(session).claim_due(now, room, exclude=self._in_flight)
+            rows = await self.fleet.claim(session, now, room, self._in_flight)
             rows, paced = await self._pace(session, rows, now)
             if paced:
                 await session.commit()
@@ -359,7 +374,12 @@ class DeliveryEngine:
                 await asyncio.sleep(0.002)
                 held += 0.002
             await self._slots.acquire()
-            wait = self.pacer.reserve(job.chat_id)
+            try:
+                booked = await self.fleet.slot()  # None alone; else the fleet-wide slot
+            except BaseException:
+                self._slots.release()
+                raise
+            wait = self.pacer.reserve(job.chat_id, booked or 0.0)
             if wait > 0:
                 await self._wait(wait)  # a 429 makes this the rest of the flood wait
             self._in_flight.add(job.delivery_id)
@@ -445,6 +465,7 @@ class DeliveryEngine:
             if decision.action is SendAction.RETRY:
                 if decision.pause_all:
                     self.pacer.pause(decision.delay)
+                    await self.fleet.pause(decision.delay)
                     self.stats.flood_waits += 1
                     log.warning("flood wait", extra={"retry_after": decision.delay})
                 else:

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Feed
@@ -161,6 +162,8 @@ class FeedService:
             try:
                 added.append(await self.add_feed(url, actor=FEED_URLS_ACTOR))
             except AlreadyExistsError:
+                continue
+            except IntegrityError:  # another instance starting at once added it first
                 continue
         return added
 

@@ -120,9 +120,13 @@ class HealthChecks:
         interval = float(self.runtime.settings.poll_interval_seconds)
         bound = 3 * max(poll_tick_seconds(interval), interval)
         last = self.runtime.ingest.last_cycle_at
-        age = time.monotonic() - (last if last is not None else self.started_at)
+        # Only the leader polls (several instances on PostgreSQL): a follower is not late,
+        # and a new leader is counted from when it took over.
+        since = max(self.started_at, self.runtime.fleet.leading_since or 0.0)
+        age = time.monotonic() - (last if last is not None and last > since else since)
         report.checks["last_poll_seconds_ago"] = None if last is None else round(age, 1)
-        if age > bound:
+        report.checks["leader"] = self.runtime.leading
+        if self.runtime.leading and age > bound:
             report.reasons.append(f"poll: no finished poll cycle for {age:.0f} s (> {bound:g} s)")
 
         engine = self.runtime.delivery

@@ -19,6 +19,7 @@ from bot.db.repos.broadcasts import BroadcastRepo
 from bot.db.repos.chats import ChatRepo, UserRepo
 from bot.db.repos.deliveries import DeliveryRepo
 from bot.db.repos.feeds import FeedRepo
+from bot.db.repos.fleet import FleetRepo
 from bot.db.repos.posts import PostRepo
 from bot.db.repos.privacy import PrivacyRepo
 from bot.db.repos.reports import ReportRepo
@@ -33,6 +34,7 @@ __all__ = [
     "ChatRepo",
     "DeliveryRepo",
     "FeedRepo",
+    "FleetRepo",
     "PostRepo",
     "PrivacyRepo",
     "ReportRepo",

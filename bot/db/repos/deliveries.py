@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, delete, exists, func, literal, select, update
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,6 +31,10 @@ from bot.domain.types import DeliveryStatus
 
 # deliveries.pace of a post held for its chat's digest (bot.db.repos.pace.DeliveryPace.DIGEST).
 DIGEST_HELD = 2
+# The transaction-level advisory lock that serialises claims across instances (PostgreSQL).
+CLAIM_LOCK = 0x6361_6D70_0001
+# After a send, a chat rests this long before another instance may send to it (groups: 20/min).
+GROUP_REST_SECONDS = 3
 
 
 def _audience(topic_ids: Sequence[int] | None) -> Any:
@@ -244,6 +261,110 @@ class DeliveryRepo:
             stmt = stmt.where(Delivery.id.not_in(skip))
         result = await self.session.execute(stmt)
         return result.scalars().all()
+
+    async def claim_leased(
+        self,
+        now: datetime,
+        limit: int,
+        owner: str,
+        lease_seconds: float,
+        exclude: Iterable[int] = (),
+    ) -> Sequence[Delivery]:
+        """Claim due deliveries for the instance `owner` until `now + lease_seconds` (PostgreSQL).
+
+        Several instances share the outbox: a row is claimable when nobody holds a live lease
+        on it (or `owner` does), taken with `FOR UPDATE SKIP LOCKED` in the claim order of
+        `ix_deliveries_claim`. A chat another instance holds a live claim on, or sent to within
+        its rest (1 s, groups 3 s), is left for later, so the per-chat limits hold fleet-wide.
+        Claims are serialised by a transaction-level advisory lock (milliseconds each), which
+        makes that per-chat check exact. The caller commits.
+
+        Returns:
+            The claimed rows, highest priority and oldest first.
+        """
+        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+        other = aliased(Delivery)
+        rest = now - timedelta(seconds=GROUP_REST_SECONDS)
+        busy = (
+            select(literal(1))
+            .where(
+                other.chat_id == Delivery.chat_id,
+                other.id != Delivery.id,
+                other.claimed_by != owner,
+                or_(
+                    and_(
+                        other.status == DeliveryStatus.PENDING.value,
+                        other.lease_until > now,
+                    ),
+                    and_(
+                        other.status == DeliveryStatus.SENT.value,
+                        other.sent_at > rest,
+                        or_(other.chat_id < 0, other.sent_at > now - timedelta(seconds=1)),
+                    ),
+                ),
+            )
+            .exists()
+        )
+        candidates = (
+            select(Delivery.id)
+            .where(
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.next_attempt_at <= now,
+                or_(
+                    Delivery.lease_until.is_(None),
+                    Delivery.lease_until <= now,
+                    Delivery.claimed_by == owner,
+                ),
+                ~busy,
+            )
+            .order_by(Delivery.priority.desc(), Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Delivery)
+        )
+        skip = list(exclude)
+        if skip:
+            candidates = candidates.where(Delivery.id.not_in(skip))
+        stmt = (
+            update(Delivery)
+            .where(Delivery.id.in_(candidates.scalar_subquery()))
+            .values(claimed_by=owner, lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(Delivery)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(select(Delivery).from_statement(stmt))
+        rows = list(result.scalars().all())
+        rows.sort(key=lambda row: (-row.priority, row.id))
+        return rows
+
+    async def renew_claims(self, owner: str, now: datetime, lease_seconds: float) -> int:
+        """Extend the live leases of `owner`'s pending claims to `now + lease_seconds`.
+
+        A running instance renews what it holds (a long flood wait must not let its claims
+        pass to another instance while it still means to send them); an expired lease is not
+        renewed, since another instance may have taken the row.
+        """
+        result = await self.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.claimed_by == owner,
+                Delivery.lease_until > now,
+            )
+            .values(lease_until=now + timedelta(seconds=lease_seconds))
+        )
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+    async def release_claims(self, owner: str) -> int:
+        """Give back the pending deliveries `owner` claimed (an instance stopping cleanly)."""
+        result = await self.session.execute(
+            update(Delivery)
+            .where(
+                Delivery.claimed_by == owner,
+                Delivery.status == DeliveryStatus.PENDING.value,
+            )
+            .values(claimed_by=None, lease_until=None)
+        )
+        return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending delivery becomes due."""

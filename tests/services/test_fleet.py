@@ -1,0 +1,135 @@
+"""Fleet coordination (bot.services.fleet): the leader lock, fleet-wide send slots, pauses;
+and the conversation state service.
+
+Leadership and the budget are PostgreSQL's (skipped with the reason on SQLite, where the one
+process always leads); the conversation state runs on both databases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.services.conversations import ConversationStateService
+from bot.services.fleet import PostgresFleet, SingleProcess
+from tests.fakes.clock import FakeClock
+
+Maker = async_sessionmaker[AsyncSession]
+PG_ONLY = "several instances share PostgreSQL only; alone on SQLite the process always leads"
+
+
+def _postgres_only(db_kind: str) -> None:
+    if db_kind != "postgres":
+        pytest.skip(PG_ONLY)
+
+
+def _fleet(engine: AsyncEngine, sessionmaker: Maker, **kwargs: object) -> PostgresFleet:
+    options: dict[str, object] = {"rate": 20.0, "heartbeat_seconds": 0.1} | kwargs
+    return PostgresFleet(engine, sessionmaker, **options)  # type: ignore[arg-type]
+
+
+async def _until(condition: object, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+async def test_one_leader_and_another_takes_over_when_it_goes(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """The first instance leads; the second leads once the first lets go; a worker never."""
+    _postgres_only(db_kind)
+    first, second = _fleet(engine, sessionmaker), _fleet(engine, sessionmaker)
+    worker = _fleet(engine, sessionmaker, lead=False)
+    await first.start()
+    await second.start()
+    await worker.start()
+    before = (first.leading, second.leading, worker.leading)
+    await first.aclose()
+    await _until(lambda: second.leading)
+    after = (first.leading, second.leading, worker.leading)
+    await second.aclose()
+    await worker.aclose()
+    assert (before, after) == ((True, False, False), (False, True, False))
+
+
+async def test_a_leader_whose_connection_breaks_steps_down(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """If the connection holding the lock dies and another instance takes the lock, the old
+    leader's next heartbeat sees it no longer holds it (its reconnected session is new)."""
+    _postgres_only(db_kind)
+    first = _fleet(engine, sessionmaker, heartbeat_seconds=30)
+    second = _fleet(engine, sessionmaker, heartbeat_seconds=30)
+    await first.start()
+    await second.start()
+    leading = (first.leading, second.leading)
+    connection = first._connection  # the dedicated connection: break it as a network would
+    assert connection is not None
+    await connection.invalidate()
+    await second._try_lead()  # the lock went with the broken connection
+    await first._try_lead()
+    after = (first.leading, second.leading)
+    await first.aclose()
+    await second.aclose()
+    assert (leading, after) == ((True, False), (False, True))
+
+
+async def test_two_instances_share_one_rate(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """Slots taken by two instances at rate 20 are 50 ms apart overall, never closer."""
+    _postgres_only(db_kind)
+    fleets = [_fleet(engine, sessionmaker), _fleet(engine, sessionmaker)]
+    times: list[float] = []
+    for _ in range(10):
+        for fleet in fleets:
+            wait = await fleet.slot()
+            times.append(time.monotonic() + wait)
+    times.sort()
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    span = times[-1] - times[0]
+    for fleet in fleets:
+        await fleet.aclose()
+    # Each instance maps the database's clock to its own within half a round trip.
+    assert (min(gaps) > 0.04, span > 0.9) == (True, True), gaps
+
+
+async def test_a_pause_reaches_the_other_instance(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """One instance's 429 pause delays the other's next booked slot by the retry_after."""
+    _postgres_only(db_kind)
+    first, second = _fleet(engine, sessionmaker), _fleet(engine, sessionmaker)
+    await first.pause(2.0)
+    wait = await second.slot()
+    await first.aclose()
+    await second.aclose()
+    assert 1.8 < wait <= 2.05
+
+
+def test_alone_the_process_leads_and_claims_as_before() -> None:
+    """SQLite: always the leader, no shared budget, claims sized by the engine alone."""
+    alone = SingleProcess()
+    assert (alone.leading, alone.shared, alone.claim_size(200, 0.04)) == (True, False, 200)
+
+
+async def test_conversation_state_round_trip(sessionmaker: Maker, clock: FakeClock) -> None:
+    """A draft and its state come back as saved; no state and no data deletes the row."""
+    service = ConversationStateService(sessionmaker, clock)
+    draft = {"draft": ("all", "<b>Act</b> now", None)}
+    await service.save("broadcast", "1:1", 3, draft)
+    saved = await service.load("broadcast", "1:1")
+    await service.save("broadcast", "1:1", None, {})
+    gone = await service.load("broadcast", "1:1")
+    assert saved is not None
+    assert (saved.state, saved.user_data, saved.saved_at, gone) == (
+        3,
+        draft,
+        clock.now().timestamp(),
+        None,
+    )
