@@ -35,7 +35,7 @@ from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
 from bot.errors import ConfigError, InvalidInputError
 from bot.feeds.fetch import HttpxFetcher
-from bot.sender import TelegramSender
+from bot.sender import LeanSender
 from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
 from bot.services.delivery import DeliveryEngine
@@ -103,6 +103,8 @@ class Runtime:
     sharing: SharingService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
+    # The bulk path's HTTP client (bot.sender.LeanSender), closed with the runtime.
+    sender: LeanSender | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     def wake_delivery(self) -> None:
@@ -144,6 +146,8 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         try:
+            if self.sender is not None:
+                await self.sender.aclose()
             if self.sender_bot is not None:
                 await self.sender_bot.shutdown()
             await self.fetcher.aclose()
@@ -225,6 +229,7 @@ async def build_runtime(
         timeout=settings.feed_timeout_seconds,
     )
     sender_bot: Bot | None = None
+    sender: LeanSender | None = None
     try:
         if upgrade:
             await migrate.upgrade(engine)
@@ -252,9 +257,11 @@ async def build_runtime(
             await sharing.load_key()
             # A Share button only where it works: with inline mode on (@BotFather /setinline).
             inline = bool(sender_bot.bot.supports_inline_queries)
+            # Bulk sends take the lean path; the sender Bot above stays for getMe and the like.
+            sender = LeanSender(sender_bot.base_url)
             delivery = DeliveryEngine(
                 sessionmaker,
-                TelegramSender(sender_bot),
+                sender,
                 clock,
                 rate=settings.send_rate_per_second,
                 tz=settings.timezone,
@@ -303,9 +310,12 @@ async def build_runtime(
             sharing=sharing,
             delivery=delivery,
             sender_bot=sender_bot,
+            sender=sender,
         )
     except BaseException:
         try:
+            if sender is not None:
+                await sender.aclose()
             if sender_bot is not None:
                 await sender_bot.shutdown()
             await fetcher.aclose()

@@ -226,6 +226,13 @@ class Broadcast(Base):
     # the message id is the results message, edited by the next stage.
     results_stage: Mapped[int] = mapped_column(SmallInteger, default=0, server_default=text("0"))
     results_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Paid broadcast (allow_paid_broadcast, up to 1,000/s); false again from `paid_stopped_at`,
+    # when Telegram refused the Stars (BALANCE_TOO_LOW); `paid_notified`: the organiser was told.
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    paid_stopped_at: Mapped[datetime | None]
+    paid_notified: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Delivery(Base):

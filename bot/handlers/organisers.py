@@ -50,6 +50,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.domain.delivery_policy import paid_estimate
 from bot.domain.topics import check_action_label
 from bot.domain.types import Role
 from bot.domain.when import parse_when
@@ -64,7 +65,7 @@ from bot.handlers.replies import edit_message, reply
 from bot.render import callback_data as cb
 from bot.render import organisers as render
 from bot.render.actions import DEFAULT_ACTION_LABEL
-from bot.render.text import INVALID_BUTTON, escape, topic_not_found_message
+from bot.render.text import INVALID_BUTTON, RenderedMessage, escape, topic_not_found_message
 from bot.services.broadcasts import (
     Audience,
     BroadcastDraft,
@@ -95,8 +96,9 @@ class _Pending:
     post_id: int | None = None
     push: PushPlan | None = None
     action_label: str | None = None
+    paid: bool = False  # "fast (paid)" chosen under the preview (ALLOW_PAID_BROADCAST)
 
-    def draft(self) -> BroadcastDraft:
+    def draft(self, *, paid_allowed: bool = False) -> BroadcastDraft:
         return BroadcastDraft(
             audience=self.audience,
             text_html=self.text_html,
@@ -104,6 +106,7 @@ class _Pending:
             action_url=self.action_url,
             post_id=self.post_id,
             action_label=self.action_label,
+            paid=self.paid and paid_allowed,
         )
 
 
@@ -190,12 +193,28 @@ async def _show_preview(update: Update, context: Context, pending: _Pending) -> 
             reply_markup=preview.reply_markup,
             link_preview_options=LinkPreviewOptions(is_disabled=preview.disable_preview),
         )
-    audience = pending.audience
-    summary = render.preview_summary_message(
-        audience.labels, audience.everyone, audience.chats, pending.token
-    )
+    summary = _summary(context, pending)
     await context.bot.send_message(chat_id, summary.text, reply_markup=summary.reply_markup)
     return PREVIEWING
+
+
+def _summary(context: Context, pending: _Pending) -> RenderedMessage:
+    """The preview's summary: audience, buttons and, with ALLOW_PAID_BROADCAST, the pace."""
+    settings = runtime_of(context).settings
+    audience = pending.audience
+    offer = (
+        paid_estimate(audience.chats, settings.send_rate_per_second)
+        if settings.allow_paid_broadcast
+        else None
+    )
+    return render.preview_summary_message(
+        audience.labels,
+        audience.everyone,
+        audience.chats,
+        pending.token,
+        paid_offer=offer,
+        paid=pending.paid and offer is not None,
+    )
 
 
 # -- entry points ------------------------------------------------------------------------------
@@ -391,7 +410,7 @@ async def send_button(update: Update, context: Context) -> int | None:
     runtime = runtime_of(context)
     actor_id, actor = actor_name(update)
     view = await runtime.broadcasts.send_now(
-        pending.draft(),
+        pending.draft(paid_allowed=runtime.settings.allow_paid_broadcast),
         actor_id=actor_id,
         actor=actor,
         progress_chat_id=message.chat.id if message else None,
@@ -405,6 +424,23 @@ async def send_button(update: Update, context: Context) -> int | None:
     if message is not None:
         await _edit(context.bot, message.chat.id, message.message_id, progress)
     return ConversationHandler.END
+
+
+async def paid_button(update: Update, context: Context) -> int | None:
+    """Fast (paid) / Normal pace: switch the draft's pace and show the cost (or refuse)."""
+    pending = await _pressed_draft(update, context)
+    if pending is None:
+        return None
+    query = _query(update)
+    if not runtime_of(context).settings.allow_paid_broadcast:
+        await _answer(query, render.paid_not_allowed_answer())
+        return None
+    pending.paid = not pending.paid
+    await _answer(query, render.paid_switched_answer(pending.paid))
+    message = query.message
+    if message is not None:
+        await _edit(context.bot, message.chat.id, message.message_id, _summary(context, pending))
+    return None
 
 
 async def schedule_button(update: Update, context: Context) -> int | None:
@@ -582,6 +618,7 @@ def conversation() -> ConversationHandler[Any]:
             CallbackQueryHandler(
                 discard_button, pattern=rf"^{cb.BROADCAST_DISCARD}:[0-9a-f]{{8}}$"
             ),
+            CallbackQueryHandler(paid_button, pattern=rf"^{cb.BROADCAST_PAID}:[0-9a-f]{{8}}$"),
         ]
 
     text = filters.TEXT & ~filters.COMMAND & _NEW

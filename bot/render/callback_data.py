@@ -99,10 +99,12 @@ BROADCAST_CANCEL = "b:stop"  # b:stop:<broadcast_id>  cancel a scheduled broadca
 BROADCAST_ACTION_DEFAULT = "b:adef"  # b:adef:<token>
 BROADCAST_ACTION_OWN = "b:aown"  # b:aown:<token>  the next message is the label
 BROADCAST_ACTION_NONE = "b:anone"  # b:anone:<token>
+# "Fast (paid)" under the preview (ALLOW_PAID_BROADCAST): switches the draft paid / normal.
+BROADCAST_PAID = "b:paid"  # b:paid:<token>
 
 DRAFT_TOKEN_CHARS = 8
 # Anchored patterns for the CallbackQueryHandlers.
-BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone):[0-9a-f]{8}$"
+BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone|paid):[0-9a-f]{8}$"
 BROADCAST_CANCEL_PATTERN = rf"^b:stop:{_NUMBER}$"
 
 

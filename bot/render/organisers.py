@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from telegram import InlineKeyboardButton
 from telegram.constants import MessageLimit
 
+from bot.domain.delivery_policy import PaidEstimate
 from bot.domain.topics import ACTION_LABEL_MAX
 from bot.domain.views import BroadcastView
 from bot.render import callback_data as cb
@@ -167,17 +168,62 @@ def input_refused_message(reason: str) -> RenderedMessage:
     return RenderedMessage(escape(reason))
 
 
+def duration_text(seconds: float) -> str:
+    """A rough duration: "under a minute", "12 min", "3 h 05 min"."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "under a minute"
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def stars_text(stars: float) -> str:
+    """Stars as Telegram counts them (tenths), e.g. "1,940 Stars", "0.5 Stars"."""
+    shown = f"{stars:,.0f}" if stars == int(stars) else f"{stars:,.1f}"
+    return f"{shown} Star" if stars == 1 else f"{shown} Stars"
+
+
+def paid_choice_text(estimate: PaidEstimate, paid: bool) -> str:
+    """The pace lines of the preview summary: the cost in Stars and the time saved."""
+    normal = duration_text(estimate.normal_seconds)
+    fast = duration_text(estimate.paid_seconds)
+    if paid:
+        return (
+            f"⚡ <b>Fast (paid)</b>: up to 1,000 messages a second, about {fast} instead of "
+            f"{normal}. Costs up to <b>{stars_text(estimate.stars)}</b> from the bot's balance "
+            "(0.1 Star per message above the free 30 a second)."
+        )
+    return (
+        f"Pace: normal, about {normal}. Fast (paid) would take about {fast} "
+        f"(saves {duration_text(estimate.saved_seconds)}) for up to "
+        f"{stars_text(estimate.stars)}."
+    )
+
+
 def preview_summary_message(
-    topics: Sequence[str], everyone: bool, audience: int, token: str
+    topics: Sequence[str],
+    everyone: bool,
+    audience: int,
+    token: str,
+    *,
+    paid_offer: PaidEstimate | None = None,
+    paid: bool = False,
 ) -> RenderedMessage:
-    """Below the preview: the audience and the Send now / Schedule / Cancel buttons."""
+    """Below the preview: the audience and the Send now / Schedule / Cancel buttons.
+
+    With `paid_offer` (ALLOW_PAID_BROADCAST) it also shows the pace, the cost in Stars and
+    the time saved, and a button that switches the draft between normal and fast (paid).
+    """
     text = (
         "👆 This preview is exactly what supporters will get.\n"
         f"It will go to {counted(audience, 'chat')} "
         f"following {_audience_label(topics, everyone)}. "
         "Send it now, schedule it, or cancel."
     )
-    rows = (
+    if paid_offer is not None:
+        text += "\n" + paid_choice_text(paid_offer, paid)
+    rows: tuple[tuple[InlineKeyboardButton, ...], ...] = (
         (
             InlineKeyboardButton(
                 "Send now", callback_data=cb.broadcast_draft_button(cb.BROADCAST_SEND, token)
@@ -190,7 +236,32 @@ def preview_summary_message(
             ),
         ),
     )
+    if paid_offer is not None:
+        label = "🐢 Normal pace (free)" if paid else "⚡ Fast (paid)"
+        toggle = InlineKeyboardButton(
+            label, callback_data=cb.broadcast_draft_button(cb.BROADCAST_PAID, token)
+        )
+        rows = (*rows, (toggle,))
     return RenderedMessage(text, rows)
+
+
+def paid_switched_answer(paid: bool) -> str:
+    """Toast after the pace button."""
+    return answer_text("Fast (paid) chosen." if paid else "Normal pace chosen.")
+
+
+def paid_not_allowed_answer() -> str:
+    """Toast when paid broadcasts are switched off (ALLOW_PAID_BROADCAST)."""
+    return answer_text("Paid broadcasts are switched off for this bot.")
+
+
+def paid_refused_message(view: BroadcastView) -> RenderedMessage:
+    """Telegram refused to charge the Stars of a paid broadcast: it goes on at normal pace."""
+    return RenderedMessage(
+        f"⚠️ Broadcast #{view.id}: Telegram refused the paid broadcast (the bot's Stars balance "
+        "is too low). It goes on at the normal pace; nothing is lost or sent twice. "
+        f"Sent so far: {view.sent} / {view.total}."
+    )
 
 
 def preview_pending_message() -> RenderedMessage:
@@ -247,6 +318,10 @@ def progress_message(view: BroadcastView) -> RenderedMessage:
     ]
     if not done:
         lines.append(f"Waiting: {view.pending}")
+    if view.paid_refused:
+        lines.append("Pace: normal (paid broadcast refused: Stars balance too low)")
+    elif view.paid:
+        lines.append("Pace: ⚡ fast (paid)")
     return RenderedMessage("\n".join(lines))
 
 

@@ -31,6 +31,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -40,9 +41,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import BROADCAST, POST, Broadcast, Delivery, Feed, Post, Topic
-from bot.db.repos import ChatRepo, DeliveryRepo
+from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo
 from bot.domain.clock import Clock
-from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
+from bot.domain.delivery_policy import (
+    PAID_RATE_PER_SECOND,
+    SendAction,
+    SendDecision,
+    decide_send,
+)
 from bot.domain.links import LinkKind, TrackedLinks
 from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.domain.views import PostView, TopicView
@@ -59,24 +65,73 @@ class Sender(Protocol):
     """Something that sends one rendered message to one chat."""
 
     async def send(
-        self, chat_id: int, message: RenderedMessage, photo: str | None = None
+        self,
+        chat_id: int,
+        message: RenderedMessage,
+        photo: str | None = None,
+        *,
+        paid: bool = False,
     ) -> DeliveryOutcome:
-        """Send, and say what happened; never raise for an API answer."""
+        """Send (with `allow_paid_broadcast` when `paid`); never raise for an API answer."""
         ...
+
+
+class _Lane:
+    """At most `count` sends start in any `window` seconds: the rule the server counts.
+
+    `count` is the whole part of `rate` (one send per 1/rate seconds below 1 a second). A
+    sliding window rather than fixed slots: a send that starts late (the event loop's sleep
+    overshoots by a fraction of a millisecond at 1,000 a second) leaves its slot to the next
+    ones instead of losing it, so the rate holds at the configured figure, never above it.
+    Starts never go backwards (a later start is kept, never an earlier one), so the window is
+    always the last `count` starts.
+    """
+
+    __slots__ = ("_last", "_starts", "window")
+
+    def __init__(self, rate: float) -> None:
+        count = int(rate) if rate >= 1 else 1
+        self.window = 1.0 if rate >= 1 else 1.0 / rate
+        self._starts: deque[float] = deque(maxlen=count)
+        self._last = 0.0
+
+    def earliest(self) -> float:
+        """The first moment the next send may start."""
+        starts = self._starts
+        if len(starts) < (starts.maxlen or 1):
+            return self._last
+        return max(self._last, starts[0] + self.window)
+
+    def take(self, start: float) -> None:
+        """Record a send starting at `start` (>= `earliest()`)."""
+        self._starts.append(start)
+        self._last = start
+
+    def hold_until(self, until: float) -> None:
+        """No send starts before `until` (a flood wait)."""
+        self._last = max(self._last, until)
 
 
 class Pacer:
     """Spaces sends: `rate` a second overall, and per chat one a second (groups one per 3 s).
 
-    A virtual schedule rather than a bucket: each send takes the next free slot, so the rate is
-    exact on average and never bursts past it (the fake server, like Telegram, counts a strict
-    one-second window).
+    Each lane lets at most `rate` sends start in any one second (`_Lane`), the strict window
+    the fake server, like Telegram, counts. Paid broadcasts (`allow_paid_broadcast`) have
+    their own lane at `paid_rate`, as Telegram counts them apart; per-chat spacing and a 429
+    hold both lanes.
     """
 
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        paid_rate: float = PAID_RATE_PER_SECOND,
+    ) -> None:
         self.interval = 1.0 / rate
         self._monotonic = monotonic
-        self._next_slot = 0.0
+        self._lane = _Lane(rate)
+        self._paid_lane = _Lane(paid_rate)
         self._chat_ready: dict[int, float] = {}
         self._paused_until = 0.0
 
@@ -89,11 +144,12 @@ class Pacer:
         """Seconds until this chat may get another message (0 if now)."""
         return max(0.0, self._chat_ready.get(chat_id, 0.0) - self._monotonic())
 
-    def reserve(self, chat_id: int) -> float:
+    def reserve(self, chat_id: int, *, paid: bool = False) -> float:
         """Take the next overall slot for a message to `chat_id`; returns seconds to wait."""
         now = self._monotonic()
-        start = max(now, self._next_slot, self._paused_until, self._chat_ready.get(chat_id, 0.0))
-        self._next_slot = max(self._next_slot, start) + self.interval
+        lane = self._paid_lane if paid else self._lane
+        start = max(now, lane.earliest(), self._paused_until, self._chat_ready.get(chat_id, 0.0))
+        lane.take(start)
         self._chat_ready[chat_id] = start + self.chat_interval(chat_id)
         if len(self._chat_ready) > 50_000:
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
@@ -103,7 +159,8 @@ class Pacer:
         """Hold every send for `seconds` (Telegram's flood wait)."""
         until = self._monotonic() + seconds
         self._paused_until = max(self._paused_until, until)
-        self._next_slot = max(self._next_slot, until)
+        self._lane.hold_until(until)
+        self._paid_lane.hold_until(until)
 
     def paused_for(self) -> float:
         """Seconds left in a flood pause."""
@@ -117,6 +174,8 @@ class _Job:
     attempts: int
     message: RenderedMessage
     photo: str | None
+    paid: bool = False  # a paid broadcast: allow_paid_broadcast, the paid lane of the pacer
+    broadcast_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -129,6 +188,7 @@ class EngineStats:
     unreachable: int = 0
     failed: int = 0
     migrated: int = 0
+    paid_refused: int = 0
 
 
 class DeliveryEngine:
@@ -316,7 +376,7 @@ class DeliveryEngine:
                 await asyncio.sleep(0.002)
                 held += 0.002
             await self._slots.acquire()
-            wait = self.pacer.reserve(job.chat_id)
+            wait = self.pacer.reserve(job.chat_id, paid=job.paid)
             if wait > 0:
                 await self._wait(wait)  # a 429 makes this the rest of the flood wait
             self._in_flight.add(job.delivery_id)
@@ -361,7 +421,7 @@ class DeliveryEngine:
                     extra={"delivery_id": job.delivery_id, "chat_id": job.chat_id},
                 )
                 photo = None
-                wait = self.pacer.reserve(job.chat_id)
+                wait = self.pacer.reserve(job.chat_id, paid=job.paid)
                 if wait > 0:
                     await self._sleep(wait)
             await self._apply(job, outcome, decision)
@@ -378,7 +438,7 @@ class DeliveryEngine:
         """One request to Telegram for `job`, with or without its photo; never raises."""
         started = time.monotonic()
         try:
-            outcome = await self._sender.send(job.chat_id, job.message, photo)
+            outcome = await self._sender.send(job.chat_id, job.message, photo, paid=job.paid)
         except Exception as error:  # a sender bug must not lose the delivery
             log.exception("sender raised", extra={"delivery_id": job.delivery_id})
             outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
@@ -413,6 +473,21 @@ class DeliveryEngine:
                 await deliveries.drop_pending_for_chat(job.chat_id, reason)
                 self.stats.unreachable += 1
                 log.info("chat unreachable", extra={"chat_id": job.chat_id, "reason": reason})
+            elif decision.action is SendAction.STOP_PAID:
+                # Telegram would not take Stars for it: nothing was sent. The broadcast goes on
+                # at the normal pace (its other claimed deliveries answer the same and land
+                # here too: the switch is idempotent), and this delivery goes again now.
+                if job.broadcast_id is not None:
+                    await BroadcastRepo(session).stop_paid(job.broadcast_id, now)
+                await deliveries.reschedule(
+                    job.delivery_id, now, decision.reason, count_attempt=False
+                )
+                self.stats.paid_refused += 1
+                log.warning(
+                    "paid broadcast refused; sending at the normal pace",
+                    extra={"broadcast_id": job.broadcast_id, "error": decision.reason},
+                )
+                self.wake()
             elif decision.action is SendAction.MIGRATE_CHAT and decision.new_chat_id is not None:
                 await ChatRepo(session).migrate(job.chat_id, decision.new_chat_id, now)
                 self.stats.migrated += 1
@@ -459,7 +534,14 @@ class DeliveryEngine:
             message, photo = rendered
             if self._links is not None:
                 message = _tracked(self._links, row, message, posts, broadcasts)
-            jobs.append(_Job(row.id, row.chat_id, row.attempts, message, photo))
+            broadcast = broadcasts.get(row.broadcast_id) if row.broadcast_id is not None else None
+            paid = broadcast is not None and broadcast.paid
+            jobs.append(
+                _Job(row.id, row.chat_id, row.attempts, message, photo, paid, row.broadcast_id)
+            )
+        # Paid sends first: they have their own (fast) lane, so normal-pace waits in the same
+        # batch do not hold them back.
+        jobs.sort(key=lambda job: not job.paid)
         return jobs
 
     def _render(
