@@ -107,6 +107,12 @@ class _Lane:
         self._starts.append(start)
         self._last = start
 
+    def restamp(self, now: float) -> None:
+        """The last send really started at `now` (a sleep overshot its planned start)."""
+        if self._starts and now > self._starts[-1]:
+            self._starts[-1] = now
+            self._last = max(self._last, now)
+
     def hold_until(self, until: float) -> None:
         """No send starts before `until` (a flood wait)."""
         self._last = max(self._last, until)
@@ -154,6 +160,14 @@ class Pacer:
         if len(self._chat_ready) > 50_000:
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
         return start - now
+
+    def started(self, *, paid: bool = False) -> None:
+        """The send last reserved in this lane starts now, after waiting for its slot.
+
+        The window then counts the real start, not the planned one, so a late wake-up never
+        squeezes one more send into a second than the rate allows.
+        """
+        (self._paid_lane if paid else self._lane).restamp(self._monotonic())
 
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds` (Telegram's flood wait)."""
@@ -379,6 +393,7 @@ class DeliveryEngine:
             wait = self.pacer.reserve(job.chat_id, paid=job.paid)
             if wait > 0:
                 await self._wait(wait)  # a 429 makes this the rest of the flood wait
+                self.pacer.started(paid=job.paid)
             self._in_flight.add(job.delivery_id)
             task = asyncio.create_task(self._send(job))
             self._tasks.add(task)
