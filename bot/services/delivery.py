@@ -76,36 +76,45 @@ class Sender(Protocol):
         ...
 
 
-class _Lane:
-    """At most `count` sends start in any `window` seconds: the rule the server counts.
+# How far behind its schedule a lane may fall and still catch up (see `_Lane`).
+CATCH_UP_SECONDS = 0.1
 
-    `count` is the whole part of `rate` (one send per 1/rate seconds below 1 a second). A
-    sliding window rather than fixed slots: a send that starts late (the event loop's sleep
-    overshoots by a fraction of a millisecond at 1,000 a second) leaves its slot to the next
-    ones instead of losing it, so the rate holds at the configured figure, never above it.
-    Starts never go backwards (a later start is kept, never an earlier one), so the window is
-    always the last `count` starts.
+
+class _Lane:
+    """Sends spaced 1/rate apart, at most `rate` starts in any one second.
+
+    Slots follow an even schedule (no bursts: replies to people share Telegram's 30 a second
+    with bulk sends). A send that starts late (the event loop's sleeps overshoot by a fraction
+    of a millisecond at 1,000 a second, a database pass may hold the loop for longer) does not
+    push the whole schedule back: the lane catches up on up to CATCH_UP_SECONDS of lag, so the
+    rate holds at the configured figure. A sliding window over the last `rate` starts, stamped
+    with each send's real start (`restamp`), keeps catching up from ever exceeding `rate` in
+    any one second, the rule Telegram and the fake server count. Starts never go backwards.
     """
 
-    __slots__ = ("_last", "_starts", "window")
+    __slots__ = ("_last", "_next", "_starts", "interval", "window")
 
     def __init__(self, rate: float) -> None:
         count = int(rate) if rate >= 1 else 1
-        self.window = 1.0 if rate >= 1 else 1.0 / rate
+        self.interval = 1.0 / rate
+        self.window = 1.0 if rate >= 1 else self.interval
         self._starts: deque[float] = deque(maxlen=count)
+        self._next = 0.0
         self._last = 0.0
 
     def earliest(self) -> float:
         """The first moment the next send may start."""
         starts = self._starts
+        floor = max(self._last, self._next)
         if len(starts) < (starts.maxlen or 1):
-            return self._last
-        return max(self._last, starts[0] + self.window)
+            return floor
+        return max(floor, starts[0] + self.window)
 
     def take(self, start: float) -> None:
         """Record a send starting at `start` (>= `earliest()`)."""
         self._starts.append(start)
         self._last = start
+        self._next = max(self._next, start - CATCH_UP_SECONDS) + self.interval
 
     def restamp(self, now: float) -> None:
         """The last send really started at `now` (a sleep overshot its planned start)."""
@@ -116,13 +125,14 @@ class _Lane:
     def hold_until(self, until: float) -> None:
         """No send starts before `until` (a flood wait)."""
         self._last = max(self._last, until)
+        self._next = max(self._next, until)
 
 
 class Pacer:
     """Spaces sends: `rate` a second overall, and per chat one a second (groups one per 3 s).
 
-    Each lane lets at most `rate` sends start in any one second (`_Lane`), the strict window
-    the fake server, like Telegram, counts. Paid broadcasts (`allow_paid_broadcast`) have
+    Each lane spaces sends 1/rate apart and lets at most `rate` start in any one second
+    (`_Lane`), the strict window the fake server, like Telegram, counts. Paid broadcasts (`allow_paid_broadcast`) have
     their own lane at `paid_rate`, as Telegram counts them apart; per-chat spacing and a 429
     hold both lanes.
     """
