@@ -132,9 +132,9 @@ class Pacer:
     """Spaces sends: `rate` a second overall, and per chat one a second (groups one per 3 s).
 
     Each lane spaces sends 1/rate apart and lets at most `rate` start in any one second
-    (`_Lane`), the strict window the fake server, like Telegram, counts. Paid broadcasts (`allow_paid_broadcast`) have
-    their own lane at `paid_rate`, as Telegram counts them apart; per-chat spacing and a 429
-    hold both lanes.
+    (`_Lane`), the strict window the fake server, like Telegram, counts. Paid broadcasts
+    (`allow_paid_broadcast`) have their own lane at `paid_rate`, as Telegram counts them apart;
+    per-chat spacing and a 429 hold both lanes.
     """
 
     def __init__(
