@@ -2,7 +2,7 @@
 
 Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - group commit of "sent": when Telegram accepts a message its delivery joins a small buffer of
-  sent marks that one transaction records, flushed every `mark_flush_seconds` (5 ms) or as soon as
+  sent marks that one transaction records, flushed every `mark_flush_seconds` (20 ms) or as soon as
   it holds `mark_batch` (32) marks; a full buffer makes the next send wait for the flush. A
   delivery stays claimed (excluded from new claims) until its mark is committed. So after a crash
   at most the sends in flight plus one unflushed batch can repeat: duplicates <= `concurrency` +
@@ -231,7 +231,7 @@ class DeliveryEngine:
         max_attempts: int = 8,
         idle_seconds: float = 1.0,
         mark_batch: int = 32,
-        mark_flush_seconds: float = 0.005,
+        mark_flush_seconds: float = 0.02,
         rng: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
