@@ -76,8 +76,13 @@ class Sender(Protocol):
         ...
 
 
-# How far behind its schedule a lane may fall and still catch up (see `_Lane`).
+# How far behind its schedule a lane may fall and still catch up (see `_Lane`). At a rate that
+# shares Telegram's free 30 a second with replies to people, a short catch-up keeps sends
+# smooth; above FAST_LANE_RATE (the paid lane, or a server without limits) only the one-second
+# window matters, so the lane may make up a whole second of lag.
 CATCH_UP_SECONDS = 0.1
+FAST_CATCH_UP_SECONDS = 1.0
+FAST_LANE_RATE = 100.0
 
 
 class _Lane:
@@ -86,16 +91,17 @@ class _Lane:
     Slots follow an even schedule (no bursts: replies to people share Telegram's 30 a second
     with bulk sends). A send that starts late (the event loop's sleeps overshoot by a fraction
     of a millisecond at 1,000 a second, a database pass may hold the loop for longer) does not
-    push the whole schedule back: the lane catches up on up to CATCH_UP_SECONDS of lag, so the
-    rate holds at the configured figure. A sliding window over the last `rate` starts, stamped
+    push the whole schedule back: the lane catches up on up to CATCH_UP_SECONDS of lag
+    (FAST_CATCH_UP_SECONDS above FAST_LANE_RATE), so the rate holds at the configured figure. A sliding window over the last `rate` starts, stamped
     with each send's real start (`restamp`), keeps catching up from ever exceeding `rate` in
     any one second, the rule Telegram and the fake server count. Starts never go backwards.
     """
 
-    __slots__ = ("_last", "_next", "_starts", "interval", "window")
+    __slots__ = ("_last", "_next", "_starts", "catch_up", "interval", "window")
 
     def __init__(self, rate: float) -> None:
         count = int(rate) if rate >= 1 else 1
+        self.catch_up = FAST_CATCH_UP_SECONDS if rate > FAST_LANE_RATE else CATCH_UP_SECONDS
         self.interval = 1.0 / rate
         self.window = 1.0 if rate >= 1 else self.interval
         self._starts: deque[float] = deque(maxlen=count)
@@ -114,7 +120,7 @@ class _Lane:
         """Record a send starting at `start` (>= `earliest()`)."""
         self._starts.append(start)
         self._last = start
-        self._next = max(self._next, start - CATCH_UP_SECONDS) + self.interval
+        self._next = max(self._next, start - self.catch_up) + self.interval
 
     def restamp(self, now: float) -> None:
         """The last send really started at `now` (a sleep overshot its planned start)."""
