@@ -138,6 +138,7 @@ class TelegramSender:
 
 _HTTP_PHRASES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
 _JSON = {"Content-Type": "application/json"}
+_CHAT_ID = b'{"chat_id":'
 
 
 def _error_for(status: int, payload: bytes) -> TelegramError:
@@ -280,7 +281,7 @@ class LeanSender:
     ) -> DeliveryOutcome:
         """Send one message; never raises for a Telegram answer or a network error."""
         body = self.body(message, photo, paid)
-        data = b'{"chat_id":%d%b' % (chat_id, body.tail)
+        data = _CHAT_ID + str(chat_id).encode() + body.tail
         try:
             async with self._client().post(body.method, data=data, headers=_JSON) as response:
                 status = response.status
