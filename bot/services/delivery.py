@@ -92,9 +92,10 @@ class _Lane:
     with bulk sends). A send that starts late (the event loop's sleeps overshoot by a fraction
     of a millisecond at 1,000 a second, a database pass may hold the loop for longer) does not
     push the whole schedule back: the lane catches up on up to CATCH_UP_SECONDS of lag
-    (FAST_CATCH_UP_SECONDS above FAST_LANE_RATE), so the rate holds at the configured figure. A sliding window over the last `rate` starts, stamped
-    with each send's real start (`restamp`), keeps catching up from ever exceeding `rate` in
-    any one second, the rule Telegram and the fake server count. Starts never go backwards.
+    (FAST_CATCH_UP_SECONDS above FAST_LANE_RATE), so the rate holds at the configured figure.
+    A sliding window over the last `rate` starts, stamped with each send's real start
+    (`restamp`), keeps catching up from ever exceeding `rate` in any one second, the rule
+    Telegram and the fake server count. Starts never go backwards.
     """
 
     __slots__ = ("_last", "_next", "_starts", "catch_up", "interval", "window")
