@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     allow_private_feed_urls: bool = False
     topics_file: Path | None = None
     send_rate_per_second: float = Field(default=25, gt=0, le=1000)
+    # Lets organisers choose "fast (paid)" for a broadcast: allow_paid_broadcast, up to 1,000
+    # messages a second, paid in Stars from the bot's balance (docs/ORGANISERS.md).
+    allow_paid_broadcast: bool = False
     bot_timezone: str = "UTC"
     # The language of chats whose Telegram language is not one the bot speaks (en, fr).
     default_language: Literal["en", "fr"] = "en"

@@ -36,7 +36,7 @@ from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
 from bot.errors import ConfigError, InvalidInputError
 from bot.feeds.fetch import HttpxFetcher
-from bot.sender import TelegramSender
+from bot.sender import LeanSender
 from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
 from bot.services.conversations import ConversationStateService
@@ -113,6 +113,8 @@ class Runtime:
     sender_bot: Bot | None = None
     # Several instances on PostgreSQL: claims, the leader, the shared rate (services/fleet.py).
     fleet: Coordination = field(default_factory=SingleProcess)
+    # The bulk path's HTTP client (bot.sender.LeanSender), closed with the runtime.
+    sender: LeanSender | None = None
     _delivery_task: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     @property
@@ -160,6 +162,8 @@ class Runtime:
                 await task
         try:
             await self.fleet.aclose()  # gives back claims and the leader lock
+            if self.sender is not None:
+                await self.sender.aclose()
             if self.sender_bot is not None:
                 await self.sender_bot.shutdown()
             await self.fetcher.aclose()
@@ -242,6 +246,7 @@ async def build_runtime(
     )
     sender_bot: Bot | None = None
     fleet: Coordination = SingleProcess()
+    sender: LeanSender | None = None
     try:
         sessionmaker = make_sessionmaker(engine)
         topics = TopicService(sessionmaker, clock)
@@ -281,9 +286,11 @@ async def build_runtime(
             await sharing.load_key()
             # A Share button only where it works: with inline mode on (@BotFather /setinline).
             inline = bool(sender_bot.bot.supports_inline_queries)
+            # Bulk sends take the lean path; the sender Bot above stays for getMe and the like.
+            sender = LeanSender(sender_bot.base_url)
             delivery = DeliveryEngine(
                 sessionmaker,
-                TelegramSender(sender_bot),
+                sender,
                 clock,
                 rate=settings.send_rate_per_second,
                 tz=settings.timezone,
@@ -345,9 +352,12 @@ async def build_runtime(
             delivery=delivery,
             sender_bot=sender_bot,
             fleet=fleet,
+            sender=sender,
         )
     except BaseException:
         try:
+            if sender is not None:
+                await sender.aclose()
             await fleet.aclose()
             if sender_bot is not None:
                 await sender_bot.shutdown()

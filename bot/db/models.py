@@ -254,6 +254,13 @@ class Broadcast(Base):
     # else `text_html`, the version written first.
     language: Mapped[str | None] = mapped_column(String(8))
     versions: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # Paid broadcast (allow_paid_broadcast, up to 1,000/s); false again from `paid_stopped_at`,
+    # when Telegram refused the Stars (BALANCE_TOO_LOW); `paid_notified`: the organiser was told.
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    paid_stopped_at: Mapped[datetime | None]
+    paid_notified: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
 
 
 class Delivery(Base):

@@ -204,6 +204,8 @@ class OutcomeKind(enum.StrEnum):
     # same message goes again as plain text; never a reason to deactivate the chat.
     MEDIA_REFUSED = "media_refused"
     PERMANENT = "permanent"  # any other 400: retrying cannot help
+    # 400 BALANCE_TOO_LOW for a paid broadcast: not sent; the broadcast goes on at normal pace.
+    PAID_REFUSED = "paid_refused"
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,8 @@ class BroadcastView:
     dropped: int = 0
     summary: str = ""
     push: bool = False
+    paid: bool = False  # sending now as a paid broadcast (allow_paid_broadcast)
+    paid_refused: bool = False  # Telegram refused the Stars; going on at the normal pace
 
 
 @dataclass(frozen=True, slots=True)

@@ -66,6 +66,11 @@ async def broadcast_tick_job(context: Context) -> None:
     await fire_scheduled_job(context)
     service = runtime.broadcasts
     throttle = runtime.progress
+    for refused, tell in await service.paid_refusals():
+        try:
+            await context.bot.send_message(tell, render.paid_refused_message(refused).text)
+        except TelegramError as error:
+            log.warning("paid refusal not told", extra={"chat_id": tell, "error": str(error)})
     for view, chat_id, message_id in await service.sending():
         finished = await service.finish_if_done(view.id) if view.pending == 0 else None
         if chat_id is None:

@@ -51,6 +51,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot.domain.delivery_policy import paid_estimate
 from bot.domain.topics import check_action_label
 from bot.domain.types import Role
 from bot.domain.when import parse_when
@@ -107,8 +108,9 @@ class _Pending:
     # The organiser's language (what they write first) and the other languages' versions.
     language: str = "en"
     versions: list[tuple[str, str]] = field(default_factory=list)
+    paid: bool = False  # "fast (paid)" chosen under the preview (ALLOW_PAID_BROADCAST)
 
-    def draft(self) -> BroadcastDraft:
+    def draft(self, *, paid_allowed: bool = False) -> BroadcastDraft:
         return BroadcastDraft(
             audience=self.audience,
             text_html=self.text_html,
@@ -119,6 +121,7 @@ class _Pending:
             respect_pace=self.respect_pace,
             language=self.language,
             versions=tuple(self.versions),
+            paid=self.paid and paid_allowed,
         )
 
 
@@ -222,12 +225,21 @@ async def _show_preview(update: Update, context: Context, pending: _Pending) -> 
 async def _summary(
     context: Context, pending: _Pending, versions: list[str] | None = None
 ) -> RenderedMessage:
-    """The audience under the preview, now and later and per language, with the buttons."""
+    """The audience under the preview (now, later, per language) with the buttons.
+
+    With ALLOW_PAID_BROADCAST, also the pace and its cost in Stars.
+    """
+    settings = runtime_of(context).settings
     audience = pending.audience
     later = 0
     if pending.respect_pace:
         topic_ids = None if audience.everyone else [t.id for t in audience.topics]
         _, later = await runtime_of(context).pace.audience_now_later(topic_ids)
+    offer = (
+        paid_estimate(audience.chats, settings.send_rate_per_second)
+        if settings.allow_paid_broadcast
+        else None
+    )
     return render.preview_summary_message(
         audience.labels_in(pending.language),
         audience.everyone,
@@ -238,6 +250,8 @@ async def _summary(
         later=later,
         by_language=audience.by_language,
         versions=versions or [pending.language, *(lang for lang, _ in pending.versions)],
+        paid_offer=offer,
+        paid=pending.paid and offer is not None,
     )
 
 
@@ -498,7 +512,7 @@ async def send_button(update: Update, context: Context) -> int | None:
     runtime = runtime_of(context)
     actor_id, actor = actor_name(update)
     view = await runtime.broadcasts.send_now(
-        pending.draft(),
+        pending.draft(paid_allowed=runtime.settings.allow_paid_broadcast),
         actor_id=actor_id,
         actor=actor,
         progress_chat_id=message.chat.id if message else None,
@@ -526,6 +540,24 @@ async def pace_button(update: Update, context: Context) -> int | None:
     summary = await _summary(context, pending)
     message = query.message
     if message is not None:
+        await _edit(context.bot, message.chat.id, message.message_id, summary)
+    return None
+
+
+async def paid_button(update: Update, context: Context) -> int | None:
+    """Fast (paid) / Normal pace: switch the draft's pace and show the cost (or refuse)."""
+    pending = await _pressed_draft(update, context)
+    if pending is None:
+        return None
+    query = _query(update)
+    if not runtime_of(context).settings.allow_paid_broadcast:
+        await _answer(query, render.paid_not_allowed_answer(pending.language))
+        return None
+    pending.paid = not pending.paid
+    await _answer(query, render.paid_switched_answer(pending.paid, pending.language))
+    message = query.message
+    if message is not None:
+        summary = await _summary(context, pending)
         await _edit(context.bot, message.chat.id, message.message_id, summary)
     return None
 
@@ -733,6 +765,7 @@ def conversation() -> ConversationHandler[Any]:
                 discard_button, pattern=rf"^{cb.BROADCAST_DISCARD}:[0-9a-f]{{8}}$"
             ),
             CallbackQueryHandler(pace_button, pattern=rf"^{cb.BROADCAST_PACE}:[0-9a-f]{{8}}$"),
+            CallbackQueryHandler(paid_button, pattern=rf"^{cb.BROADCAST_PAID}:[0-9a-f]{{8}}$"),
         ]
 
     text = filters.TEXT & ~filters.COMMAND & _NEW

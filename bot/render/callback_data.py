@@ -101,10 +101,12 @@ BROADCAST_ACTION_OWN = "b:aown"  # b:aown:<token>  the next message is the label
 BROADCAST_ACTION_NONE = "b:anone"  # b:anone:<token>
 # Toggle "respect digests and quiet hours" on the preview's summary (bot.domain.pace).
 BROADCAST_PACE = "b:pace"  # b:pace:<token>
+# "Fast (paid)" under the preview (ALLOW_PAID_BROADCAST): switches the draft paid / normal.
+BROADCAST_PAID = "b:paid"  # b:paid:<token>
 
 DRAFT_TOKEN_CHARS = 8
 # Anchored patterns for the CallbackQueryHandlers.
-BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone|pace):[0-9a-f]{8}$"
+BROADCAST_DRAFT_PATTERN = r"^b:(send|when|drop|adef|aown|anone|pace|paid):[0-9a-f]{8}$"
 BROADCAST_CANCEL_PATTERN = rf"^b:stop:{_NUMBER}$"
 
 

@@ -14,6 +14,7 @@ from babel import Locale, UnknownLocaleError
 from telegram import InlineKeyboardButton
 from telegram.constants import MessageLimit
 
+from bot.domain.delivery_policy import PaidEstimate
 from bot.domain.topics import ACTION_LABEL_MAX
 from bot.domain.views import BroadcastView
 from bot.render import callback_data as cb
@@ -281,6 +282,52 @@ def audience_languages_line(
     return escape(t.gettext("By language: {parts}.").format(parts=" · ".join(parts)))
 
 
+def duration_text(seconds: float, language: str = L) -> str:
+    """A rough duration: "under a minute", "12 min", "3 h 05 min"."""
+    t = translator(language)
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return t.gettext("under a minute")
+    if minutes < 60:
+        return t.gettext("%(minutes)s min") % {"minutes": minutes}
+    return t.gettext("%(hours)s h %(minutes)s min") % {
+        "hours": minutes // 60,
+        "minutes": f"{minutes % 60:02d}",
+    }
+
+
+def stars_text(stars: float, language: str = L) -> str:
+    """Stars as Telegram counts them (tenths), e.g. "1,940 Stars", "0.5 Stars"."""
+    t = translator(language)
+    shown = t.decimal(stars, "#,##0" if stars == int(stars) else "#,##0.0")
+    if stars == 1:
+        return t.gettext("%(stars)s Star") % {"stars": shown}
+    return t.gettext("%(stars)s Stars") % {"stars": shown}
+
+
+def paid_choice_text(estimate: PaidEstimate, paid: bool, language: str = L) -> str:
+    """The pace lines of the preview summary: the cost in Stars and the time saved."""
+    t = translator(language)
+    normal = duration_text(estimate.normal_seconds, language)
+    fast = duration_text(estimate.paid_seconds, language)
+    stars = stars_text(estimate.stars, language)
+    if paid:
+        return t.gettext(
+            "⚡ <b>Fast (paid)</b>: up to 1,000 messages a second, about %(fast)s instead of "
+            "%(normal)s. Costs up to <b>%(stars)s</b> from the bot's balance (0.1 Star per "
+            "message above the free 30 a second)."
+        ) % {"fast": fast, "normal": normal, "stars": stars}
+    return t.gettext(
+        "Pace: normal, about %(normal)s. Fast (paid) would take about %(fast)s (saves "
+        "%(saved)s) for up to %(stars)s."
+    ) % {
+        "normal": normal,
+        "fast": fast,
+        "saved": duration_text(estimate.saved_seconds, language),
+        "stars": stars,
+    }
+
+
 def preview_summary_message(
     topics: Sequence[str],
     everyone: bool,
@@ -292,13 +339,17 @@ def preview_summary_message(
     later: int = 0,
     by_language: Sequence[tuple[str, int]] = (),
     versions: Sequence[str] = (),
+    paid_offer: PaidEstimate | None = None,
+    paid: bool = False,
 ) -> RenderedMessage:
     """Below the preview: the audience (now, later, per language) and the buttons.
 
     The buttons are the pace toggle and Send now / Schedule / Cancel. With `respect_pace`,
     `later` chats get it at their digest time or when their quiet hours end
     (bot.domain.pace); without, everyone gets it now. `versions` are the languages the
-    broadcast is written in, the first written first.
+    broadcast is written in, the first written first. With `paid_offer`
+    (ALLOW_PAID_BROADCAST) it also shows the pace, the cost in Stars and the time saved, and a
+    button that switches the draft between normal and fast (paid).
     """
     t = translator(language)
     text = (
@@ -312,7 +363,9 @@ def preview_summary_message(
     text += "\n" + pace_split_text(audience, later if respect_pace else 0, respect_pace, language)
     if by_language:
         text += "\n" + audience_languages_line(by_language, versions, language)
-    rows = (
+    if paid_offer is not None:
+        text += "\n" + paid_choice_text(paid_offer, paid, language)
+    rows: tuple[tuple[InlineKeyboardButton, ...], ...] = (
         (
             InlineKeyboardButton(
                 t.gettext("Send now"),
@@ -334,6 +387,12 @@ def preview_summary_message(
             ),
         ),
     )
+    if paid_offer is not None:
+        label = t.gettext("🐢 Normal pace (free)") if paid else t.gettext("⚡ Fast (paid)")
+        toggle = InlineKeyboardButton(
+            label, callback_data=cb.broadcast_draft_button(cb.BROADCAST_PAID, token)
+        )
+        rows = (*rows, (toggle,))
     return RenderedMessage(text, rows)
 
 
@@ -356,6 +415,34 @@ def pace_toggle_label(respect_pace: bool, language: str = L) -> str:
     if respect_pace:
         return t.gettext("✅ Respect digests and quiet hours")
     return t.gettext("Respect digests and quiet hours")
+
+
+def paid_switched_answer(paid: bool, language: str = L) -> str:
+    """Toast after the pace button."""
+    t = translator(language)
+    return answer_text(
+        t.gettext("Fast (paid) chosen.") if paid else t.gettext("Normal pace chosen.")
+    )
+
+
+def paid_not_allowed_answer(language: str = L) -> str:
+    """Toast when paid broadcasts are switched off (ALLOW_PAID_BROADCAST)."""
+    return answer_text(
+        translator(language).gettext("Paid broadcasts are switched off for this bot.")
+    )
+
+
+def paid_refused_message(view: BroadcastView, language: str = L) -> RenderedMessage:
+    """Telegram refused to charge the Stars of a paid broadcast: it goes on at normal pace."""
+    t = translator(language)
+    return RenderedMessage(
+        t.gettext(
+            "⚠️ Broadcast #%(id)s: Telegram refused the paid broadcast (the bot's Stars balance "
+            "is too low). It goes on at the normal pace; nothing is lost or sent twice. "
+            "Sent so far: %(sent)s / %(total)s."
+        )
+        % {"id": view.id, "sent": t.number(view.sent), "total": t.number(view.total)}
+    )
 
 
 def preview_pending_message(language: str = L) -> RenderedMessage:
@@ -437,6 +524,10 @@ def progress_message(view: BroadcastView, language: str = L) -> RenderedMessage:
     ]
     if not done:
         lines.append(t.gettext("Waiting: %(pending)s") % {"pending": view.pending})
+    if view.paid_refused:
+        lines.append(t.gettext("Pace: normal (paid broadcast refused: Stars balance too low)"))
+    elif view.paid:
+        lines.append(t.gettext("Pace: ⚡ fast (paid)"))
     return RenderedMessage("\n".join(lines))
 
 

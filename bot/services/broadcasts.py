@@ -115,6 +115,9 @@ class BroadcastDraft:
         have = {self.language, *(lang for lang, _ in self.versions)}
         return tuple(lang for lang in LANGUAGES if lang not in have)
 
+    # "Fast (paid)": allow_paid_broadcast, up to 1,000 a second (ALLOW_PAID_BROADCAST only).
+    paid: bool = False
+
 
 @dataclass(frozen=True, slots=True)
 class PushPlan:
@@ -506,6 +509,26 @@ class BroadcastService:
                 for b in rows
             ]
 
+    async def paid_refusals(self) -> list[tuple[BroadcastView, int]]:
+        """Paid broadcasts Telegram refused to charge for, each returned once.
+
+        With each, the chat to tell (the progress chat, else the organiser's own): they go on
+        at the normal pace.
+        """
+        async with self._sessionmaker.begin() as session:
+            repo = BroadcastRepo(session)
+            rows = await repo.paid_refused_unnotified()
+            if not rows:
+                return []
+            figures = await repo.figures(b.id for b in rows)
+            names = await self._topic_names(session, rows)
+            for row in rows:
+                await repo.mark_paid_notified(row.id)
+            return [
+                (self._view(b, figures[b.id], names), b.progress_chat_id or b.created_by)
+                for b in rows
+            ]
+
     async def overview(
         self, limit: int = RECENT
     ) -> tuple[list[BroadcastView], list[BroadcastView]]:
@@ -566,6 +589,7 @@ class BroadcastService:
             respect_pace=draft.respect_pace,
             language=draft.language,
             versions=dict(draft.versions) or None,
+            paid=draft.paid,
             status=status,
             created_at=now,
             total=0,
@@ -581,6 +605,7 @@ class BroadcastService:
             "action_label": draft.action_label,
             "post_id": draft.post_id,
             "languages": [draft.language, *(lang for lang, _ in draft.versions)],
+            "paid": draft.paid,
             **extra,
         }
 
@@ -617,6 +642,8 @@ class BroadcastService:
             dropped=figures.get(DeliveryStatus.DROPPED.value, 0),
             summary=plain_summary(broadcast.text_html) or ("(photo)" if broadcast.photo else ""),
             push=broadcast.post_id is not None,
+            paid=broadcast.paid,
+            paid_refused=broadcast.paid_stopped_at is not None,
         )
 
 

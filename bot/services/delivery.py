@@ -2,7 +2,7 @@
 
 Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - group commit of "sent": when Telegram accepts a message its delivery joins a small buffer of
-  sent marks that one transaction records, flushed every `mark_flush_seconds` (5 ms) or as soon as
+  sent marks that one transaction records, flushed every `mark_flush_seconds` (20 ms) or as soon as
   it holds `mark_batch` (32) marks; a full buffer makes the next send wait for the flush. A
   delivery stays claimed (excluded from new claims) until its mark is committed. So after a crash
   at most the sends in flight plus one unflushed batch can repeat: duplicates <= `concurrency` +
@@ -35,6 +35,7 @@ import contextlib
 import logging
 import random
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -44,10 +45,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
-from bot.db.repos import ChatRepo, DeliveryRepo
+from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo
 from bot.db.repos.pace import DeliveryPace, PaceRepo
 from bot.domain.clock import Clock
-from bot.domain.delivery_policy import SendAction, SendDecision, decide_send
+from bot.domain.delivery_policy import (
+    PAID_RATE_PER_SECOND,
+    SendAction,
+    SendDecision,
+    decide_send,
+)
 from bot.domain.languages import choose_version
 from bot.domain.links import LinkKind, TrackedLinks
 from bot.domain.pace import (
@@ -80,24 +86,96 @@ class Sender(Protocol):
     """Something that sends one rendered message to one chat."""
 
     async def send(
-        self, chat_id: int, message: RenderedMessage, photo: str | None = None
+        self,
+        chat_id: int,
+        message: RenderedMessage,
+        photo: str | None = None,
+        *,
+        paid: bool = False,
     ) -> DeliveryOutcome:
-        """Send, and say what happened; never raise for an API answer."""
+        """Send (with `allow_paid_broadcast` when `paid`); never raise for an API answer."""
         ...
+
+
+# How far behind its schedule a lane may fall and still catch up (see `_Lane`). At a rate that
+# shares Telegram's free 30 a second with replies to people, a short catch-up keeps sends
+# smooth; above FAST_LANE_RATE (the paid lane, or a server without limits) only the one-second
+# window matters, so the lane may make up a whole second of lag.
+CATCH_UP_SECONDS = 0.1
+FAST_CATCH_UP_SECONDS = 1.0
+FAST_LANE_RATE = 100.0
+
+
+class _Lane:
+    """Sends spaced 1/rate apart, at most `rate` starts in any one second.
+
+    Slots follow an even schedule (no bursts: replies to people share Telegram's 30 a second
+    with bulk sends). A send that starts late (the event loop's sleeps overshoot by a fraction
+    of a millisecond at 1,000 a second, a database pass may hold the loop for longer) does not
+    push the whole schedule back: the lane catches up on up to CATCH_UP_SECONDS of lag
+    (FAST_CATCH_UP_SECONDS above FAST_LANE_RATE), so the rate holds at the configured figure.
+    A sliding window over the last `rate` starts, stamped with each send's real start
+    (`restamp`), keeps catching up from ever exceeding `rate` in any one second, the rule
+    Telegram and the fake server count. Starts never go backwards.
+    """
+
+    __slots__ = ("_last", "_next", "_starts", "catch_up", "interval", "window")
+
+    def __init__(self, rate: float) -> None:
+        count = int(rate) if rate >= 1 else 1
+        self.catch_up = FAST_CATCH_UP_SECONDS if rate > FAST_LANE_RATE else CATCH_UP_SECONDS
+        self.interval = 1.0 / rate
+        self.window = 1.0 if rate >= 1 else self.interval
+        self._starts: deque[float] = deque(maxlen=count)
+        self._next = 0.0
+        self._last = 0.0
+
+    def earliest(self) -> float:
+        """The first moment the next send may start."""
+        starts = self._starts
+        floor = max(self._last, self._next)
+        if len(starts) < (starts.maxlen or 1):
+            return floor
+        return max(floor, starts[0] + self.window)
+
+    def take(self, start: float) -> None:
+        """Record a send starting at `start` (>= `earliest()`)."""
+        self._starts.append(start)
+        self._last = start
+        self._next = max(self._next, start - self.catch_up) + self.interval
+
+    def restamp(self, now: float) -> None:
+        """The last send really started at `now` (a sleep overshot its planned start)."""
+        if self._starts and now > self._starts[-1]:
+            self._starts[-1] = now
+            self._last = max(self._last, now)
+
+    def hold_until(self, until: float) -> None:
+        """No send starts before `until` (a flood wait)."""
+        self._last = max(self._last, until)
+        self._next = max(self._next, until)
 
 
 class Pacer:
     """Spaces sends: `rate` a second overall, and per chat one a second (groups one per 3 s).
 
-    A virtual schedule rather than a bucket: each send takes the next free slot, so the rate is
-    exact on average and never bursts past it (the fake server, like Telegram, counts a strict
-    one-second window).
+    Each lane spaces sends 1/rate apart and lets at most `rate` start in any one second
+    (`_Lane`), the strict window the fake server, like Telegram, counts. Paid broadcasts
+    (`allow_paid_broadcast`) have their own lane at `paid_rate`, as Telegram counts them apart;
+    per-chat spacing and a 429 hold both lanes.
     """
 
-    def __init__(self, rate: float, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float,
+        monotonic: Callable[[], float] = time.monotonic,
+        *,
+        paid_rate: float = PAID_RATE_PER_SECOND,
+    ) -> None:
         self.interval = 1.0 / rate
         self._monotonic = monotonic
-        self._next_slot = 0.0
+        self._lane = _Lane(rate)
+        self._paid_lane = _Lane(paid_rate)
         self._chat_ready: dict[int, float] = {}
         self._paused_until = 0.0
 
@@ -110,29 +188,39 @@ class Pacer:
         """Seconds until this chat may get another message (0 if now)."""
         return max(0.0, self._chat_ready.get(chat_id, 0.0) - self._monotonic())
 
-    def reserve(self, chat_id: int, not_before: float = 0.0) -> float:
-        """Take the next overall slot for a message to `chat_id`; returns seconds to wait.
+    def reserve(self, chat_id: int, not_before: float = 0.0, *, paid: bool = False) -> float:
+        """Take the next slot in its lane for a message to `chat_id`; returns seconds to wait.
 
         `not_before`: seconds from now of the fleet-wide slot booked for it (several instances).
         """
         now = self._monotonic()
+        lane = self._paid_lane if paid else self._lane
         start = max(
             now + not_before,
-            self._next_slot,
+            lane.earliest(),
             self._paused_until,
             self._chat_ready.get(chat_id, 0.0),
         )
-        self._next_slot = max(self._next_slot, start) + self.interval
+        lane.take(start)
         self._chat_ready[chat_id] = start + self.chat_interval(chat_id)
         if len(self._chat_ready) > 50_000:
             self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
         return start - now
 
+    def started(self, *, paid: bool = False) -> None:
+        """The send last reserved in this lane starts now, after waiting for its slot.
+
+        The window then counts the real start, not the planned one, so a late wake-up never
+        squeezes one more send into a second than the rate allows.
+        """
+        (self._paid_lane if paid else self._lane).restamp(self._monotonic())
+
     def pause(self, seconds: float) -> None:
         """Hold every send for `seconds` (Telegram's flood wait)."""
         until = self._monotonic() + seconds
         self._paused_until = max(self._paused_until, until)
-        self._next_slot = max(self._next_slot, until)
+        self._lane.hold_until(until)
+        self._paid_lane.hold_until(until)
 
     def paused_for(self) -> float:
         """Seconds left in a flood pause."""
@@ -146,6 +234,8 @@ class _Job:
     attempts: int
     message: RenderedMessage
     photo: str | None
+    paid: bool = False  # a paid broadcast: allow_paid_broadcast, the paid lane of the pacer
+    broadcast_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +259,7 @@ class EngineStats:
     migrated: int = 0
     held: int = 0
     digests: int = 0
+    paid_refused: int = 0
 
 
 class DeliveryEngine:
@@ -187,7 +278,7 @@ class DeliveryEngine:
         max_attempts: int = 8,
         idle_seconds: float = 1.0,
         mark_batch: int = 32,
-        mark_flush_seconds: float = 0.005,
+        mark_flush_seconds: float = 0.02,
         rng: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -375,13 +466,15 @@ class DeliveryEngine:
                 held += 0.002
             await self._slots.acquire()
             try:
-                booked = await self.fleet.slot()  # None alone; else the fleet-wide slot
+                # The fleet-wide slot (None alone); a paid broadcast has Telegram's own lane.
+                booked = None if job.paid else await self.fleet.slot()
             except BaseException:
                 self._slots.release()
                 raise
-            wait = self.pacer.reserve(job.chat_id, booked or 0.0)
+            wait = self.pacer.reserve(job.chat_id, booked or 0.0, paid=job.paid)
             if wait > 0:
                 await self._wait(wait)  # a 429 makes this the rest of the flood wait
+                self.pacer.started(paid=job.paid)
             self._in_flight.add(job.delivery_id)
             task = asyncio.create_task(self._send(job))
             self._tasks.add(task)
@@ -429,7 +522,7 @@ class DeliveryEngine:
                     extra={"delivery_id": job.delivery_id, "chat_id": job.chat_id},
                 )
                 photo = None
-                wait = self.pacer.reserve(job.chat_id)
+                wait = self.pacer.reserve(job.chat_id, paid=job.paid)
                 if wait > 0:
                     await self._sleep(wait)
             await self._apply(job, outcome, decision)
@@ -446,7 +539,7 @@ class DeliveryEngine:
         """One request to Telegram for `job`, with or without its photo; never raises."""
         started = time.monotonic()
         try:
-            outcome = await self._sender.send(job.chat_id, job.message, photo)
+            outcome = await self._sender.send(job.chat_id, job.message, photo, paid=job.paid)
         except Exception as error:  # a sender bug must not lose the delivery
             log.exception("sender raised", extra={"delivery_id": job.delivery_id})
             outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
@@ -483,6 +576,21 @@ class DeliveryEngine:
                 await PaceRepo(session).drop_digests_for_chat(job.chat_id, reason)
                 self.stats.unreachable += 1
                 log.info("chat unreachable", extra={"chat_id": job.chat_id, "reason": reason})
+            elif decision.action is SendAction.STOP_PAID:
+                # Telegram would not take Stars for it: nothing was sent. The broadcast goes on
+                # at the normal pace (its other claimed deliveries answer the same and land
+                # here too: the switch is idempotent), and this delivery goes again now.
+                if job.broadcast_id is not None:
+                    await BroadcastRepo(session).stop_paid(job.broadcast_id, now)
+                await deliveries.reschedule(
+                    job.delivery_id, now, decision.reason, count_attempt=False
+                )
+                self.stats.paid_refused += 1
+                log.warning(
+                    "paid broadcast refused; sending at the normal pace",
+                    extra={"broadcast_id": job.broadcast_id, "error": decision.reason},
+                )
+                self.wake()
             elif decision.action is SendAction.MIGRATE_CHAT and decision.new_chat_id is not None:
                 await ChatRepo(session).migrate(job.chat_id, decision.new_chat_id, now)
                 await PaceRepo(session).move_digests(job.chat_id, decision.new_chat_id)
@@ -736,7 +844,14 @@ class DeliveryEngine:
             message, photo = rendered
             if self._links is not None:
                 message = _tracked(self._links, row, message, posts, broadcasts)
-            jobs.append(_Job(row.id, row.chat_id, row.attempts, message, photo))
+            broadcast = broadcasts.get(row.broadcast_id) if row.broadcast_id is not None else None
+            paid = broadcast is not None and broadcast.paid
+            jobs.append(
+                _Job(row.id, row.chat_id, row.attempts, message, photo, paid, row.broadcast_id)
+            )
+        # Paid sends first: they have their own (fast) lane, so normal-pace waits in the same
+        # batch do not hold them back.
+        jobs.sort(key=lambda job: not job.paid)
         return jobs
 
     def _render(

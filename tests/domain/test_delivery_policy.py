@@ -9,6 +9,7 @@ from bot.domain.delivery_policy import (
     SendAction,
     SendDecision,
     decide_send,
+    paid_estimate,
     retry_delay,
 )
 from bot.domain.types import DeliveryOutcome, OutcomeKind
@@ -100,6 +101,12 @@ K = OutcomeKind
             False,
             SendDecision(SendAction.FAIL, reason="Bad Request: can't parse entities"),
         ),
+        (
+            DeliveryOutcome(K.PAID_REFUSED, error="Balance_too_low"),
+            7,
+            True,
+            SendDecision(SendAction.STOP_PAID, reason="Balance_too_low"),
+        ),
     ],
 )
 def test_decide_send_maps_each_outcome_to_one_action(
@@ -132,7 +139,28 @@ def test_every_outcome_kind_is_decided_on_purpose() -> None:
         K.MEDIA_REFUSED: SendAction.RESEND_AS_TEXT,
         K.TRANSIENT: SendAction.RETRY,
         K.PERMANENT: SendAction.FAIL,
+        K.PAID_REFUSED: SendAction.STOP_PAID,
     }
+
+
+@pytest.mark.parametrize(
+    ("messages", "rate", "stars", "normal", "paid"),
+    [
+        # 20,000 chats at 25/s: 800 s; at 1,000/s: 20 s, of which 30/s (600 messages) are free.
+        (20_000, 25, 1940.0, 800.0, 20.0),
+        (4, 25, 0.4, 0.16, 0.004),
+        (0, 25, 0.0, 0.0, 0.0),
+    ],
+)
+def test_paid_estimate_prices_messages_above_the_free_30_a_second(
+    messages: int, rate: float, stars: float, normal: float, paid: float
+) -> None:
+    """0.1 Star per message above the free 30 a second, and the time each pace takes."""
+    estimate = paid_estimate(messages, rate)
+    assert (estimate.stars, estimate.normal_seconds, estimate.paid_seconds) == pytest.approx(
+        (stars, normal, paid)
+    )
+    assert estimate.saved_seconds == pytest.approx(normal - paid)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,8 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
   64-byte / 200 / 32 / 256 / 100 limits and the exact error descriptions for them, blocked,
   deactivated, kicked, unknown and migrated chats, groups that forbid the bot text or photos,
   identical edits and stale callback queries;
+- paid broadcasts: a test switch (`set_stars_balance`) makes sends with allow_paid_broadcast
+  fail with `400 Bad Request: BALANCE_TOO_LOW` once the balance is spent;
 - flood control: 30 sends/s overall (1000/s with allow_paid_broadcast), 1/s per chat with a
   burst of 3 (a token bucket), 20/min per group, on an injectable monotonic clock.
   Only sendMessage/sendPhoto count; a send that passed validation counts even if it then
@@ -310,6 +312,7 @@ class FakeStats:
     server_errors: int
     timeouts: int
     sent_per_chat: dict[int, int]
+    paid_messages: int = 0  # sends with allow_paid_broadcast that were accepted
 
 
 class ApiError(Exception):
@@ -772,6 +775,9 @@ class FakeBotApi:
         self._rate_limited = 0
         self._server_errors = 0
         self._timeouts = 0
+        self._paid_messages = 0
+        # Paid messages the bot's Stars balance still pays for (None: enough for anything).
+        self._stars_for: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1121,8 +1127,12 @@ class FakeBotApi:
         if chaos is not None and chaos.rate_429 and chaos.rng.random() < chaos.rate_429:
             self.flood(chaos.retry_after)
             raise _too_many(chaos.retry_after)
+        paid = params.get("allow_paid_broadcast") is True
+        if paid and self._stars_for is not None and self._stars_for <= 0:
+            raise _bad_request("BALANCE_TOO_LOW")
         limits = self.limits
         if not limits.enabled:
+            self._pay(paid)
             return
         bucket = self._buckets.get(chat.id)
         if bucket is None:
@@ -1133,7 +1143,7 @@ class FakeBotApi:
         if chat.id < 0:
             group = self._groups.setdefault(chat.id, _Window(limits.group_per_minute, 60.0))
             waits.append(group.wait(now))
-        overall = self._paid if params.get("allow_paid_broadcast") is True else self._overall
+        overall = self._paid if paid else self._overall
         waits.append(overall.wait(now))
         wait = max(waits)
         if wait > 0:
@@ -1143,6 +1153,23 @@ class FakeBotApi:
         overall.add(now)
         if group is not None:
             group.add(now)
+        self._pay(paid)
+
+    def _pay(self, paid: bool) -> None:
+        if not paid:
+            return
+        self._paid_messages += 1
+        if self._stars_for is not None:
+            self._stars_for -= 1
+
+    def set_stars_balance(self, messages: int | None) -> None:
+        """The bot's Stars pay for `messages` more paid sends (None: unlimited).
+
+        Past that, a send with allow_paid_broadcast is answered `400 Bad Request:
+        BALANCE_TOO_LOW` and not delivered (Telegram's error name for a Stars balance too low;
+        /work/shared/telegram/FACTS.md has no exact text for paid broadcasts).
+        """
+        self._stars_for = messages
 
     # ------------------------------------------------------------------ chats and users
 
@@ -1634,6 +1661,7 @@ class FakeBotApi:
             server_errors=self._server_errors,
             timeouts=self._timeouts,
             sent_per_chat=dict(self._sent_per_chat),
+            paid_messages=self._paid_messages,
         )
 
     def sent_per_chat(self) -> dict[int, int]:
@@ -2552,6 +2580,7 @@ class FakeBotApi:
             "chaos_off": self.chaos_off,
             "flood": self.flood,
             "flood_off": self.flood_off,
+            "set_stars_balance": self.set_stars_balance,
             "inject_update": self.inject_update,
             "send_text": self.send_text,
             "press_button": self.press_button,

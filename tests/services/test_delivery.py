@@ -1,4 +1,9 @@
-"""The delivery engine over real HTTP: the real PTB Bot, the fake Bot API, a real database."""
+"""The delivery engine over real HTTP: the fake Bot API, a real database.
+
+Every test that builds its engine through `engine_factory` (or takes `sender`) runs twice: with
+the lean bulk path (`LeanSender`, what the bot uses) and with the python-telegram-bot path
+(`TelegramSender`): both must give the same outcomes for every error kind.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,8 @@ from telegram import Bot
 from bot.db.models import Broadcast, Chat, Delivery, Subscription
 from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo, TopicRepo
 from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
-from bot.sender import TelegramSender
-from bot.services.delivery import DeliveryEngine
+from bot.sender import LeanSender, TelegramSender
+from bot.services.delivery import DeliveryEngine, Sender
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.clock import FakeClock
 
@@ -34,9 +39,25 @@ async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
         yield real
 
 
+@pytest.fixture(params=["lean", "ptb"])
+async def sender(request: pytest.FixtureRequest, bot: Bot) -> AsyncIterator[Sender]:
+    """The lean bulk path, or the python-telegram-bot path, to the fake server."""
+    if request.param == "ptb":
+        yield TelegramSender(bot)
+        return
+    lean = LeanSender(bot.base_url)
+    try:
+        yield lean
+    finally:
+        await lean.aclose()
+
+
 @pytest.fixture
 def engine_factory(
-    sessionmaker: async_sessionmaker[AsyncSession], bot: Bot, clock: FakeClock, api: FakeBotApi
+    sessionmaker: async_sessionmaker[AsyncSession],
+    sender: Sender,
+    clock: FakeClock,
+    api: FakeBotApi,
 ) -> object:
     """Build a DeliveryEngine whose pacing follows the fake clock (server limits off)."""
     api.set_limits(enabled=False)
@@ -50,7 +71,7 @@ def engine_factory(
         options.update(kwargs)
         return DeliveryEngine(
             sessionmaker,
-            TelegramSender(bot),
+            sender,
             clock,
             monotonic=lambda: clock.now().timestamp(),
             **options,  # type: ignore[arg-type]
@@ -316,13 +337,13 @@ async def test_unsendable_message_fails_without_retry(
 async def test_paced_sending_provokes_no_429(
     api: FakeBotApi,
     sessionmaker: async_sessionmaker[AsyncSession],
-    bot: Bot,
+    sender: Sender,
     clock: FakeClock,
 ) -> None:
     """At 25 messages a second on the real clock, the fake server's 30/s limit is never hit."""
     chats = list(range(2001, 2041))
     await _fan_out(sessionmaker, clock, chats)
-    engine = DeliveryEngine(sessionmaker, TelegramSender(bot), clock, rate=25, tz=UTC)
+    engine = DeliveryEngine(sessionmaker, sender, clock, rate=25, tz=UTC)
     await engine.drain_all()
     assert (api.stats.too_many_requests, len(api.sent_per_chat())) == (0, 40)
 

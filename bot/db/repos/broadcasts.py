@@ -65,6 +65,34 @@ class BroadcastRepo:
         """A broadcast by id."""
         return await self.session.get(Broadcast, broadcast_id)
 
+    async def stop_paid(self, broadcast_id: int, now: datetime) -> bool:
+        """Switch a paid broadcast to the normal pace; True if this call switched it."""
+        result = await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id, Broadcast.paid.is_(True))
+            .values(paid=False, paid_stopped_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def paid_refused_unnotified(self) -> list[Broadcast]:
+        """Broadcasts whose paid sending was refused and whose organiser was not told yet."""
+        result = await self.session.execute(
+            select(Broadcast).where(
+                Broadcast.paid_stopped_at.is_not(None), Broadcast.paid_notified.is_(False)
+            )
+        )
+        return list(result.scalars())
+
+    async def mark_paid_notified(self, broadcast_id: int) -> None:
+        """Record that the organiser was told that paid sending stopped."""
+        await self.session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast_id)
+            .values(paid_notified=True)
+            .execution_options(synchronize_session=False)
+        )
+
     async def fan_out(
         self, broadcast_id: int, topic_ids: Sequence[int] | None, now: datetime
     ) -> int:
