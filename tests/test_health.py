@@ -226,6 +226,7 @@ async def test_healthz_reports_an_engine_stuck_past_the_end_of_its_wait(
     )
 
 
+@pytest.mark.parametrize("db_kind", ["postgres"], indirect=True)  # alone, a process always leads
 async def test_a_follower_is_healthy_without_polling_and_a_new_leader_counts_from_takeover(
     api: FakeBotApi,
     db_kind: str,
@@ -235,8 +236,6 @@ async def test_a_follower_is_healthy_without_polling_and_a_new_leader_counts_fro
 ) -> None:
     """Several instances on PostgreSQL: only the leader polls, so a follower's /healthz does not
     call it late; once it leads, its first poll is due counted from the takeover."""
-    if db_kind != "postgres":
-        pytest.skip("several instances share PostgreSQL only; alone, the process always leads")
     leader = PostgresFleet(engine, sessionmaker, rate=25, heartbeat_seconds=0.1)
     await leader.start()
     settings = Settings(  # type: ignore[call-arg]

@@ -18,13 +18,9 @@ from bot.db.repos import DeliveryRepo, FleetRepo, PostRepo, TopicRepo
 from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
 
 Maker = async_sessionmaker[AsyncSession]
+# Several instances share PostgreSQL only (SQLite is for one process): these run on it alone.
+POSTGRES_ONLY = pytest.mark.parametrize("db_kind", ["postgres"], indirect=True)
 NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
-PG_ONLY = "several instances share PostgreSQL only; SQLite keeps one process's claims"
-
-
-def _postgres_only(db_kind: str) -> None:
-    if db_kind != "postgres":
-        pytest.skip(PG_ONLY)
 
 
 async def _seed(sessionmaker: Maker, chats: list[int], posts: int = 1) -> list[int]:
@@ -68,11 +64,13 @@ async def _claim(
         return [(row.id, row.chat_id) for row in rows]
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_two_instances_claim_disjoint_rows_in_claim_order(
     db_kind: str, sessionmaker: Maker
 ) -> None:
     """Each pending delivery goes to one instance; each batch comes in the index's order."""
-    _postgres_only(db_kind)
     await _seed(sessionmaker, list(range(1, 11)))
     first = await _claim(sessionmaker, "a", NOW, limit=4)
     second = await _claim(sessionmaker, "b", NOW)
@@ -87,11 +85,13 @@ async def test_two_instances_claim_disjoint_rows_in_claim_order(
     ) == (True, 4, 6, set(), [])
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_an_expired_lease_passes_to_another_instance(
     db_kind: str, sessionmaker: Maker
 ) -> None:
     """A dead instance's claims stay its own until the lease ends, then anyone takes them."""
-    _postgres_only(db_kind)
     await _seed(sessionmaker, [1, 2, 3])
     taken = await _claim(sessionmaker, "dead", NOW, lease=10)
     during = await _claim(sessionmaker, "alive", NOW + timedelta(seconds=9))
@@ -99,12 +99,14 @@ async def test_an_expired_lease_passes_to_another_instance(
     assert (len(taken), during, sorted(after)) == (3, [], sorted(taken))
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_a_chat_held_or_just_sent_by_another_instance_waits(
     db_kind: str, sessionmaker: Maker
 ) -> None:
     """Per-chat limits hold fleet-wide: no second message to a chat another instance holds
     or sent to less than a second ago (a group: three seconds)."""
-    _postgres_only(db_kind)
     await _seed(sessionmaker, [1, -5], posts=2)
     a = await _claim(sessionmaker, "a", NOW, limit=1)  # chat -5, first post (lowest id)
     held = await _claim(sessionmaker, "b", NOW)
@@ -121,11 +123,13 @@ async def test_a_chat_held_or_just_sent_by_another_instance_waits(
     ) == ([-5], [1, 1], [], [-5])
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_release_claims_gives_back_only_the_pending_rows(
     db_kind: str, sessionmaker: Maker
 ) -> None:
     """A clean stop hands its pending claims to the others at once."""
-    _postgres_only(db_kind)
     await _seed(sessionmaker, [1, 2, 3])
     taken = await _claim(sessionmaker, "a", NOW)
     async with sessionmaker.begin() as session:
@@ -137,11 +141,13 @@ async def test_release_claims_gives_back_only_the_pending_rows(
     assert (released, len(after), pending) == (2, 2, 2)
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_renewing_extends_only_live_claims_of_the_owner(
     db_kind: str, sessionmaker: Maker
 ) -> None:
     """A running instance keeps what it holds; an expired lease (maybe taken) is not renewed."""
-    _postgres_only(db_kind)
     await _seed(sessionmaker, [1, 2, 3])
     await _claim(sessionmaker, "a", NOW, limit=2, lease=10)
     await _claim(sessionmaker, "b", NOW, lease=1)
@@ -153,11 +159,13 @@ async def test_renewing_extends_only_live_claims_of_the_owner(
     assert (renewed_a, renewed_b, len(taken), len(later)) == (2, 0, 1, 3)
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_grants_book_consecutive_slots_for_the_whole_fleet(
     db_kind: str, sessionmaker: Maker
 ) -> None:
     """Two bookings of five slots 0.1 s apart: the second starts where the first ends."""
-    _postgres_only(db_kind)
     async with sessionmaker.begin() as session:
         one = await FleetRepo(session).grant(5, 0.1, lead=0.02)
     async with sessionmaker.begin() as session:
@@ -170,9 +178,11 @@ async def test_grants_book_consecutive_slots_for_the_whole_fleet(
     )
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_a_pause_holds_every_later_grant(db_kind: str, sessionmaker: Maker) -> None:
     """A 429's pause moves the fleet's next slot past it; a shorter pause never shortens it."""
-    _postgres_only(db_kind)
     async with sessionmaker.begin() as session:
         await FleetRepo(session).pause(3)
         await FleetRepo(session).pause(1)

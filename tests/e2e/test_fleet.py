@@ -37,7 +37,8 @@ from tests.prefork import BotProcess, run_bot, start_bot
 
 pytestmark = pytest.mark.slow
 
-PG_ONLY = "several instances need PostgreSQL (set TEST_DATABASE_URL); SQLite is for one process"
+# Several instances share PostgreSQL only (SQLite is for one process): these run on it alone.
+POSTGRES_ONLY = pytest.mark.parametrize("db_kind", ["postgres"], indirect=True)
 # DeliveryEngine.crash_bound with defaults: what one killed instance can repeat.
 CRASH_BOUND = 8 + 32
 ADMIN = 2001
@@ -60,11 +61,6 @@ async def api() -> AsyncIterator[FakeBotApi]:
     finally:
         gc.enable()
         gc.unfreeze()
-
-
-def _postgres_only(db_kind: str) -> None:
-    if db_kind != "postgres":
-        pytest.skip(PG_ONLY)
 
 
 def _env(api: FakeBotApi, url: str, **extra: str) -> dict[str, str]:
@@ -142,13 +138,15 @@ def _sent_times(api: FakeBotApi) -> list[float]:
     return [r.time for r in api.requests("sendMessage") if r.ok]
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_three_workers_share_a_fan_out_at_the_fleet_rate_despite_a_kill(
     api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
 ) -> None:
     """Three workers at SEND_RATE_PER_SECOND=100 fan out to 2,000 chats together; one is
     SIGKILLed midway: every chat gets the message, duplicates stay within one instance's
     crash bound, and no one-second window at the server holds more than 100 sends."""
-    _postgres_only(db_kind)
     chats = 2000
     workers = await _start_workers(api, _env(api, database_url), 3, tmp_path)
     await _queue_fan_out(database_url, chats)
@@ -170,11 +168,13 @@ async def test_three_workers_share_a_fan_out_at_the_fleet_rate_despite_a_kill(
     assert await _pending(database_url) == 0
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_a_worker_serves_healthz(
     api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
 ) -> None:
     """With WEB_PORT a worker answers /healthz (healthy: it sends and is not the poller)."""
-    _postgres_only(db_kind)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
@@ -191,11 +191,13 @@ async def test_a_worker_serves_healthz(
     assert (answer.status_code, answer.json()["checks"]["leader"], status) == (200, False, 0)
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_one_429_pauses_every_instance(
     api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
 ) -> None:
     """A flood wait answered to one instance holds all three for its retry_after."""
-    _postgres_only(db_kind)
     chats = 900
     env = _env(api, database_url)
     workers = await _start_workers(api, env, 3, tmp_path)
@@ -218,6 +220,9 @@ async def test_one_429_pauses_every_instance(
     )
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_another_instance_polls_within_30_s_of_the_leader_dying(
     api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
 ) -> None:
@@ -226,7 +231,6 @@ async def test_another_instance_polls_within_30_s_of_the_leader_dying(
     The feed hangs, so a poll stays in flight and the feed stays due: a second instance
     polling too would show as a second request.
     """
-    _postgres_only(db_kind)
     async with FeedServer() as feeds:
         feeds.hang("/feed.xml")
         env = _env(
@@ -258,11 +262,13 @@ async def test_another_instance_polls_within_30_s_of_the_leader_dying(
     assert (polls_while_led, took_over < 30, status) == (1, True, 0)
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_a_broadcast_draft_survives_switching_instance(
     api: FakeBotApi, db_kind: str, database_url: str, engine: object, tmp_path: Path
 ) -> None:
     """The organiser starts /broadcast on A, writes the text on B, finishes on A again."""
-    _postgres_only(db_kind)
     await _queue_fan_out(database_url, 3)  # three supporters following a topic
     env = _env(api, database_url, ADMIN_IDS=str(ADMIN))
 
@@ -299,6 +305,9 @@ async def test_a_broadcast_draft_survives_switching_instance(
     assert status == 0
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 @pytest.mark.parametrize("elsewhere", [False, True], ids=["alone", "continued-elsewhere"])
 async def test_a_stale_timer_does_not_expire_a_draft_continued_elsewhere(
     api: FakeBotApi,
@@ -310,7 +319,6 @@ async def test_a_stale_timer_does_not_expire_a_draft_continued_elsewhere(
 ) -> None:
     """The draft's timeout (2 s here) tells the organiser it expired, unless a later step was
     saved by another instance meanwhile: then this instance's timer is stale and stays quiet."""
-    _postgres_only(db_kind)
     monkeypatch.setattr(organisers, "CONVERSATION_TIMEOUT", 2)
     monkeypatch.setattr(shared_conversation, "CONVERSATION_TIMEOUT", 2)
     settings = bot_settings(admin_ids=[ADMIN])
@@ -334,13 +342,12 @@ async def test_a_stale_timer_does_not_expire_a_draft_continued_elsewhere(
     assert expired is not elsewhere
 
 
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)  # the file lock is SQLite's
 async def test_a_second_instance_on_one_sqlite_file_is_refused(
     api: FakeBotApi, db_kind: str, database_url: str, tmp_path: Path
 ) -> None:
     """SQLite is for one process: a second `run` (and any `worker`) stops with one line; after
     a kill -9 of the first, a new one starts."""
-    if db_kind != "sqlite":
-        pytest.skip("the file lock is SQLite's; PostgreSQL takes any number of instances")
     env = _env(api, database_url)
     first = await start_bot(env, "run", cwd=tmp_path)
     await api.wait_for_poller(timeout=60)

@@ -19,12 +19,8 @@ from bot.services.fleet import PostgresFleet, SingleProcess
 from tests.fakes.clock import FakeClock
 
 Maker = async_sessionmaker[AsyncSession]
-PG_ONLY = "several instances share PostgreSQL only; alone on SQLite the process always leads"
-
-
-def _postgres_only(db_kind: str) -> None:
-    if db_kind != "postgres":
-        pytest.skip(PG_ONLY)
+# Several instances share PostgreSQL only (SQLite is for one process): these run on it alone.
+POSTGRES_ONLY = pytest.mark.parametrize("db_kind", ["postgres"], indirect=True)
 
 
 def _fleet(engine: AsyncEngine, sessionmaker: Maker, **kwargs: object) -> PostgresFleet:
@@ -38,11 +34,13 @@ async def _until(condition: object, timeout: float = 5.0) -> None:
             await asyncio.sleep(0.02)
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_one_leader_and_another_takes_over_when_it_goes(
     db_kind: str, engine: AsyncEngine, sessionmaker: Maker
 ) -> None:
     """The first instance leads; the second leads once the first lets go; a worker never."""
-    _postgres_only(db_kind)
     first, second = _fleet(engine, sessionmaker), _fleet(engine, sessionmaker)
     worker = _fleet(engine, sessionmaker, lead=False)
     await first.start()
@@ -57,12 +55,14 @@ async def test_one_leader_and_another_takes_over_when_it_goes(
     assert (before, after) == ((True, False, False), (False, True, False))
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_a_leader_whose_connection_breaks_steps_down(
     db_kind: str, engine: AsyncEngine, sessionmaker: Maker
 ) -> None:
     """If the connection holding the lock dies and another instance takes the lock, the old
     leader's next heartbeat sees it no longer holds it (its reconnected session is new)."""
-    _postgres_only(db_kind)
     first = _fleet(engine, sessionmaker, heartbeat_seconds=30)
     second = _fleet(engine, sessionmaker, heartbeat_seconds=30)
     await first.start()
@@ -79,11 +79,13 @@ async def test_a_leader_whose_connection_breaks_steps_down(
     assert (leading, after) == ((True, False), (False, True))
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_two_instances_share_one_rate(
     db_kind: str, engine: AsyncEngine, sessionmaker: Maker
 ) -> None:
     """Slots taken by two instances at rate 20 are 50 ms apart overall, never closer."""
-    _postgres_only(db_kind)
     fleets = [_fleet(engine, sessionmaker), _fleet(engine, sessionmaker)]
     times: list[float] = []
     for _ in range(10):
@@ -99,11 +101,13 @@ async def test_two_instances_share_one_rate(
     assert (min(gaps) > 0.04, span > 0.9) == (True, True), gaps
 
 
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
 async def test_a_pause_reaches_the_other_instance(
     db_kind: str, engine: AsyncEngine, sessionmaker: Maker
 ) -> None:
     """One instance's 429 pause delays the other's next booked slot by the retry_after."""
-    _postgres_only(db_kind)
     first, second = _fleet(engine, sessionmaker), _fleet(engine, sessionmaker)
     await first.pause(2.0)
     wait = await second.slot()
