@@ -71,6 +71,9 @@ async def _start_bot(api: FakeBotApi, url: str, tmp_path: Path) -> BotProcess:
         "POLL_INTERVAL_SECONDS": "300",
         "SEND_RATE_PER_SECOND": "1000",
         "LOG_LEVEL": "WARNING",
+        # On PostgreSQL a killed bot's claimed batch passes to the next one when its lease
+        # ends: a short lease keeps the restarts quick (the default 30 s changes nothing else).
+        "FLEET_LEASE_SECONDS": "3",
     }
     return await start_bot(env, "run", cwd=tmp_path)
 
