@@ -215,11 +215,19 @@ class BroadcastService:
     """
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, tz: tzinfo
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        tz: tzinfo,
+        *,
+        default_language: str = MAIN_LANGUAGE,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._tz = tz
+        # What a chat with no language stored reads (DEFAULT_LANGUAGE), for the preview's
+        # per-language audience.
+        self._default_language = default_language
 
     # -- drafts --------------------------------------------------------------------------------
 
@@ -564,7 +572,7 @@ class BroadcastService:
         ids = None if topics is None else [t.id for t in topics]
         repo = BroadcastRepo(session)
         chats, sample_id = await repo.audience(ids)
-        by_language = await repo.audience_by_language(ids)
+        by_language = await repo.audience_by_language(ids, self._default_language)
         sample = await TopicRepo(session).get(sample_id) if sample_id is not None else None
         if sample is None and topics:
             sample = topics[0]
