@@ -511,7 +511,7 @@ async def test_french_names_in_mysubs_unsubscribe_and_the_archive_notice(
     ) == (
         [
             "✖ Me désabonner de Halte à la torture",
-            "✖ Me désabonner de Écrire pour les droits",
+            "✖ Me désabonner d’Écrire pour les droits",
         ],
         "Dernières publications dans ✉️ Écrire pour les droits (page 1)",
         "Vous ne suivez plus ✋ Halte à la torture. /topics pour le suivre de nouveau.",
