@@ -334,7 +334,9 @@ async def build_runtime(
                 allow_private_urls=settings.allow_private_feed_urls,
             ),
             reports=ReportService(sessionmaker, clock, settings.timezone),
-            results=ResultsService(sessionmaker, clock),
+            results=ResultsService(
+                sessionmaker, clock, default_language=settings.default_language
+            ),
             broadcasts=BroadcastService(
                 sessionmaker, clock, settings.timezone, default_language=settings.default_language
             ),

@@ -23,8 +23,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import BROADCAST, POST, Broadcast, Post
-from bot.db.repos import BroadcastRepo, PostRepo, ResultsRepo, TopicRepo
+from bot.db.repos import BroadcastRepo, ChatRepo, PostRepo, ResultsRepo, TopicRepo
 from bot.domain.clock import Clock
+from bot.domain.languages import MAIN_LANGUAGE, chat_version_language
 from bot.domain.views import Figures, ResultsView
 from bot.errors import InvalidInputError, NotFoundError
 from bot.feeds.parse import canonical_url
@@ -92,9 +93,18 @@ def first_words(text: str, words: int = TITLE_WORDS) -> str:
 class ResultsService:
     """Messages' results; see the module docstring."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        default_language: str = MAIN_LANGUAGE,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
+        # What an organiser's chat with no language stored reads (DEFAULT_LANGUAGE): the
+        # scheduled reports name topics in the organiser's language.
+        self._default_language = default_language
 
     async def lookup(self, text: str, language: str | None = None) -> ResultsView:
         """The results of "/results <arg>" (topic names in `language`, English where none).
@@ -181,7 +191,9 @@ class ResultsService:
                 if found is None or row is None:  # pragma: no cover - the row was just updated
                     continue
                 chat_id, message_id = found
-                view = (await self._views(session, [row], []))[0]
+                stored = (await ChatRepo(session).languages([chat_id])).get(chat_id)
+                language = chat_version_language(stored, self._default_language)
+                view = (await self._views(session, [row], [], language))[0]
             claimed.append(DueReport(broadcast_id, stage, chat_id, message_id, view))
         return claimed
 
