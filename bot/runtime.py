@@ -313,6 +313,7 @@ async def build_runtime(
             on_poll_outcome=wiring.on_poll_outcome if wiring is not None else None,
             retention_days=settings.retention_days,
             twin_window=timedelta(minutes=settings.twin_window_minutes),
+            default_language=settings.default_language,
         )
         roles = RoleService(sessionmaker, clock, settings.admin_ids)
         return Runtime(
@@ -333,8 +334,12 @@ async def build_runtime(
                 allow_private_urls=settings.allow_private_feed_urls,
             ),
             reports=ReportService(sessionmaker, clock, settings.timezone),
-            results=ResultsService(sessionmaker, clock),
-            broadcasts=BroadcastService(sessionmaker, clock, settings.timezone),
+            results=ResultsService(
+                sessionmaker, clock, default_language=settings.default_language
+            ),
+            broadcasts=BroadcastService(
+                sessionmaker, clock, settings.timezone, default_language=settings.default_language
+            ),
             progress=ProgressThrottle(clock, PROGRESS_EDIT_SECONDS),
             status=StatusService(sessionmaker),
             privacy=PrivacyService(sessionmaker, clock, settings.retention_days),

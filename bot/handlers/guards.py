@@ -114,6 +114,19 @@ def button_on_message(query: CallbackQuery) -> bool:
     )
 
 
+def message_buttons(query: CallbackQuery) -> list[str]:
+    """The callback data of every button on the pressed message (as Telegram sent it)."""
+    message = query.message
+    if not isinstance(message, Message) or message.reply_markup is None:
+        return []
+    return [
+        str(button.callback_data)
+        for row in message.reply_markup.inline_keyboard
+        for button in row
+        if button.callback_data is not None
+    ]
+
+
 async def genuine_press(update: Update, context: Context) -> bool:
     """False for a button press whose data is not on the pressed message (answered briefly).
 

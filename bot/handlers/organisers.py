@@ -665,8 +665,8 @@ async def stale_draft_button(update: Update, context: Context) -> None:
 async def broadcasts_command(update: Update, context: Context) -> None:
     """/broadcasts: the scheduled broadcasts (with Cancel buttons) and the recent ones."""
     runtime = runtime_of(context)
-    recent, scheduled = await runtime.broadcasts.overview()
     language = await language_of(update, context)
+    recent, scheduled = await runtime.broadcasts.overview(language=language)
     await _reply(
         update,
         render.broadcasts_list_message(recent, scheduled, runtime.settings.timezone, language),
@@ -695,7 +695,7 @@ async def cancel_scheduled_button(update: Update, context: Context) -> None:
         render.broadcast_cancelled_answer(parsed.broadcast_id, changed=changed, language=language),
     )
     if isinstance(query.message, Message):
-        recent, scheduled = await service.overview()
+        recent, scheduled = await service.overview(language=language)
         await _edit(
             context.bot,
             query.message.chat.id,

@@ -46,11 +46,11 @@ async def results_command(update: Update, context: Context) -> None:
     argument = " ".join(context.args or []).strip()
     language = await language_of(update, context)
     if not argument:
-        broadcasts, posts = await runtime.results.latest()
+        broadcasts, posts = await runtime.results.latest(language=language)
         await reply(update, render.results_list_message(broadcasts, posts, tz, language))
         return
     try:
-        view = await runtime.results.lookup(argument)
+        view = await runtime.results.lookup(argument, language)
     except InvalidInputError:
         await reply(update, render.results_usage_message(language))
         return

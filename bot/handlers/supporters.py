@@ -37,12 +37,13 @@ from bot.handlers.context import (
 from bot.handlers.context import chat_of as _chat
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
-from bot.handlers.guards import button_on_message
+from bot.handlers.guards import button_on_message, message_buttons
 from bot.handlers.replies import answer as _answer
 from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
 from bot.handlers.sharing import sharing_of, start_referral
 from bot.render import callback_data as cb
+from bot.render import pace as render_pace
 from bot.render import privacy as render_privacy
 from bot.render import supporters as render
 from bot.render.i18n import LANGUAGES
@@ -453,7 +454,10 @@ async def language_command(update: Update, context: Context) -> None:
 
 
 async def language_button(update: Update, context: Context) -> None:
-    """A /language button: set the chat's language and show the prompt again, in it."""
+    """A /language or /settings language button: set the chat's language and edit the message.
+
+    Under /language the prompt is shown again, under /settings the settings, in the new language.
+    """
     query = _query(update)
     chat = _chat(update)
     language = await language_of(update, context)
@@ -466,4 +470,9 @@ async def language_button(update: Update, context: Context) -> None:
         return
     await subscriptions_of(context).set_language(chat.id, chat.type, code)
     await _answer(query, render.language_set_answer(code))
+    if render_pace.is_settings_keyboard(message_buttons(query)):
+        # Pressed on /settings: edit that message in place, now in the new language.
+        view = await runtime_of(context).pace.settings(chat.id, chat.type)
+        await _edit(query, render_pace.settings_message(view, group=is_group(chat)))
+        return
     await _edit(query, render.language_prompt(code, group=is_group(chat)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import gettext
+import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -22,7 +23,15 @@ from babel.numbers import format_decimal, format_percent
 
 from bot.domain.wording import N_
 
-__all__ = ["LANGUAGES", "N_", "SOURCE_LANGUAGE", "Translator", "language_for", "translator"]
+__all__ = [
+    "LANGUAGES",
+    "N_",
+    "SOURCE_LANGUAGE",
+    "Translator",
+    "elide_de",
+    "language_for",
+    "translator",
+]
 
 # Languages with a catalog, the first being the language of the code's own texts.
 LANGUAGES = ("en", "fr")
@@ -31,6 +40,24 @@ SOURCE_LANGUAGE = "en"
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 DOMAIN = "messages"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+
+
+# French letters a name can begin with that take « d’ » instead of « de ». Not "h": whether it
+# elides depends on the word (« d’histoire » but « de Halte »), and a wrong « d’ » is worse
+# than a missing one.
+_FRENCH_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüÿæœ")
+
+
+def elide_de(text: str, name: str, language: str) -> str:
+    """`text` with French « de <name> » written « d’<name> » when `name` begins with a vowel.
+
+    For catalog texts that put a name (a topic's) after « de »: « Me désabonner de Écrire
+    pour les droits » reads « Me désabonner d’Écrire pour les droits ». Call it on the
+    formatted text, before shortening; other languages and other names are left as they are.
+    """
+    if language != "fr" or not name or name[0].casefold() not in _FRENCH_VOWELS:
+        return text
+    return re.sub(rf"\bde {re.escape(name)}", lambda _: f"d’{name}", text)
 
 
 def language_for(telegram_code: str | None, default: str = SOURCE_LANGUAGE) -> str:

@@ -14,7 +14,7 @@ from telegram import InlineKeyboardButton, SwitchInlineQueryChosenChat
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
 from bot.render.actions import DEFAULT_ACTION_LABEL
-from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
+from bot.render.i18n import N_, SOURCE_LANGUAGE, elide_de, translator
 from bot.render.text import (
     BUTTON_TEXT_CHARS,
     SOURCE_CHARS,
@@ -154,7 +154,9 @@ def _unsubscribe_row(
     if topic is None:
         return ()
     label = translator(language).gettext("Unsubscribe from %(topic)s")
-    text = shorten(label % {"topic": topic.name}, BUTTON_TEXT_CHARS)
+    text = shorten(
+        elide_de(label % {"topic": topic.name}, topic.name, language), BUTTON_TEXT_CHARS
+    )
     return ((InlineKeyboardButton(text, callback_data=cb.topic_off(topic.id)),),)
 
 

@@ -212,7 +212,21 @@ def settings_message(view: SettingsView, *, group: bool = False) -> RenderedMess
             callback_data=cb.PACE_ZONES,
         ),
     )
-    return RenderedMessage("\n".join(lines), (digest_row[:2], digest_row[2:], quiet_row, zone_row))
+    # The same buttons as /language's (same callback data, same handler), which edits this
+    # message in place in the new language when pressed here (see `is_settings_keyboard`).
+    language_row = tuple(
+        InlineKeyboardButton(_mark(name, code == view.language), callback_data=cb.language(code))
+        for code, name in LANGUAGE_NAMES.items()
+    )
+    return RenderedMessage(
+        "\n".join(lines),
+        (language_row, digest_row[:2], digest_row[2:], quiet_row, zone_row),
+    )
+
+
+def is_settings_keyboard(callback_data: list[str]) -> bool:
+    """Whether a message whose buttons carry `callback_data` is a /settings message."""
+    return cb.PACE_ZONES in callback_data
 
 
 def _mark(label: str, current: bool) -> str:

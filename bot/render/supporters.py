@@ -15,7 +15,14 @@ from telegram import InlineKeyboardButton
 from bot.domain.matching import normalise_key
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
-from bot.render.i18n import LANGUAGE_NAMES, N_, SOURCE_LANGUAGE, Translator, translator
+from bot.render.i18n import (
+    LANGUAGE_NAMES,
+    N_,
+    SOURCE_LANGUAGE,
+    Translator,
+    elide_de,
+    translator,
+)
 from bot.render.text import (
     BUTTON_TEXT_CHARS,
     KEY_CHARS,
@@ -304,7 +311,10 @@ def mysubs_message(
     rows = tuple(
         (
             InlineKeyboardButton(
-                shorten(unsubscribe % {"topic": topic.name}, BUTTON_TEXT_CHARS),
+                shorten(
+                    elide_de(unsubscribe % {"topic": topic.name}, topic.name, language),
+                    BUTTON_TEXT_CHARS,
+                ),
                 callback_data=cb.topic_toggle(topic.id, cb.VIEW_MYSUBS),
             ),
         )

@@ -215,11 +215,19 @@ class BroadcastService:
     """
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, tz: tzinfo
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        tz: tzinfo,
+        *,
+        default_language: str = MAIN_LANGUAGE,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._tz = tz
+        # What a chat with no language stored reads (DEFAULT_LANGUAGE), for the preview's
+        # per-language audience.
+        self._default_language = default_language
 
     # -- drafts --------------------------------------------------------------------------------
 
@@ -530,16 +538,19 @@ class BroadcastService:
             ]
 
     async def overview(
-        self, limit: int = RECENT
+        self, limit: int = RECENT, *, language: str | None = None
     ) -> tuple[list[BroadcastView], list[BroadcastView]]:
-        """/broadcasts: the `limit` most recent broadcasts, and every scheduled one."""
+        """/broadcasts: the `limit` most recent broadcasts, and every scheduled one.
+
+        Topic names in `language` (the organiser's; English where a topic has no such name).
+        """
         async with self._sessionmaker.begin() as session:
             repo = BroadcastRepo(session)
             recent = await repo.recent(limit)
             scheduled = await repo.with_status(STATUS_SCHEDULED)
             rows = [*recent, *scheduled]
             figures = await repo.figures(b.id for b in rows)
-            names = await self._topic_names(session, rows)
+            names = await self._topic_names(session, rows, language)
             return (
                 [self._view(b, figures[b.id], names) for b in recent],
                 [self._view(b, figures[b.id], names) for b in scheduled],
@@ -561,7 +572,7 @@ class BroadcastService:
         ids = None if topics is None else [t.id for t in topics]
         repo = BroadcastRepo(session)
         chats, sample_id = await repo.audience(ids)
-        by_language = await repo.audience_by_language(ids)
+        by_language = await repo.audience_by_language(ids, self._default_language)
         sample = await TopicRepo(session).get(sample_id) if sample_id is not None else None
         if sample is None and topics:
             sample = topics[0]
@@ -610,7 +621,7 @@ class BroadcastService:
         }
 
     async def _topic_names(
-        self, session: AsyncSession, rows: Sequence[Broadcast]
+        self, session: AsyncSession, rows: Sequence[Broadcast], language: str | None = None
     ) -> dict[int, str]:
         ids = {i for b in rows for i in (b.topic_ids or ())}
         names: dict[int, str] = {}
@@ -618,7 +629,8 @@ class BroadcastService:
         for topic_id in sorted(ids):
             topic = await topics.get(topic_id)
             if topic is not None:
-                names[topic_id] = f"{topic.emoji} {topic.name}".strip()
+                name = (topic.name_fr if language == "fr" else None) or topic.name
+                names[topic_id] = f"{topic.emoji} {name}".strip()
         return names
 
     @staticmethod

@@ -24,6 +24,7 @@ from bot.domain.clock import Clock
 from bot.domain.ingest_policy import plan_storage, unique_entries, url_hash
 from bot.domain.languages import (
     LANGUAGES,
+    MAIN_LANGUAGE,
     TwinCandidate,
     fan_out_plan,
     feed_language,
@@ -83,6 +84,7 @@ class IngestService:
         on_poll_outcome: Callable[[PollOutcome], None] | None = None,
         retention_days: int | None = None,
         twin_window: timedelta = DEFAULT_TWIN_WINDOW,
+        default_language: str = MAIN_LANGUAGE,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
@@ -97,6 +99,8 @@ class IngestService:
         self._retention = timedelta(days=retention_days) if retention_days else None
         # Twin posts (bot.domain.languages): how long a post waits for its other version.
         self._twin_window = twin_window
+        # What a chat with no language stored reads (DEFAULT_LANGUAGE), for the twin rule.
+        self._default_language = default_language
         self.last_cycle_at: float | None = None  # time.monotonic() of the last finished cycle
 
     async def poll_due(self) -> PollSummary:
@@ -340,11 +344,23 @@ class IngestService:
         if twin_of is not None:
             await PostRepo(session).set_twin(post_id, twin_of)
             log.info("twin post", extra={"post_id": post_id, "twin_of": twin_of})
-            return await deliveries.fan_out_twin(post_id, twin_of, topic_ids, twins.language, now)
+            return await deliveries.fan_out_twin(
+                post_id,
+                twin_of,
+                topic_ids,
+                twins.language,
+                now,
+                default_language=self._default_language,
+            )
         if not twins.held:
             return await deliveries.fan_out_post(post_id, topic_ids, now)
         return await deliveries.fan_out_post_held(
-            post_id, topic_ids, now, twins.held, now + self._twin_window
+            post_id,
+            topic_ids,
+            now,
+            twins.held,
+            now + self._twin_window,
+            default_language=self._default_language,
         )
 
     def _mark_success(

@@ -23,8 +23,9 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import BROADCAST, POST, Broadcast, Post
-from bot.db.repos import BroadcastRepo, PostRepo, ResultsRepo, TopicRepo
+from bot.db.repos import BroadcastRepo, ChatRepo, PostRepo, ResultsRepo, TopicRepo
 from bot.domain.clock import Clock
+from bot.domain.languages import MAIN_LANGUAGE, chat_version_language
 from bot.domain.views import Figures, ResultsView
 from bot.errors import InvalidInputError, NotFoundError
 from bot.feeds.parse import canonical_url
@@ -92,12 +93,21 @@ def first_words(text: str, words: int = TITLE_WORDS) -> str:
 class ResultsService:
     """Messages' results; see the module docstring."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        *,
+        default_language: str = MAIN_LANGUAGE,
+    ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
+        # What an organiser's chat with no language stored reads (DEFAULT_LANGUAGE): the
+        # scheduled reports name topics in the organiser's language.
+        self._default_language = default_language
 
-    async def lookup(self, text: str) -> ResultsView:
-        """The results of "/results <arg>".
+    async def lookup(self, text: str, language: str | None = None) -> ResultsView:
+        """The results of "/results <arg>" (topic names in `language`, English where none).
 
         Raises:
             InvalidInputError: `text` is neither a broadcast id nor a web address.
@@ -105,10 +115,10 @@ class ResultsService:
         """
         key = parse_results_key(text)
         if key.broadcast_id is not None:
-            return await self.broadcast(key.broadcast_id)
-        return await self.post(key.url or "")
+            return await self.broadcast(key.broadcast_id, language)
+        return await self.post(key.url or "", language)
 
-    async def broadcast(self, broadcast_id: int) -> ResultsView:
+    async def broadcast(self, broadcast_id: int, language: str | None = None) -> ResultsView:
         """One organiser's broadcast's results (notices have none).
 
         Raises:
@@ -120,9 +130,9 @@ class ResultsService:
             row = await BroadcastRepo(session).get(broadcast_id)
             if row is None or row.kind != BROADCAST:
                 raise NotFoundError(BROADCAST, str(broadcast_id))
-            return (await self._views(session, [row], []))[0]
+            return (await self._views(session, [row], [], language))[0]
 
-    async def post(self, url: str) -> ResultsView:
+    async def post(self, url: str, language: str | None = None) -> ResultsView:
         """A stored post's results, by its link (canonicalised as when it was stored).
 
         Raises:
@@ -133,15 +143,20 @@ class ResultsService:
             row = await PostRepo(session).by_url(canonical) if canonical else None
             if row is None:
                 raise NotFoundError(POST, url)
-            return (await self._views(session, [], [row]))[0]
+            return (await self._views(session, [], [row], language))[0]
 
-    async def latest(self, limit: int = LATEST) -> tuple[list[ResultsView], list[ResultsView]]:
-        """The `limit` latest broadcasts that went out and posts that went to anyone."""
+    async def latest(
+        self, limit: int = LATEST, language: str | None = None
+    ) -> tuple[list[ResultsView], list[ResultsView]]:
+        """The `limit` latest broadcasts that went out and posts that went to anyone.
+
+        Topic names in `language` (English where a topic has no such name).
+        """
         async with self._sessionmaker() as session:
             repo = ResultsRepo(session)
             broadcasts = await repo.broadcasts(limit=limit)
             posts = await repo.posts(limit=limit)
-            views = await self._views(session, broadcasts, posts)
+            views = await self._views(session, broadcasts, posts, language)
         return views[: len(broadcasts)], views[len(broadcasts) :]
 
     async def export(self, since: datetime | None = None) -> list[ResultsView]:
@@ -176,7 +191,9 @@ class ResultsService:
                 if found is None or row is None:  # pragma: no cover - the row was just updated
                     continue
                 chat_id, message_id = found
-                view = (await self._views(session, [row], []))[0]
+                stored = (await ChatRepo(session).languages([chat_id])).get(chat_id)
+                language = chat_version_language(stored, self._default_language)
+                view = (await self._views(session, [row], [], language))[0]
             claimed.append(DueReport(broadcast_id, stage, chat_id, message_id, view))
         return claimed
 
@@ -188,14 +205,18 @@ class ResultsService:
     # -- helpers ----------------------------------------------------------------------------
 
     async def _views(
-        self, session: AsyncSession, broadcasts: Sequence[Broadcast], posts: Sequence[Post]
+        self,
+        session: AsyncSession,
+        broadcasts: Sequence[Broadcast],
+        posts: Sequence[Post],
+        language: str | None = None,
     ) -> list[ResultsView]:
-        """Views of the broadcasts, then the posts, in the order given."""
+        """Views of the broadcasts, then the posts, in the order given (topics in `language`)."""
         repo = ResultsRepo(session)
-        labels = {
-            t.id: (t.name.casefold(), f"{t.emoji} {t.name}".strip())
-            for t in await TopicRepo(session).all(include_archived=True)
-        }
+        labels: dict[int, tuple[str, str]] = {}
+        for t in await TopicRepo(session).all(include_archived=True):
+            name = (t.name_fr if language == "fr" else None) or t.name
+            labels[t.id] = (name.casefold(), f"{t.emoji} {name}".strip())
         broadcast_counts = await repo.figures(BROADCAST, [b.id for b in broadcasts])
         post_counts = await repo.figures(POST, [p.id for p in posts])
         views = [

@@ -149,6 +149,36 @@ async def test_held_fan_out_and_twin_reach_each_chat_once_in_its_language(
         assert await _due(session, twin) == {2: NOW}
 
 
+async def test_held_fan_out_and_twin_read_the_default_language_for_chats_without_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """DEFAULT_LANGUAGE=fr: a chat with no language stored reads French, so an English post
+    holds it for the French twin, which then reaches it (and not the English chat)."""
+    async with sessionmaker.begin() as session:
+        await _chats(session, {1: "en", 2: "fr", 3: None})
+        feeds = FeedRepo(session)
+        en = await feeds.add("https://example.org/en", None, NOW)
+        fr = await feeds.add("https://example.org/fr", None, NOW)
+        topic = await TopicRepo(session).add(TopicSpec(slug="t", name="T"), NOW)
+        chats = ChatRepo(session)
+        for chat_id in (1, 2, 3):
+            await chats.subscribe(chat_id, topic.id, NOW)
+        first = await _post(session, en.id, "en-1", "en", topic.id)
+        deliveries = DeliveryRepo(session)
+        created = await deliveries.fan_out_post_held(
+            first, [topic.id], NOW, {"fr"}, LATER, default_language="fr"
+        )
+        assert created == 3
+        assert await _due(session, first) == {1: NOW, 2: LATER, 3: LATER}
+        twin = await _post(session, fr.id, "fr-1", "fr", topic.id)
+        created = await deliveries.fan_out_twin(
+            twin, first, [topic.id], "fr", NOW, default_language="fr"
+        )
+        assert created == 2
+        assert await _due(session, first) == {1: NOW}
+        assert await _due(session, twin) == {2: NOW, 3: NOW}
+
+
 async def test_audience_by_language_counts_each_chat_once(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
@@ -166,6 +196,9 @@ async def test_audience_by_language_counts_each_chat_once(
         assert await repo.audience_by_language([a.id, b.id]) == {"en": 3, "fr": 1}
         assert await repo.audience_by_language(None) == {"en": 3, "fr": 1}
         assert await repo.audience_by_language([]) == {}
+        # DEFAULT_LANGUAGE=fr: chats with no language (or one the organisation does not
+        # write in) count as French.
+        assert await repo.audience_by_language([a.id, b.id], "fr") == {"en": 1, "fr": 3}
 
 
 async def test_twin_pairing_is_serialised_until_commit(

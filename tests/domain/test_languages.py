@@ -54,6 +54,17 @@ def test_chat_version_language_falls_back_to_the_main_language() -> None:
     assert [chat_version_language(v) for v in ("fr", "en", None, "de")] == ["fr", "en", "en", "en"]
 
 
+def test_chat_version_language_falls_back_to_the_default_language() -> None:
+    """With DEFAULT_LANGUAGE=fr a chat without a language of ours reads French."""
+    assert [chat_version_language(v, "fr") for v in ("fr", "en", None, "de")] == [
+        "fr",
+        "en",
+        "fr",
+        "fr",
+    ]
+    assert chat_version_language(None, "de") == "en"  # never a language we do not write
+
+
 def test_plan_holds_the_other_language_when_both_feeds_exist() -> None:
     """An English post goes now to English chats; French chats wait for the French twin."""
     plan = fan_out_plan("en", {"en", "fr"})

@@ -37,8 +37,11 @@ def bilingual_app(bot_settings: Callable[..., Settings], engine: Any) -> Callabl
     """Start the bot with ADMIN as an admin, on a fake clock, the three chats registered."""
 
     @asynccontextmanager
-    async def make(clock: FakeClock, admin_language: str | None = None) -> AsyncIterator[Any]:
-        application = make_application(bot_settings(admin_ids=[ADMIN]), engine=engine, clock=clock)
+    async def make(
+        clock: FakeClock, admin_language: str | None = None, default_language: str = "en"
+    ) -> AsyncIterator[Any]:
+        settings = bot_settings(admin_ids=[ADMIN], default_language=default_language)
+        application = make_application(settings, engine=engine, clock=clock)
         async with running(application):
             runtime = runtime_of(application)
             service = SubscriptionService(runtime.sessionmaker, runtime.clock)
@@ -247,6 +250,41 @@ async def test_twin_arriving_a_poll_later_reaches_each_chat_once_in_its_language
         )
 
 
+async def test_default_language_fr_holds_chats_without_language_for_the_french_twin(
+    api: FakeBotApi, bilingual_app: Callable[..., Any], feeds: FeedServer
+) -> None:
+    """DEFAULT_LANGUAGE=fr: the chat with no language stored reads French everywhere: the
+    English post holds it with the French chat, and the French twin reaches both."""
+    clock = FakeClock()
+    async with bilingual_app(clock, default_language="fr") as app:
+        runtime = runtime_of(app)
+        await subscribe(app, "stoptorture")
+        en, fr = await _bilingual_feeds(app, feeds)
+        feeds.add("/en.xml", rss([TORTURE_EN, OLD_EN], language="en-CA"))
+        await runtime.ingest.poll_feed(en)
+        await api.wait_for_message(EN, lambda m: "survivors" in (m.text or ""))
+        await _drained(app)
+        held = await _deliveries(app)
+        clock.advance(minutes=5)
+        feeds.add("/fr.xml", rss([TORTURE_FR, OLD_FR], language="fr-CA"))
+        await runtime.ingest.poll_feed(fr)
+        unset = await api.wait_for_message(UNSET, lambda m: "survivants" in (m.text or ""))
+        await api.wait_for_message(FR, lambda m: "survivants" in (m.text or ""))
+        clock.advance(minutes=40)
+        await _drained(app)
+        assert (
+            held,
+            await _deliveries(app),
+            {c: api.sent_per_chat().get(c, 0) for c in (EN, FR, UNSET)},
+            button_texts(unset)[-1],
+        ) == (
+            {EN: [("en", "sent")], FR: [("en", "held")], UNSET: [("en", "held")]},
+            {EN: [("en", "sent")], FR: [("fr", "sent")], UNSET: [("fr", "sent")]},
+            {EN: 1, FR: 1, UNSET: 1},
+            "Me désabonner de Halte à la torture",
+        )
+
+
 async def test_a_post_without_twin_reaches_the_other_language_after_the_window(
     api: FakeBotApi, bilingual_app: Callable[..., Any], feeds: FeedServer
 ) -> None:
@@ -368,6 +406,25 @@ async def test_bilingual_broadcast_reaches_each_chat_in_its_language(
     )
 
 
+async def test_default_language_fr_counts_and_serves_chats_without_language_in_french(
+    api: FakeBotApi, bilingual_app: Callable[..., Any]
+) -> None:
+    """DEFAULT_LANGUAGE=fr: the preview counts the chat with no language as French, and it
+    gets the French version."""
+    async with bilingual_app(FakeClock(), admin_language="en", default_language="fr") as app:
+        await subscribe(app, "stoptorture")
+        _, shown = await _compose_bilingual(api, "Act now for Ahmed", "Agissez pour Ahmed")
+        summary = shown[-1]
+        await press(api, ADMIN, summary, button_data(summary, "Send now"))
+        messages = {c: await api.wait_for_message(c) for c in (EN, FR, UNSET)}
+    assert "By language: English: 1 · French: 2." in (summary.text or "")
+    assert {c: m.text for c, m in messages.items()} == {
+        EN: "Act now for Ahmed",
+        FR: "Agissez pour Ahmed",
+        UNSET: "Agissez pour Ahmed",
+    }
+
+
 async def test_skipped_version_falls_back_to_the_one_written_first(
     api: FakeBotApi, bilingual_app: Callable[..., Any]
 ) -> None:
@@ -454,7 +511,7 @@ async def test_french_names_in_mysubs_unsubscribe_and_the_archive_notice(
     ) == (
         [
             "✖ Me désabonner de Halte à la torture",
-            "✖ Me désabonner de Écrire pour les droits",
+            "✖ Me désabonner d’Écrire pour les droits",
         ],
         "Dernières publications dans ✉️ Écrire pour les droits (page 1)",
         "Vous ne suivez plus ✋ Halte à la torture. /topics pour le suivre de nouveau.",

@@ -17,7 +17,14 @@ from bot.render import callback_data as cb
 from bot.render.text import INVALID_BUTTON
 from tests.e2e.conftest import runtime_of
 from tests.e2e.test_broadcasts import ADMIN, compose, send_now, subscribe_all
-from tests.e2e.test_supporters import button_data, handled, press, press_and_wait_edit, say
+from tests.e2e.test_supporters import (
+    button_data,
+    button_texts,
+    handled,
+    press,
+    press_and_wait_edit,
+    say,
+)
 from tests.fakes.botapi import BotMessage, FakeBotApi
 from tests.fakes.clock import FakeClock
 
@@ -65,6 +72,42 @@ async def test_settings_buttons_edit_the_message_in_place(
     assert len(api.messages(ALICE)) == 1
     assert back.message_id == settings.message_id
     assert await _stored(bot_app, ALICE) == ("America/Toronto", "daily 18:00", "22:00-08:00")
+
+
+async def test_settings_language_buttons_switch_and_edit_in_place(
+    api: FakeBotApi, bot_app: AnyApplication
+) -> None:
+    """/settings offers the languages as buttons (as /language does); pressing Français sets the
+    chat's language and edits the same /settings message, now in French, with its buttons."""
+    (settings,) = await say(api, ALICE, "/settings")
+    assert button_texts(settings)[:2] == ["✅ English", "Français"]
+    answer, edited = await press_and_wait_edit(api, ALICE, settings, cb.language("fr"))
+    assert answer.get("text") == "Langue changée."
+    assert edited.message_id == settings.message_id
+    assert len(api.messages(ALICE)) == 1
+    assert "Vos réglages" in (edited.text or "")
+    assert "Langue\u00a0: Français" in (edited.text or "")
+    assert button_texts(edited)[:2] == ["English", "✅ Français"]
+    assert cb.PACE_ZONES in _data(edited)
+    assert (await runtime_of(bot_app).pace.settings(ALICE)).language == "fr"
+    _, back = await press_and_wait_edit(api, ALICE, edited, cb.language("en"))
+    assert "Your settings" in (back.text or "")
+    assert (await runtime_of(bot_app).pace.settings(ALICE)).language == "en"
+
+
+async def test_settings_language_button_in_a_group_is_for_admins(
+    api: FakeBotApi, bot_app: AnyApplication
+) -> None:
+    """A member's press on /settings' Français is refused and changes nothing; an admin's works."""
+    api.set_member_status(GROUP, BOB, "member")
+    (settings,) = await say(api, BOB, "/settings", chat_id=GROUP)
+    answer, _ = await press(api, BOB, settings, cb.language("fr"))
+    assert "Only group admins" in str(answer.get("text"))
+    assert (await runtime_of(bot_app).pace.settings(GROUP)).language == "en"
+    api.set_member_status(GROUP, BOB, "administrator")
+    _, edited = await press_and_wait_edit(api, BOB, settings, cb.language("fr"))
+    assert "Réglages de ce groupe" in (edited.text or "")
+    assert (await runtime_of(bot_app).pace.settings(GROUP)).language == "fr"
 
 
 async def test_commands_set_and_bad_input_changes_nothing(

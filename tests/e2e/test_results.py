@@ -125,6 +125,35 @@ async def test_results_in_chat_per_topic_and_total(
     ]
 
 
+async def test_french_organiser_reads_topic_names_in_french(
+    api: FakeBotApi, results_app: Callable[..., Any]
+) -> None:
+    """An organiser reading French sees the topics' French names in /results, /broadcasts and
+    the scheduled report; an English organiser still sees the English names."""
+    clock = FakeClock()
+    async with results_app(clock) as app:
+        await grant_organiser(app, ORGANISER)
+        broadcast_id = await broadcast(api, app, ORGANISER)
+        (english,) = await say(api, ORGANISER, f"/results {broadcast_id}")
+        await say(api, ORGANISER, "/language fr")
+        (details,) = await say(api, ORGANISER, f"/results {broadcast_id}")
+        (listing,) = await say(api, ORGANISER, "/broadcasts")
+        clock.advance(hours=1)
+        report = await api.wait_for_message(
+            ORGANISER,
+            lambda m: m.message_id > listing.message_id and "✋" in (m.text or ""),
+        )
+    assert "✉️ Write for Rights" in (english.text or "")
+    text = details.text or ""
+    assert "✉️ Écrire pour les droits" in text
+    assert "Write for Rights" not in text
+    assert "✋ Halte à la torture" in text
+    assert "Écrire pour les droits" in (listing.text or "")
+    assert "Write for Rights" not in (listing.text or "")
+    assert "✉️ Écrire pour les droits" in (report.text or "")
+    assert "Write for Rights" not in (report.text or "")
+
+
 async def test_results_refused_and_bad_input(
     api: FakeBotApi, results_app: Callable[..., Any]
 ) -> None:

@@ -7,7 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.render.i18n import language_for, translator
+from bot.domain.views import PostView, TopicView
+from bot.render.i18n import elide_de, language_for, translator
+from bot.render.notifications import post_notification
+from bot.render.supporters import mysubs_message
 
 
 @pytest.mark.parametrize(
@@ -133,3 +136,53 @@ def test_refusal_reasons_in_the_readers_language() -> None:
         "un libellé d’action compte au plus 40 caractères, pas 41",
         "as raised",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "name", "language", "expected"),
+    [
+        (
+            "Me désabonner de Écrire pour les droits",
+            "Écrire pour les droits",
+            "fr",
+            "Me désabonner d’Écrire pour les droits",
+        ),
+        ("✖ Me désabonner de Amnistie", "Amnistie", "fr", "✖ Me désabonner d’Amnistie"),
+        ("Me désabonner de Ogoni", "Ogoni", "fr", "Me désabonner d’Ogoni"),
+        # A consonant, an h (« de Halte »), an emoji: « de » stays.
+        ("Me désabonner de Halte à la torture", "Halte à la torture", "fr", None),
+        ("Me désabonner de Droits", "Droits", "fr", None),
+        ("Me désabonner de ✉️ Écrire", "✉️ Écrire", "fr", None),
+        # Only French, and only « de » as a word right before the name.
+        ("Unsubscribe from Écrire", "Écrire", "en", None),
+        ("Guide Écrire", "Écrire", "fr", None),
+        ("de Écrire", "", "fr", None),
+    ],
+)
+def test_elide_de_before_a_vowel_in_french(
+    text: str, name: str, language: str, expected: str | None
+) -> None:
+    """French « de » + a name beginning with a vowel is written « d’ »; nothing else changes."""
+    assert elide_de(text, name, language) == (expected if expected is not None else text)
+
+
+def test_unsubscribe_buttons_elide_de_in_french() -> None:
+    """The unsubscribe buttons under a post and in /mysubs read « d’Écrire pour les droits »."""
+    topic = TopicView(
+        2, "write-for-rights", "Write for Rights", "✉️", name_fr="Écrire pour les droits"
+    )
+    torture = TopicView(1, "stoptorture", "StopTorture", "✋", name_fr="Halte à la torture")
+    post = post_notification(
+        PostView(1, "Titre", "https://e.example.org/a"),
+        topic.in_language("fr"),
+        UTC,
+        language="fr",
+    )
+    english = post_notification(PostView(1, "Title", "https://e.example.org/a"), topic, UTC)
+    mysubs = mysubs_message([topic, torture], language="fr")
+    assert post.buttons[-1][0].text == "Me désabonner d’Écrire pour les droits"
+    assert english.buttons[-1][0].text == "Unsubscribe from Write for Rights"
+    assert [row[0].text for row in mysubs.buttons] == [
+        "✖ Me désabonner d’Écrire pour les droits",
+        "✖ Me désabonner de Halte à la torture",
+    ]

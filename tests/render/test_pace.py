@@ -60,15 +60,19 @@ def test_long_digest_splits_within_the_limit_and_counts_the_rest() -> None:
 
 
 def test_settings_message_buttons_parse_and_mark_the_current_choice() -> None:
-    """Every button of /settings and of the zone picker is ours and parses."""
+    """Every button of /settings and of the zone picker is ours and parses (a pace button,
+    or a language button with /language's data)."""
     view = SettingsView("en", "Europe/Paris", Digest(time(18)), QuietHours(time(22), time(8)), 3)
     message = settings_message(view)
     zones = zones_message("Europe/Paris", "en")
     data = [b.callback_data for m in (message, zones) for row in m.buttons for b in row]
     text, _ = parse_html(message.text)
-    assert all(cb.parse_pace(str(d)) is not None for d in data)
+    languages = [d for d in data if cb.parse_language(str(d)) is not None]
+    assert languages == [cb.language("en"), cb.language("fr")]
+    assert all(cb.parse_pace(str(d)) is not None for d in data if d not in languages)
     assert "3 messages wait" in text
     labels = [b.text for row in message.buttons for b in row]
+    assert labels[:2] == ["✅ English", "Français"]
     assert "✅ Daily 18:00" in labels
     assert "✅ Quiet 22:00–08:00" in labels
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import BROADCAST, NOTICE, Broadcast, Chat, Delivery, Subscription
 from bot.db.repos._sql import _chunks, _insert
 from bot.db.repos.deliveries import _audience, _fan_out, chat_language_expr
+from bot.domain.languages import MAIN_LANGUAGE
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
 
@@ -41,12 +42,17 @@ class BroadcastRepo:
         count, topic_id = result.one()
         return int(count), None if topic_id is None else int(topic_id)
 
-    async def audience_by_language(self, topic_ids: Sequence[int] | None) -> dict[str, int]:
-        """How many of a broadcast's chats read each language (`chat_language_expr`)."""
+    async def audience_by_language(
+        self, topic_ids: Sequence[int] | None, default_language: str = MAIN_LANGUAGE
+    ) -> dict[str, int]:
+        """How many of a broadcast's chats read each language (`chat_language_expr`).
+
+        Chats with no language stored read `default_language` (DEFAULT_LANGUAGE).
+        """
         if topic_ids is not None and not topic_ids:
             return {}
         chosen = self._audience(topic_ids)
-        language = chat_language_expr()
+        language = chat_language_expr(default_language)
         result = await self.session.execute(
             select(language, func.count())
             .select_from(chosen)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import aliased
 
 from bot.db.models import BROADCAST, POST, Chat, Delivery, Subscription
 from bot.db.repos._sql import _clip, _insert
-from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE
+from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE, chat_version_language
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
 
@@ -56,21 +56,28 @@ def _audience(topic_ids: Sequence[int] | None) -> Any:
     return stmt.subquery()
 
 
-def chat_language_expr() -> Any:
-    """A chat's reading language in SQL: its own if the organisation writes in it, else main."""
+def chat_language_expr(default_language: str = MAIN_LANGUAGE) -> Any:
+    """A chat's reading language in SQL: its own if the organisation writes in it, else default.
+
+    The default is DEFAULT_LANGUAGE, as `chat_version_language` decides it in Python.
+    """
     return case(
         (Chat.language.in_(list(LANGUAGES)), Chat.language),
-        else_=literal(MAIN_LANGUAGE),
+        else_=literal(chat_version_language(None, default_language)),
     )
 
 
-def _post_audience(topic_ids: Sequence[int], not_having_post: int | None = None) -> Any:
-    """Like `_audience`, with each chat's reading language.
+def _post_audience(
+    topic_ids: Sequence[int],
+    not_having_post: int | None = None,
+    default_language: str = MAIN_LANGUAGE,
+) -> Any:
+    """Like `_audience`, with each chat's reading language (`default_language` where none).
 
     With `not_having_post`, the chats that have a delivery of that post are left out (the
     audience of its twin).
     """
-    language = chat_language_expr()
+    language = chat_language_expr(default_language)
     stmt = (
         select(
             Subscription.chat_id.label("chat_id"),
@@ -175,8 +182,12 @@ class DeliveryRepo:
         held: Collection[str],
         until: datetime,
         priority: DeliveryPriority = DeliveryPriority.POST,
+        *,
+        default_language: str = MAIN_LANGUAGE,
     ) -> int:
         """`fan_out_post`, with the chats reading one of the `held` languages due at `until`.
+
+        A chat with no language stored reads `default_language` (DEFAULT_LANGUAGE).
 
         Still one INSERT … SELECT: the due time is a CASE on the chat's language. A held row
         is an ordinary pending delivery whose time has not come (the engine skips it until
@@ -188,7 +199,7 @@ class DeliveryRepo:
             self.session,
             "post_id",
             post_id,
-            _post_audience(topic_ids),
+            _post_audience(topic_ids, default_language=default_language),
             now,
             priority,
             hold=(held, until),
@@ -202,20 +213,24 @@ class DeliveryRepo:
         language: str,
         now: datetime,
         priority: DeliveryPriority = DeliveryPriority.POST,
+        *,
+        default_language: str = MAIN_LANGUAGE,
     ) -> int:
         """Queue a twin post: its language's chats instead of the first post, nobody twice.
 
         First the first post's deliveries still held (pending, not yet due) for chats that
         read `language` are withdrawn (deleted: that chat was never sent it); then one
         INSERT … SELECT queues the twin for every subscribed chat that has no delivery of
-        the first post left (sent, in flight, or held for another language).
+        the first post left (sent, in flight, or held for another language). A chat with no
+        language stored reads `default_language` (DEFAULT_LANGUAGE).
 
         Returns:
             How many deliveries of the twin were created.
         """
         if not topic_ids:
             return 0
-        readers = select(Chat.id).where(chat_language_expr() == language).scalar_subquery()
+        reading = chat_language_expr(default_language)
+        readers = select(Chat.id).where(reading == language).scalar_subquery()
         await self.session.execute(
             delete(Delivery)
             .where(
@@ -230,7 +245,7 @@ class DeliveryRepo:
             self.session,
             "post_id",
             post_id,
-            _post_audience(topic_ids, not_having_post=twin_of),
+            _post_audience(topic_ids, not_having_post=twin_of, default_language=default_language),
             now,
             priority,
         )
