@@ -32,6 +32,8 @@ from bench.common import (
 )
 
 UNPACED_RATE = 100_000.0
+# Seconds of sending after which a run reports its rate so far.
+STOP_AFTER = 90
 
 
 @contextlib.contextmanager
@@ -65,6 +67,7 @@ def _workers(count: int, url: str, api: FakeApi) -> Iterator[list[subprocess.Pop
 
 @dataclass
 class _Run:
+    finished: bool
     rate: float
     per_process: list[float]
     cpu: list[float]
@@ -87,7 +90,7 @@ async def _run(ctx: Ctx, chats: int, workers: int) -> _Run:
             await api.call("wait_for_sent", total=1, timeout=120)
             first = time.monotonic()
             cpu_first = [sum(psutil.Process(p.pid).cpu_times()[:2]) for p in procs]
-            await api.call("wait_for_sent", total=chats, timeout=chats / 200 + 120)
+            finished = await api.wait_sent(chats, ctx.size(STOP_AFTER, 60))
             last = time.monotonic()
             cpu_last = [sum(psutil.Process(p.pid).cpu_times()[:2]) for p in procs]
             stats = await api.call("stats")
@@ -97,12 +100,14 @@ async def _run(ctx: Ctx, chats: int, workers: int) -> _Run:
                 out, _ = await asyncio.to_thread(proc.communicate, timeout=60)
                 sent.append(int(json.loads(out.strip().splitlines()[-1])["sent"]))
     seconds = last - first
+    delivered = len(stats["sent_per_chat"])
     return _Run(
-        rate=(chats - 1) / seconds,
+        finished=finished,
+        rate=(delivered - 1) / seconds,
         per_process=[n / seconds for n in sent],
         cpu=[(b - a) / seconds for a, b in zip(cpu_first, cpu_last, strict=True)],
         duplicates=int(stats["sent_messages"] - len(stats["sent_per_chat"])),
-        lost=int(chats - len(stats["sent_per_chat"])),
+        lost=chats - delivered if finished else 0,
     )
 
 
@@ -122,6 +127,8 @@ async def _row(ctx: Ctx, chats: int, workers: int, times: int) -> Row:
     value = median(rates)
     duplicates = max(r.duplicates for r in runs)
     lost = max(r.lost for r in runs)
+    unfinished = sum(1 for r in runs if not r.finished)
+    stopped = f"{unfinished} run(s) stopped after {STOP_AFTER} s (rate so far); "
     middle = runs[rates.index(value)] if value in rates else runs[0]
     per = ", ".join(f"{x:,.0f}" for x in middle.per_process)
     cpu = ", ".join(f"{x:.0%}" for x in middle.cpu)
@@ -131,9 +138,10 @@ async def _row(ctx: Ctx, chats: int, workers: int, times: int) -> Row:
         value,
         "msg/s",
         "0 duplicates, 0 lost",
-        duplicates == 0 and lost == 0,
+        duplicates == 0 and lost == 0 and not unfinished,
         rates,
-        note=f"per process: {per} msg/s; CPU per process: {cpu} of a core; "
+        note=(stopped if unfinished else "")
+        + f"per process: {per} msg/s; CPU per process: {cpu} of a core; "
         f"duplicates: {duplicates}; lost: {lost}",
         extra={"runs": [asdict(r) for r in runs]},
     )
