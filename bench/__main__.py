@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from bench import delivery, fanout, matching, poll, replies
+from bench import delivery, fanout, fleet, matching, poll, replies
 from bench.common import Ctx, Row, ensure_pg_database, env_pg_url, make_tmp
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -32,6 +32,7 @@ Figure = Callable[[Ctx], Awaitable[Row | list[Row]]]
 FIGURES: dict[str, tuple[Figure, bool]] = {
     "paced": (delivery.paced, True),
     "ceiling": (delivery.ceiling, True),
+    "fleet": (fleet.fleet, True),  # PostgreSQL only: no row on SQLite
     "fanout": (fanout.fan_out_write, True),
     "matching": (matching.matching, False),
     "poll": (poll.poll_cycle, True),

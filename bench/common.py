@@ -125,6 +125,13 @@ class FakeApi:
             raise RuntimeError(f"control {name}: {body}")
         return body["result"]
 
+    async def wait_sent(self, total: int, seconds: float) -> bool:
+        """Wait until the server has `total` sent messages; False if `seconds` passed first."""
+        response = await self._client.post(
+            f"{self.control}/wait_for_sent", json={"total": total, "timeout": seconds}
+        )
+        return bool(response.json().get("ok"))
+
     async def aclose(self) -> None:
         """Close the control client."""
         await self._client.aclose()
