@@ -33,6 +33,8 @@ from bot.domain.types import DeliveryStatus
 DIGEST_HELD = 2
 # The transaction-level advisory lock that serialises claims across instances (PostgreSQL).
 CLAIM_LOCK = 0x6361_6D70_0001
+# A leased claim reads this many times its batch in claim order before the per-chat check.
+CLAIM_OVERFETCH = 4
 # After a send, a chat rests this long before another instance may send to it (groups: 20/min).
 GROUP_REST_SECONDS = 3
 
@@ -298,13 +300,36 @@ class DeliveryRepo:
             The claimed rows, highest priority and oldest first.
         """
         await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
+        # First the due rows in claim order, straight from ix_deliveries_claim with a bounded
+        # over-fetch (a correlated per-chat check in the same WHERE made PostgreSQL read and
+        # sort the whole pending queue at every claim: 20 msg/s at 20,000 pending); then the
+        # per-chat check on those few rows only.
+        due = (
+            select(Delivery.id.label("id"), Delivery.chat_id.label("chat_id"))
+            .where(
+                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.next_attempt_at <= now,
+                or_(
+                    Delivery.lease_until.is_(None),
+                    Delivery.lease_until <= now,
+                    Delivery.claimed_by == owner,
+                ),
+            )
+            .order_by(Delivery.priority.desc(), Delivery.id)
+            .limit(max(limit * CLAIM_OVERFETCH, limit))
+            .with_for_update(skip_locked=True, of=Delivery)
+        )
+        skip = list(exclude)
+        if skip:
+            due = due.where(Delivery.id.not_in(skip))
+        due_cte = due.cte("due").prefix_with("MATERIALIZED")
         other = aliased(Delivery)
         rest = now - timedelta(seconds=GROUP_REST_SECONDS)
         busy = (
             select(literal(1))
             .where(
-                other.chat_id == Delivery.chat_id,
-                other.id != Delivery.id,
+                other.chat_id == due_cte.c.chat_id,
+                other.id != due_cte.c.id,
                 other.claimed_by != owner,
                 or_(
                     and_(
@@ -320,28 +345,10 @@ class DeliveryRepo:
             )
             .exists()
         )
-        candidates = (
-            select(Delivery.id)
-            .where(
-                Delivery.status == DeliveryStatus.PENDING.value,
-                Delivery.next_attempt_at <= now,
-                or_(
-                    Delivery.lease_until.is_(None),
-                    Delivery.lease_until <= now,
-                    Delivery.claimed_by == owner,
-                ),
-                ~busy,
-            )
-            .order_by(Delivery.priority.desc(), Delivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=Delivery)
-        )
-        skip = list(exclude)
-        if skip:
-            candidates = candidates.where(Delivery.id.not_in(skip))
+        picked = select(due_cte.c.id).where(~busy).limit(limit)
         stmt = (
             update(Delivery)
-            .where(Delivery.id.in_(candidates.scalar_subquery()))
+            .where(Delivery.id.in_(picked.scalar_subquery()))
             .values(claimed_by=owner, lease_until=now + timedelta(seconds=lease_seconds))
             .returning(Delivery)
             .execution_options(synchronize_session=False)
