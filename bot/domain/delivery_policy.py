@@ -17,7 +17,7 @@ from bot.domain.types import DeliveryOutcome, OutcomeKind
 
 MAX_BACKOFF_SECONDS = 3600.0
 # Paid broadcasts (`allow_paid_broadcast`): Telegram's ceiling, and the price of each message
-# above the free 30 a second (core.telegram.org/bots/faq, /work/shared/telegram/FACTS.md).
+# above the free 30 a second (core.telegram.org/bots/faq).
 PAID_RATE_PER_SECOND = 1000.0
 FREE_BROADCAST_PER_SECOND = 30.0
 STARS_PER_PAID_MESSAGE = 0.1

@@ -1167,7 +1167,7 @@ class FakeBotApi:
 
         Past that, a send with allow_paid_broadcast is answered `400 Bad Request:
         BALANCE_TOO_LOW` and not delivered (Telegram's error name for a Stars balance too low;
-        /work/shared/telegram/FACTS.md has no exact text for paid broadcasts).
+        the Bot API facts the fake follows have no exact text for paid broadcasts).
         """
         self._stars_for = messages
 
