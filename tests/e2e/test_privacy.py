@@ -74,7 +74,9 @@ async def _deliveries_for(
                     post_id=post.id,
                     topic_id=topic.id,
                     status=status,
-                    next_attempt_at=now,
+                    # A pending row waits for a retry tomorrow: the running bot's engine would
+                    # otherwise send it mid-test (it then counts as sent, not as stored).
+                    next_attempt_at=now + timedelta(days=1) if status == "pending" else now,
                     created_at=now,
                     clicks=clicks,
                     first_click_at=now if clicks else None,
