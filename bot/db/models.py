@@ -64,6 +64,12 @@ class Feed(Base):
     language_fixed: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )
+    # Polling pace (issue 11): an admin's interval for this feed (/feedinterval; None = the
+    # global POLL_INTERVAL_SECONDS), and the shortest interval the feed itself asks for
+    # (<ttl>, sy:updatePeriod, Cache-Control max-age; None = no ask), a lower bound unless an
+    # admin set `interval_seconds`.
+    interval_seconds: Mapped[int | None]
+    min_interval_seconds: Mapped[int | None]
 
 
 class Post(Base):
@@ -82,7 +88,13 @@ class Post(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str | None] = mapped_column(String(300))
     image_url: Mapped[str | None] = mapped_column(String(2048))
+    # Telegram refused `image_url` once (bad URL, not an image): this post goes as text.
+    image_refused: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Every taxonomy term as [kind, name, ident-or-null] (bot.domain.types.Facet), issue 11.
+    facets: Mapped[list[list[str | None]] | None] = mapped_column(JSON)
     published_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime] = mapped_column(index=True)
     updated_at: Mapped[datetime]
@@ -118,6 +130,10 @@ class Topic(Base):
     name_fr: Mapped[str | None] = mapped_column(String(64))
     name_fr_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     description_fr: Mapped[str | None] = mapped_column(Text)
+    # Urgent: posts and broadcasts at priority URGENT (ahead of others, through digests and
+    # quiet hours). `preview`: "off" | "small" | "large" link preview (None = small).
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    preview: Mapped[str | None] = mapped_column(String(8))
 
 
 class TopicRule(Base):
@@ -126,7 +142,9 @@ class TopicRule(Base):
     __tablename__ = "topic_rules"
     __table_args__ = (
         UniqueConstraint("topic_id", "kind", "value_key"),
-        CheckConstraint("kind IN ('category', 'keyword', 'exclude')", name="kind"),
+        CheckConstraint(
+            "kind IN ('category', 'keyword', 'exclude', 'country', 'type')", name="kind"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,6 +187,25 @@ class Chat(Base):
     quiet: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class LinkedChannel(Base):
+    """A channel (or group) an admin linked to topics with /channel: the bot posts there.
+
+    Its subscriptions are ordinary `subscriptions` rows of its chat; this row holds what an
+    admin needs to recognise it in /channels (its public title and @username) and who linked
+    it. Supporters' chats never get a row here.
+    """
+
+    __tablename__ = "linked_channels"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    linked_by: Mapped[int | None] = mapped_column(BigInteger)
+    linked_at: Mapped[datetime]
 
 
 class User(Base):

@@ -58,6 +58,9 @@ class RuleKind(enum.StrEnum):
     CATEGORY = "category"
     KEYWORD = "keyword"
     EXCLUDE = "exclude"
+    # Facet rules (issue 11): match a post's `country:` or `type:` facets only, by name.
+    COUNTRY = "country"
+    TYPE = "type"
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -79,6 +82,21 @@ class ChatType(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Facet:
+    """One term of a taxonomy an entry is filed under.
+
+    `kind` is "category" for RSS `<category>`/Atom `<category>` terms, "topic", "country" or
+    "type" for the `amn:` taxonomies (content and resource types are both "type"), and the
+    element's local name for another feed's own taxonomy. `name` is the term as shown (plain
+    text); `ident` is the feed's own id for it ("2105"), if any.
+    """
+
+    kind: str
+    name: str
+    ident: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ParsedEntry:
     """One normalised feed entry, as the parser hands it on.
 
@@ -96,6 +114,11 @@ class ParsedEntry:
     categories: tuple[str, ...] = ()
     author: str | None = None
     image_url: str | None = None
+    # Every taxonomy term the entry carries (categories included), in document order.
+    facets: tuple[Facet, ...] = ()
+    # The full text (`content:encoded`, Atom `<content>`) as plain text when the feed gives
+    # more than the summary; "" otherwise. Keywords match it; it is not stored.
+    content_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +136,9 @@ class ParsedFeed:
     alternate_urls: tuple[str, ...] = ()
     # The feed's own <language> as written ("fr-CA"), None if it gives none.
     language: str | None = None
+    # The shortest interval the feed asks to be polled at, in seconds (RSS `<ttl>` minutes,
+    # `sy:updatePeriod`/`sy:updateFrequency`), None if it says nothing.
+    min_interval_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +150,9 @@ class TopicRules:
     categories: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     excludes: tuple[str, ...] = ()
+    # Facet rules: names of `country:` / `type:` facets (issue 11).
+    countries: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +171,12 @@ class TopicSpec:
     # The French name and description ("" = none: the English ones are shown).
     name_fr: str = ""
     description_fr: str = ""
+    countries: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    # Urgent topics' posts and broadcasts go ahead of others and ignore digests and quiet
+    # hours (priority URGENT); `preview` is the link preview of its posts: off, small, large.
+    urgent: bool = False
+    preview: str = "small"
 
 
 class PollStatus(enum.StrEnum):
