@@ -34,7 +34,8 @@ from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.types import ParsedEntry, TopicSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCH_DB = "cb_bench"
+# The bench database beside TEST_DATABASE_URL's (CB_BENCH_DB lets parallel runs use their own).
+BENCH_DB = os.environ.get("CB_BENCH_DB", "cb_bench")
 TOKEN = "123456:BENCH-fake-token-for-benchmarks"  # noqa: S105 - a fake, for a local fake
 
 
