@@ -1,10 +1,13 @@
 """The one error handler: log what failed with its context, then tell the user briefly.
 
-Owns the last line of defence for every handler: the log line carries the update id, chat
-id, user id and the exception (formatted by `bot.log`, which redacts anything shaped like a
-token; the update's text is not logged), and the user gets "Sorry, something went wrong"
-when the update came from a chat. Must not: raise, send a traceback or the error text to a
-user, or log the bot token or the update's contents.
+Owns the last line of defence for every handler: the log line carries the update id, what
+kind of update it was, the chat's type and the exception (formatted by `bot.log`, which
+redacts anything shaped like a token; the update's text is not logged), and the user gets
+"Sorry, something went wrong" when the update came from a chat. The chat id is logged only
+for groups and channels: a private chat's id is the person's Telegram id, and a failed button
+press or command beside it would tie that person to an action in the operator's logs. Must
+not: raise, send a traceback or the error text to a user, or log the bot token, the update's
+contents or who sent it.
 """
 
 from __future__ import annotations
@@ -28,19 +31,27 @@ async def error_handler(update: object, context: Context) -> None:
         extra: dict[str, object] = {"error_type": type(error).__name__}
         chat_id = None
         if isinstance(update, Update):
-            chat_id = update.effective_chat.id if update.effective_chat else None
-            user = update.effective_user
-            extra.update(
-                update_id=update.update_id,
-                chat_id=chat_id,
-                user_id=user.id if user else None,
-            )
+            chat = update.effective_chat
+            chat_id = chat.id if chat else None
+            extra.update(update_id=update.update_id, update_kind=_kind(update))
+            if chat is not None:
+                extra["chat_type"] = chat.type
+                if chat.type != chat.PRIVATE:
+                    extra["chat_id"] = chat.id
         log.error("update handling failed", exc_info=error, extra=extra)
         if not isinstance(update, Update) or chat_id is None:
             return
         await _apologise(update, context, chat_id)
     except Exception:  # the error handler must never raise
         log.exception("error handler failed")
+
+
+def _kind(update: Update) -> str:
+    """The update's kind ("message", "callback_query", ...), without its contents."""
+    for kind in Update.ALL_TYPES:
+        if getattr(update, kind, None) is not None:
+            return kind
+    return "unknown"
 
 
 async def _apologise(update: Update, context: Context, chat_id: int) -> None:

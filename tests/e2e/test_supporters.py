@@ -8,6 +8,7 @@ an earlier one was handled; across chats, `handled` waits until the bot has hand
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -612,6 +613,33 @@ async def test_failure_in_a_handler_gets_an_apology_not_a_traceback(
     api.fail_next("getChatMember", 400, "Bad Request: chat not found")
     (reply,) = await say(api, BOB, "/subscribe stoptorture", chat_id=GROUP)
     assert (reply.text, await followed(bot_app, GROUP)) == (SOMETHING_WRONG, [])
+
+
+async def test_a_failure_in_a_private_chat_is_logged_without_naming_the_person(
+    api: FakeBotApi, bot_app: AnyApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The error line says which update failed and how, not whose chat it was."""
+    api.fail_next("sendMessage", 400, "Bad Request: message is too long")
+    with caplog.at_level(logging.ERROR, logger="bot.handlers.errors"):
+        (reply,) = await say(api, ALICE, "/topics")
+    (line,) = [r for r in caplog.records if r.getMessage() == "update handling failed"]
+    logged = {key: getattr(line, key, None) for key in ("update_kind", "chat_type", "chat_id")}
+    assert (reply.text, logged, hasattr(line, "user_id")) == (
+        SOMETHING_WRONG,
+        {"update_kind": "message", "chat_type": "private", "chat_id": None},
+        False,
+    )
+
+
+async def test_a_failure_in_a_group_is_logged_with_the_group(
+    api: FakeBotApi, bot_app: AnyApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A group's id is no person's: the operator can find the group that failed."""
+    api.fail_next("getChatMember", 400, "Bad Request: chat not found")
+    with caplog.at_level(logging.ERROR, logger="bot.handlers.errors"):
+        await say(api, BOB, "/subscribe stoptorture", chat_id=GROUP)
+    (line,) = [r for r in caplog.records if r.getMessage() == "update handling failed"]
+    assert (line.chat_id, line.chat_type, hasattr(line, "user_id")) == (GROUP, "supergroup", False)
 
 
 async def test_button_whose_message_vanished_acts_without_an_apology(
