@@ -58,6 +58,8 @@ class MyDataView:
         inactive_reason: Why not, as stored (an error from Telegram, "forgotten" …).
         language: The language the chat chose for the bot's messages, if any.
         timezone: The time zone the chat chose, if any.
+        digest: The chat's digest setting as stored ("daily 18:00"; None: instant).
+        quiet: The chat's quiet hours as stored ("22:00-08:00"; None: none).
         topics: Names of the topics the chat follows (archived ones too), in name order.
         deliveries: Stored records of messages sent (or queued) to the chat.
         clicked: How many of those have a tracked-link click mark.
@@ -77,6 +79,8 @@ class MyDataView:
     inactive_reason: str | None = None
     language: str | None = None
     timezone: str | None = None
+    digest: str | None = None
+    quiet: str | None = None
     topics: tuple[str, ...] = field(default_factory=tuple)
     deliveries: int = 0
     clicked: int = 0

@@ -6,10 +6,14 @@ Telegram; topic names are an admin's), within the message limit. No I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import tzinfo
+from typing import TypeVar
 
+from bot.domain.pace import PaceInputError, parse_digest, parse_quiet
 from bot.domain.privacy import MyDataView
 from bot.render.i18n import N_, SOURCE_LANGUAGE, Translator, translator
+from bot.render.pace import digest_label, quiet_label
 from bot.render.text import RenderedMessage, escape, fit, format_date, shorten
 
 # Topic names listed before "and N more" (a message stays short whatever an admin created).
@@ -27,6 +31,8 @@ _ROLES = {
     "organiser": N_("organiser"),
     "admin": N_("admin"),
 }
+
+_V = TypeVar("_V")
 
 
 def _known(t: Translator, names: dict[str, str], value: str) -> str:
@@ -48,7 +54,23 @@ def _chat_lines(view: MyDataView, tz: tzinfo, t: Translator) -> list[str]:
         lines.append(text % {"reason": reason})
     if view.timezone:
         lines.append(t.gettext("Time zone: %(zone)s") % {"zone": escape(view.timezone)})
+    if view.digest:
+        pace = _stored_setting(parse_digest, digest_label, view.digest, t.language)
+        lines.append(t.gettext("Pace: %(pace)s") % {"pace": escape(pace)})
+    if view.quiet:
+        quiet = _stored_setting(parse_quiet, quiet_label, view.quiet, t.language)
+        lines.append(t.gettext("Quiet hours: %(quiet)s") % {"quiet": escape(quiet)})
     return lines
+
+
+def _stored_setting(
+    parse: Callable[[str], _V], label: Callable[[_V, str], str], stored: str, language: str
+) -> str:
+    """A stored pace setting in words; as stored if it no longer parses (plain text)."""
+    try:
+        return label(parse(stored), language)
+    except PaceInputError:
+        return stored
 
 
 def _topic_lines(view: MyDataView, group: bool, t: Translator) -> list[str]:

@@ -103,6 +103,8 @@ class PrivacyService:
             inactive_reason=chat.inactive_reason if chat is not None else None,
             language=chat.language if chat is not None else None,
             timezone=chat.timezone if chat is not None else None,
+            digest=chat.digest if chat is not None else None,
+            quiet=chat.quiet if chat is not None else None,
             topics=tuple(f"{t.emoji} {t.name}".strip() for t in topics),
             deliveries=stored,
             clicked=clicked,

@@ -136,6 +136,25 @@ async def test_mydata_shows_the_chats_language_and_time_zone_once_chosen(
     assert shown == [[], [f"Fuseau horaire{NBSP}: Europe/Paris", f"Langue{NBSP}: français"]]
 
 
+async def test_mydata_shows_the_pace_settings_once_chosen(
+    api: FakeBotApi, clocked_app: tuple[AnyApplication, FakeClock]
+) -> None:
+    """A digest and quiet hours are stored about the chat: /mydata says so, in words."""
+    await say(api, ALICE, "/subscribe stoptorture")
+    (before,) = await say(api, ALICE, "/mydata")
+    await say(api, ALICE, "/digest weekly mon 09:00")
+    await say(api, ALICE, "/quiet 22:00-08:00")
+    (after,) = await say(api, ALICE, "/mydata")
+    shown = [
+        [line for line in (m.text or "").splitlines() if line.startswith(("Pace", "Quiet"))]
+        for m in (before, after)
+    ]
+    assert shown == [
+        [],
+        ["Pace: weekly digest on Monday at 09:00", "Quiet hours: 22:00–08:00"],
+    ]
+
+
 async def test_mydata_in_a_group_speaks_of_the_group_only(
     api: FakeBotApi, clocked_app: tuple[AnyApplication, FakeClock]
 ) -> None:
