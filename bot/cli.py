@@ -426,7 +426,7 @@ async def _feeds_import(runtime: Runtime, args: argparse.Namespace, out: TextIO)
     try:
         report = await runtime.feeds.import_opml(content)
     except InvalidInputError as error:
-        return _fail(f"{path}: {error}")
+        return _fail(f"{path}: {error}; nothing was imported")
     for feed in report.added:
         print(f"added    {feed.id}: {feed.url}", file=out)
     for url in report.present:

@@ -36,8 +36,7 @@ _SY_PERIOD_SECONDS = {
 }
 
 BAD_INTERVAL = N_(
-    "The interval must be a number of minutes, hours or days like 15m, 2h or 1d "
-    "(from 1 minute to 7 days), or auto."
+    "the interval must be from 1 minute to 7 days, written like 15m, 2h or 1d, or auto"
 )
 
 

@@ -39,16 +39,14 @@ MAX_TITLE_CHARS = 200
 
 MAX_URL_CHARS = 2048
 
-TOO_LARGE = N_("The file is larger than %(limit)s MB: nothing was imported.")
-NOT_XML = N_("The file is not XML (%(detail)s): nothing was imported.")
-UNSAFE_XML = N_(
-    "The file declares XML entities or a DTD, which OPML never needs: refused for safety, "
-    "nothing was imported."
-)
-NOT_OPML = N_("The file is not OPML (its root element is <%(root)s>): nothing was imported.")
-NO_BODY = N_("The OPML file has no <body>: nothing was imported.")
-TOO_MANY = N_("The file has more than %(limit)s outlines: nothing was imported.")
-NO_FEEDS = N_("The OPML file lists no feeds (no outline has an xmlUrl): nothing was imported.")
+# Reasons, as fragments: "Sorry, <reason>." in chat, "FILE: <reason>" on the command line.
+TOO_LARGE = N_("the file is larger than %(limit)s MB")
+NOT_XML = N_("the file is not XML (%(detail)s)")
+UNSAFE_XML = N_("the file declares XML entities or a DTD, which OPML never needs")
+NOT_OPML = N_("the file is not OPML: its root element is <%(root)s>")
+NO_BODY = N_("the OPML file has no <body>")
+TOO_MANY = N_("the file has more than %(limit)s outlines")
+NO_FEEDS = N_("the OPML file lists no feeds (no outline has an xmlUrl)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,7 +42,7 @@ from bot.errors import (
     InvalidInputError,
 )
 from bot.feeds.fetch import check_url_syntax
-from bot.feeds.opml import OpmlFeed, parse_opml, write_opml
+from bot.feeds.opml import MAX_OPML_BYTES, TOO_LARGE, OpmlFeed, parse_opml, write_opml
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
 
@@ -312,6 +312,16 @@ class FeedService:
                     detail={"interval_seconds": seconds},
                 )
             return self._view(feed), changed
+
+    @staticmethod
+    def check_import_size(size: int) -> None:
+        """Refuse a file too large to import before anyone downloads it.
+
+        Raises:
+            InvalidInputError: over `MAX_OPML_BYTES`.
+        """
+        if size > MAX_OPML_BYTES:
+            raise InvalidInputError.worded(TOO_LARGE, limit=MAX_OPML_BYTES // (1024 * 1024))
 
     async def import_opml(self, content: bytes, *, actor: Actor = CLI_ACTOR) -> FeedImportView:
         """Add every feed an OPML file lists, each checked like /addfeed.

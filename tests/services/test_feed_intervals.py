@@ -72,7 +72,10 @@ async def test_ttl_of_an_hour_is_polled_once_an_hour(
             (), {"Cache-Control": "public, max-age=1800"}, 1800, [1, 1, 1, 2, 3], id="max-age"
         ),
         pytest.param(
-            ("<ttl>weekly</ttl>",), {"Cache-Control": "max-age=0"}, None, [1, 2, 3, 4, 5],
+            ("<ttl>weekly</ttl>",),
+            {"Cache-Control": "max-age=0"},
+            None,
+            [1, 2, 3, 4, 5],
             id="nonsense-ignored",
         ),
         pytest.param(

@@ -108,7 +108,7 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
     ("content", "words"),
     [
         pytest.param(b"just some text, not XML", "is not XML", id="not-xml"),
-        pytest.param(BILLION_LAUGHS, "refused for safety", id="billion-laughs"),
+        pytest.param(BILLION_LAUGHS, "declares XML entities", id="billion-laughs"),
         pytest.param(opml('<outline text="Empty folder"/>'), "lists no feeds", id="no-outlines"),
         pytest.param(opml(root="rss"), "root element is <rss>", id="wrong-root"),
         pytest.param(b"<opml><head/></opml>", "no <body>", id="no-body"),
