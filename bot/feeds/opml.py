@@ -94,7 +94,7 @@ def parse_opml(content: bytes) -> list[OpmlFeed]:
             continue
         count += 1
         if count > MAX_OUTLINES:
-            raise InvalidInputError.worded(TOO_MANY, limit=f"{MAX_OUTLINES:,}")
+            raise InvalidInputError.worded(TOO_MANY, limit=MAX_OUTLINES)
         feed = _feed(element)
         if feed is not None and feed.url not in seen:
             seen.add(feed.url)
