@@ -1487,7 +1487,7 @@ async def test_user_document_is_downloaded_through_get_file(api: FakeBotApi) -> 
     ) as client:
         telegram_file = await client.get_file(document["file_id"])
         content = bytes(await telegram_file.download_as_bytearray())
-        with pytest.raises(BadRequest, match="(?i)wrong file_id"):
+        with pytest.raises(BadRequest, match="rong file_id or the file"):
             await client.get_file("no-such-file")
     assert (document["file_name"], document["mime_type"], content) == (
         "feeds.opml",
@@ -1516,5 +1516,5 @@ async def test_send_document_upload_is_kept(api: FakeBotApi, bot: Bot) -> None:
 async def test_get_file_refuses_files_over_20_mb(api: FakeBotApi, bot: Bot) -> None:
     """The download limit of the official server."""
     update = api.send_document(USER, b"x" * (20 * 1024 * 1024 + 1), "big.opml")
-    with pytest.raises(BadRequest, match="(?i)file is too big"):
+    with pytest.raises(BadRequest, match="ile is too big"):
         await bot.get_file(update["message"]["document"]["file_id"])

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import InvalidInputError
-from bot.feeds.opml import OpmlFeed, parse_opml, write_opml
+from bot.feeds.opml import MAX_OUTLINES, OpmlFeed, parse_opml, write_opml
 
 CREATED = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -70,3 +70,55 @@ def test_external_entity_refused() -> None:
     )
     with pytest.raises(InvalidInputError, match="entities"):
         parse_opml(document)
+
+
+def opml(*outlines: str, root: str = "opml") -> bytes:
+    """An OPML document whose body holds these outline elements."""
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><{root} version="2.0"><head><title>x</title>'
+        f"</head><body>{''.join(outlines)}</body></{root}>"
+    ).encode()
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<opml version="2.0"><body><outline text="&lol3;" xmlUrl="http://127.0.0.1/&lol3;"/></body></opml>"""
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param(
+            b"just some text, not XML", "the file is not XML (line 1, column 0)", id="not-xml"
+        ),
+        pytest.param(
+            BILLION_LAUGHS,
+            "the file declares XML entities or a DTD, which OPML never needs",
+            id="billion-laughs",
+        ),
+        pytest.param(
+            opml('<outline text="Empty folder"/>'),
+            "the OPML file lists no feeds (no outline has an xmlUrl)",
+            id="no-outlines",
+        ),
+        pytest.param(
+            opml(root="rss"), "the file is not OPML: its root element is <rss>", id="wrong-root"
+        ),
+        pytest.param(b"<opml><head/></opml>", "the OPML file has no <body>", id="no-body"),
+        pytest.param(
+            opml(*['<outline text="x"/>'] * (MAX_OUTLINES + 1)),
+            "the file has more than 10000 outlines",
+            id="too-many",
+        ),
+        pytest.param(
+            b"<opml>" + b" " * (5 * 1024 * 1024) + b"</opml>",
+            "the file is larger than 5 MB",
+            id="too-large",
+        ),
+    ],
+)
+def test_broken_file_gets_one_clear_reason(content: bytes, reason: str) -> None:
+    with pytest.raises(InvalidInputError) as raised:
+        parse_opml(content)
+    assert str(raised.value) == reason

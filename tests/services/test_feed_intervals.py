@@ -147,17 +147,23 @@ async def test_admin_interval_overrides_the_feed_ttl(
     ) == (True, 900, [1, 2, 2, 3], None, 3600, 2)
 
 
-@pytest.mark.parametrize("value", ["15x", "0m", "9d", "30s", "", "1.5h", "-5m"])
 async def test_bad_interval_changes_nothing(
-    feed_service: FeedService, sessionmaker: Sessions, value: str
+    feed_service: FeedService, sessionmaker: Sessions
 ) -> None:
-    """Anything but 1 minute to 7 days in m/h/d (or auto) is refused with the same reason."""
+    """15x, 0m, 9d are refused with the same reason (every form: tests/domain)."""
     feed = await feed_service.add_feed("https://news.example.org/feed.xml")
-    with pytest.raises(InvalidInputError) as raised:
-        await feed_service.set_feed_interval(str(feed.id), value, actor=ACTOR)
+    reasons = set()
+    for value in ("15x", "0m", "9d"):
+        with pytest.raises(InvalidInputError) as raised:
+            await feed_service.set_feed_interval(str(feed.id), value, actor=ACTOR)
+        reasons.add(str(raised.value))
     shown = await feed_service.find_feed(str(feed.id))
     assert (
-        "15m" in str(raised.value),
+        reasons,
         shown.interval_seconds,
         await count_rows(sessionmaker, AuditEntry, AuditEntry.action == "feed.interval"),
-    ) == (True, None, 0)
+    ) == (
+        {"the interval must be from 1 minute to 7 days, written like 15m, 2h or 1d, or auto"},
+        None,
+        0,
+    )
