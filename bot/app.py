@@ -117,6 +117,7 @@ def make_application(
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         .rate_limiter(AIORateLimiter(max_retries=2))
         .concurrent_updates(processor)

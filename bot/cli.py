@@ -22,6 +22,7 @@ from bot import __version__
 from bot.config import REFUSED_HINT, Settings, load_settings
 from bot.db.session import lock_sqlite_file
 from bot.domain.types import PollStatus
+from bot.domain.views import FeedHealthView
 from bot.errors import (
     AlreadyExistsError,
     BotError,
@@ -86,6 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="fetch and parse a feed once and show matched topics; writes nothing"
     )
     check.add_argument("url")
+    interval = feed_commands.add_parser(
+        "interval", help="poll a feed every 15m, 2h, 1d (1 minute to 7 days), or auto"
+    )
+    interval.add_argument("feed", metavar="ID_OR_URL")
+    interval.add_argument("interval", metavar="15m|2h|1d|auto")
+    opml_in = feed_commands.add_parser(
+        "import", help="add the feeds of an OPML file, each checked like /addfeed"
+    )
+    opml_in.add_argument("file", type=Path, metavar="FILE.opml")
+    opml_out = feed_commands.add_parser(
+        "export", help="write every feed as OPML 2.0 to FILE (default: standard output)"
+    )
+    opml_out.add_argument("file", type=Path, nargs="?", metavar="FILE")
 
     topics = commands.add_parser("topics", help="manage topics")
     topic_commands = topics.add_subparsers(
@@ -278,6 +292,9 @@ async def _dispatch(args: argparse.Namespace, settings: Settings, out: TextIO) -
         ("feeds", "remove"): _feeds_remove,
         ("feeds", "language"): _feeds_language,
         ("feeds", "check"): _feeds_check,
+        ("feeds", "interval"): _feeds_interval,
+        ("feeds", "import"): _feeds_import,
+        ("feeds", "export"): _feeds_export,
         ("topics", "list"): _topics_list,
         ("topics", "import"): _topics_import,
         ("results", "export"): _results_export,
@@ -342,6 +359,7 @@ async def _feeds_list(runtime: Runtime, args: argparse.Namespace, out: TextIO) -
             f"{f.consecutive_failures}; next poll: {_when(f.next_poll_at)}",
             file=out,
         )
+        print(f"      interval: {_interval(f)}", file=out)
         if f.last_error:
             print(f"      last error: {f.last_error}", file=out)
     return EXIT_OK
@@ -367,6 +385,73 @@ async def _feeds_language(runtime: Runtime, args: argparse.Namespace, out: TextI
     shown = info.language if info.language_fixed else "auto"
     state = "" if changed else " (unchanged)"
     print(f"feed {info.id}: language {shown}, {how}{state}", file=out)
+    return EXIT_OK
+
+
+def _interval(feed: FeedHealthView) -> str:
+    """How often a feed is polled and why: "15m (set)", "1h (the feed asks)", "5m"."""
+    from bot.domain.schedule import format_interval
+
+    every = format_interval(feed.effective_interval_seconds)
+    if feed.interval_seconds is not None:
+        return f"{every} (set by an admin)"
+    if feed.min_interval_seconds is not None:
+        return f"{every} (automatic; the feed asks {format_interval(feed.min_interval_seconds)})"
+    return f"{every} (automatic)"
+
+
+async def _feeds_interval(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
+    try:
+        info, changed = await runtime.feeds.set_feed_interval(args.feed, args.interval)
+    except NotFoundError as error:
+        return _fail(f"no feed with id or URL {error.key!r} (see `campaignbot feeds list`)")
+    except InvalidInputError as error:
+        return _fail(str(error))
+    state = "" if changed else " (unchanged)"
+    print(f"feed {info.id}: polled every {_interval(info)}{state}", file=out)
+    return EXIT_OK
+
+
+async def _feeds_import(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
+    from bot.feeds.opml import MAX_OPML_BYTES
+
+    path: Path = args.file
+    try:
+        size = (await asyncio.to_thread(path.stat)).st_size
+        if size > MAX_OPML_BYTES:
+            return _fail(f"{path} is larger than {MAX_OPML_BYTES // (1024 * 1024)} MB")
+        content = await asyncio.to_thread(path.read_bytes)
+    except OSError as error:
+        return _fail(f"cannot read {path}: {error.strerror}")
+    try:
+        report = await runtime.feeds.import_opml(content)
+    except InvalidInputError as error:
+        return _fail(f"{path}: {error}; nothing was imported")
+    for feed in report.added:
+        print(f"added    {feed.id}: {feed.url}", file=out)
+    for url in report.present:
+        print(f"present  {url}", file=out)
+    for refusal in report.refused:
+        print(f"refused  {refusal.url}: {refusal.reason.value} ({refusal.detail})", file=out)
+    print(
+        f"{len(report.added)} added, {len(report.present)} already present, "
+        f"{len(report.refused)} refused",
+        file=out,
+    )
+    return EXIT_OK
+
+
+async def _feeds_export(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:
+    document = await runtime.feeds.export_opml()
+    if args.file is None:
+        out.write(document.decode("utf-8"))
+        return EXIT_OK
+    path: Path = args.file
+    try:
+        await asyncio.to_thread(path.write_bytes, document)
+    except OSError as error:
+        return _fail(f"cannot write {path}: {error.strerror}")
+    print(f"exported {len(await runtime.feeds.list_feeds())} feeds to {path}", file=out)
     return EXIT_OK
 
 

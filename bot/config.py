@@ -248,6 +248,18 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def telegram_file_url(self) -> str:
+        """Where files are downloaded: TELEGRAM_API_URL with `/bot` made `/file/bot`.
+
+        Telegram serves files beside the API (`https://api.telegram.org/file/bot<token>/…`);
+        a local Bot API server or a test fake does the same under its own root.
+        """
+        root = self.telegram_api_url.rstrip("/")
+        if root.endswith("/bot"):
+            return root.removesuffix("bot") + "file/bot"
+        return root + "/file/bot"
+
+    @property
     def async_database_url(self) -> str:
         """DATABASE_URL mapped to its asyncio driver (aiosqlite or asyncpg)."""
         return async_database_url(self.database_url)

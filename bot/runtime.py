@@ -336,6 +336,7 @@ async def build_runtime(
                 ingest=ingest,
                 roles=roles,
                 allow_private_urls=settings.allow_private_feed_urls,
+                poll_interval_seconds=settings.poll_interval_seconds,
             ),
             reports=ReportService(sessionmaker, clock, settings.timezone),
             results=ResultsService(

@@ -1472,3 +1472,49 @@ async def test_switch_inline_chosen_chat_button_needs_an_allowed_chat(
     sent = await bot.send_message(USER, "x", reply_markup=markup(allow_group_chats=True))
     button = _some(sent.reply_markup).inline_keyboard[0][0]
     assert _some(button.switch_inline_query_chosen_chat).allow_group_chats is True
+
+
+# -- documents ------------------------------------------------------------------------------
+
+
+async def test_user_document_is_downloaded_through_get_file(api: FakeBotApi) -> None:
+    """getFile gives a file_path; /file/bot<token>/<path> serves the bytes a user sent."""
+    update = api.send_document(USER, b"<opml/>", "feeds.opml", mime_type="text/x-opml")
+    document = update["message"]["document"]
+    file_url = api.base_url.removesuffix("/bot") + "/file/bot"
+    async with Bot(
+        api.token, base_url=api.base_url, base_file_url=file_url, request=_request()
+    ) as client:
+        telegram_file = await client.get_file(document["file_id"])
+        content = bytes(await telegram_file.download_as_bytearray())
+        with pytest.raises(BadRequest, match="rong file_id or the file"):
+            await client.get_file("no-such-file")
+    assert (document["file_name"], document["mime_type"], content) == (
+        "feeds.opml",
+        "text/x-opml",
+        b"<opml/>",
+    )
+
+
+async def test_send_document_upload_is_kept(api: FakeBotApi, bot: Bot) -> None:
+    """An uploaded document arrives with its name, caption and bytes; empty ones are refused."""
+    message = await bot.send_document(
+        USER, b"hello", filename="a.opml", caption="<i>two</i>", parse_mode="HTML"
+    )
+    with pytest.raises(BadRequest):
+        await bot.send_document(USER, b"", filename="empty.opml")
+    assert message.document is not None
+    stored = api.messages(USER)[-1]
+    assert (
+        message.document.file_name,
+        message.caption,
+        api.document_content(message.document.file_id),
+        stored.document == message.document.to_dict(),
+    ) == ("a.opml", "two", b"hello", True)
+
+
+async def test_get_file_refuses_files_over_20_mb(api: FakeBotApi, bot: Bot) -> None:
+    """The download limit of the official server."""
+    update = api.send_document(USER, b"x" * (20 * 1024 * 1024 + 1), "big.opml")
+    with pytest.raises(BadRequest, match="ile is too big"):
+        await bot.get_file(update["message"]["document"]["file_id"])

@@ -7,6 +7,7 @@ No I/O, no Telegram, no SQLAlchemy.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
@@ -124,6 +125,38 @@ class FeedHealthView:
     # "en", "fr", "other" or None (not known yet), and whether an admin fixed it.
     language: str | None = None
     language_fixed: bool = False
+    # Polling: the admin's interval (None: automatic), the feed's own ask (<ttl>,
+    # sy:updatePeriod, max-age; None: it asks nothing) and the interval that applies (seconds).
+    interval_seconds: int | None = None
+    min_interval_seconds: int | None = None
+    effective_interval_seconds: int = 0
+
+
+class ImportRefusal(enum.StrEnum):
+    """Why a feed of an imported OPML file was not added."""
+
+    BAD_URL = "bad_url"
+    PRIVATE = "private"
+    UNREACHABLE = "unreachable"
+    NOT_A_FEED = "not_a_feed"
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedFeed:
+    """A feed of an OPML file that was not added: its URL, why, and the check's own words."""
+
+    url: str
+    reason: ImportRefusal
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedImportView:
+    """What importing an OPML file did: feeds added, already present, refused."""
+
+    added: tuple[FeedHealthView, ...]
+    present: tuple[str, ...]
+    refused: tuple[RefusedFeed, ...]
 
 
 @dataclass(frozen=True, slots=True)

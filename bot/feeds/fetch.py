@@ -86,19 +86,22 @@ class Retrieved:
     last_modified: str | None
     status: int
     permanent_url: str
+    # Cache-Control max-age in seconds (how long the answer stays fresh), None if not given.
+    max_age: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class NotModified:
     """The server answered 304: the feed is unchanged since the validators we sent.
 
-    `url` and `permanent_url` mean what they mean in `Retrieved`.
+    `url`, `permanent_url` and `max_age` mean what they mean in `Retrieved`.
     """
 
     url: str
     etag: str | None
     last_modified: str | None
     permanent_url: str
+    max_age: int | None = None
 
 
 class Fetcher(Protocol):
@@ -531,6 +534,7 @@ class HttpxFetcher:
                 etag=etag or sent.get("If-None-Match"),
                 last_modified=last_modified or sent.get("If-Modified-Since"),
                 permanent_url=permanent_url,
+                max_age=cache_max_age(response.headers.get("cache-control")),
             )
         if not 200 <= status < 300:
             reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
@@ -543,6 +547,7 @@ class HttpxFetcher:
             last_modified=last_modified,
             status=status,
             permanent_url=permanent_url,
+            max_age=cache_max_age(response.headers.get("cache-control")),
         )
 
     async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
@@ -590,6 +595,18 @@ class HttpxFetcher:
             if isinstance(exc, kind) and seconds is not None:
                 return f"timed out after {seconds:g} s ({phase})"
         return "timed out"
+
+
+def cache_max_age(header: str | None) -> int | None:
+    """`max-age` of a Cache-Control header in seconds; None if absent, zero or not a number."""
+    for directive in (header or "").split(","):
+        name, _, value = directive.strip().partition("=")
+        if name.strip().lower() == "max-age":
+            digits = value.strip().strip('"')
+            if digits.isdigit() and len(digits) <= 10 and int(digits) > 0:
+                return int(digits)
+            return None
+    return None
 
 
 def _refused(url: str, hop: str, exc: FeedRefusedError, *, redirected: bool) -> FeedRefusedError:

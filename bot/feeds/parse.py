@@ -24,6 +24,7 @@ from xml.sax import SAXParseException
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.domain.schedule import feed_ask_seconds
 from bot.domain.types import ParsedEntry, ParsedFeed
 from bot.errors import FeedParseError
 
@@ -236,12 +237,19 @@ def _parse_feed(
     site_url = canonical_url(_str(_get(raw_feed, "link")), url)
     title = _detail_text(_str(_get(raw_feed, "title")), _get(raw_feed, "title_detail")) or None
     language = (_str(_get(raw_feed, "language")) or "").strip()[:35] or None
+    # How often the feed asks to be polled: <ttl> minutes, sy:updatePeriod / updateFrequency.
+    min_interval = feed_ask_seconds(
+        ttl=_get(raw_feed, "ttl"),
+        update_period=_get(raw_feed, "sy_updateperiod"),
+        update_frequency=_get(raw_feed, "sy_updatefrequency"),
+    )
     return ParsedFeed(
         title=title,
         site_url=site_url,
         entries=entries,
         bozo_reason=bozo_reason,
         language=language,
+        min_interval_seconds=min_interval,
     )
 
 

@@ -145,6 +145,14 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
         group=ANSWER_GROUP,
     )
 
+    # A file in a private chat: an admin's feed list (OPML) is imported; before free text.
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & _NEW & filters.Document.ALL, admins.feed_list_document
+        ),
+        group=ANSWER_GROUP,
+    )
+
     application.add_handlers(
         [
             CallbackQueryHandler(supporters.invalid_button),

@@ -2,7 +2,8 @@
 
 Owns /whoami (anyone) and the admin commands /grant, /revoke, /team, /addtopic, /edittopic,
 /topicrule, /archivetopic, /topicinfo, /addfeed, /feeds, /pausefeed, /resumefeed, /feedlanguage,
-/removefeed (with its Remove / Cancel buttons), /stats and /audit. Every admin command and
+/feedinterval, /removefeed (with its Remove / Cancel buttons), /exportfeeds, /stats and /audit,
+and OPML files sent in a private chat (an admin's are imported). Every admin command and
 button is wrapped in `requires(Role.ADMIN)`, which asks for the role at the moment of use and
 answers in private chats only (elsewhere it points to the private chat).
 
@@ -27,8 +28,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from telegram import Bot, Update
+from telegram import Bot, Document, Update
 from telegram.constants import ChatType
+from telegram.error import BadRequest
 
 from bot.domain.types import Actor, Role
 from bot.errors import (
@@ -43,13 +45,14 @@ from bot.errors import (
 from bot.handlers.context import Context, language_of, runtime_of, timezone_of
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
-from bot.handlers.guards import Callback, requires
+from bot.handlers.guards import Callback, requires, role_of_update
 from bot.handlers.menus import install_staff_menus, refresh_menu
 from bot.handlers.replies import answer as _answer
 from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
 from bot.render import admins as render
 from bot.render import callback_data as cb
+from bot.render import supporters as render_supporters
 from bot.render.text import RenderedMessage, invalid_button, reason, topic_not_found_message
 from bot.runtime import Runtime
 from bot.services.reports import parse_audit_limit
@@ -322,6 +325,71 @@ async def feedlanguage_command(context: Context, actor: Actor, args: list[str]) 
     return render.feed_language_message(feed, changed=changed)
 
 
+@admin_command("feedinterval", words(2, one_word_last=True))
+async def feedinterval_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
+    """/feedinterval <id|url> 15m|2h|1d|auto: poll a feed at its own pace, or automatically."""
+    feed, changed = await runtime_of(context).feeds.set_feed_interval(
+        args[0], args[1], actor=actor
+    )
+    return render.feed_interval_message(feed, changed=changed, language=actor.language)
+
+
+@requires(Role.ADMIN)
+async def exportfeeds_command(update: Update, context: Context) -> None:
+    """/exportfeeds: every feed as an OPML document, named after today's date."""
+    runtime = runtime_of(context)
+    language = await language_of(update, context)
+    document = await runtime.feeds.export_opml()
+    count = len(await runtime.feeds.list_feeds())
+    day = runtime.clock.now().astimezone(timezone_of(context)).date()
+    await _message(update).reply_document(
+        document=document,
+        filename=f"campaignbot-feeds-{day.isoformat()}.opml",
+        caption=render.feeds_export_caption(count, language),
+    )
+
+
+def _looks_like_opml(document: Document) -> bool:
+    """A file name or type that says "feed list" (anything else an admin sends is tried too)."""
+    name = (document.file_name or "").lower()
+    return name.endswith(".opml") or "opml" in (document.mime_type or "").lower()
+
+
+async def feed_list_document(update: Update, context: Context) -> None:
+    """A file in a private chat: an admin's is imported as OPML, with the /addfeed checks.
+
+    The role is asked now. Someone else sending an .opml file is told only admins import
+    feeds; any other file gets the free-text hint, as before this handler existed.
+    """
+    message = _message(update)
+    document = message.document
+    language = await language_of(update, context)
+    if document is None:  # pragma: no cover - the filter lets documents only
+        return
+    if not (await role_of_update(update, context)).allows(Role.ADMIN):
+        if _looks_like_opml(document):
+            await _reply(update, render.import_admins_only_message(language))
+        else:
+            await _reply(update, render_supporters.free_text_hint(language))
+        return
+    feeds = runtime_of(context).feeds
+    try:
+        feeds.check_import_size(document.file_size or 0)
+        try:
+            telegram_file = await document.get_file()
+            content = bytes(await telegram_file.download_as_bytearray())
+        except BadRequest:  # "file is too big", or gone
+            await _reply(update, render.opml_download_failed_message(language))
+            return
+        feeds.check_import_size(len(content))
+        actor = dataclasses.replace(_actor(update), language=language)
+        report = await feeds.import_opml(content, actor=actor)
+    except InvalidInputError as error:
+        await _reply(update, render.opml_refused_message(reason(error, language), language))
+        return
+    await _reply(update, render.feed_import_message(report, language))
+
+
 @admin_command("resumefeed", words(1))
 async def resumefeed_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
     """/resumefeed <id|url>: poll a paused feed again, at once."""
@@ -395,6 +463,7 @@ _ADMIN_ONLY = (
     pausefeed_command,
     resumefeed_command,
     feedlanguage_command,
+    feedinterval_command,
     removefeed_command,
     stats_command,
     audit_command,
@@ -404,6 +473,7 @@ _ADMIN_ONLY = (
 COMMANDS: dict[str, Any] = {
     "whoami": whoami_command,
     **{command.name: command.callback for command in _ADMIN_ONLY},
+    "exportfeeds": exportfeeds_command,
 }
 
 BUTTONS: dict[str, Any] = {

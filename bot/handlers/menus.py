@@ -68,6 +68,8 @@ _ADMIN: tuple[tuple[str, str], ...] = (
     ("pausefeed", N_("Pause a feed: /pausefeed <id|url>")),
     ("resumefeed", N_("Resume a feed: /resumefeed <id|url>")),
     ("feedlanguage", N_("A feed's language: /feedlanguage <id|url> en|fr|auto")),
+    ("feedinterval", N_("How often a feed is polled: /feedinterval <id|url> 15m|2h|1d|auto")),
+    ("exportfeeds", N_("All feeds as an OPML file (send one back to import feeds)")),
     ("removefeed", N_("Remove a feed: /removefeed <id|url>")),
     ("grant", N_("Give a role: /grant <id|@username> organiser|admin")),
     ("revoke", N_("Take a role back: /revoke <id|@username>")),

@@ -12,7 +12,16 @@ from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton
 
-from bot.domain.views import AuditView, FeedHealthView, StatsView, TeamMemberView, TopicDetailView
+from bot.domain.schedule import format_interval
+from bot.domain.views import (
+    AuditView,
+    FeedHealthView,
+    FeedImportView,
+    ImportRefusal,
+    StatsView,
+    TeamMemberView,
+    TopicDetailView,
+)
 from bot.render import callback_data as cb
 from bot.render.i18n import N_, SOURCE_LANGUAGE, Translator, translator
 from bot.render.text import (
@@ -43,6 +52,7 @@ ADMIN_USAGE: dict[str, str] = {
     "pausefeed": N_("/pausefeed <feed id or url>"),
     "resumefeed": N_("/resumefeed <feed id or url>"),
     "feedlanguage": N_("/feedlanguage <feed id or url> en|fr|other|auto"),
+    "feedinterval": N_("/feedinterval <feed id or url> 15m|2h|1d|auto"),
     "removefeed": N_("/removefeed <feed id or url>"),
     "audit": "/audit [n]",
 }
@@ -343,6 +353,7 @@ def feeds_message(
         health.append(
             feed_language_label(feed.language, fixed=feed.language_fixed, language=language)
         )
+        health.append(feed_interval_label(feed, language))
         lines.append("<i>" + escape(" · ".join(health)) + "</i>")
         if feed.last_error:
             error = escape(shorten(feed.last_error, 200))
@@ -398,6 +409,130 @@ def feed_language_message(
     else:
         text = t.gettext("🌐 Feed {name}: the next poll reads the language from the feed.")
     return RenderedMessage(text.format(name=name, label=label))
+
+
+def feed_interval_label(feed: FeedHealthView, language: str = L) -> str:
+    """How often a feed is polled and why, as /feeds shows it: "every 15m (set by an admin)"."""
+    t = translator(language)
+    every = format_interval(feed.effective_interval_seconds)
+    if feed.interval_seconds is not None:
+        return t.gettext("every %(every)s (set by an admin)") % {"every": every}
+    if feed.min_interval_seconds is not None:
+        return t.gettext("every %(every)s (the feed asks for %(ask)s)") % {
+            "every": every,
+            "ask": format_interval(feed.min_interval_seconds),
+        }
+    return t.gettext("every %(every)s") % {"every": every}
+
+
+def feed_interval_message(
+    feed: FeedHealthView, *, changed: bool, language: str = L
+) -> RenderedMessage:
+    """After /feedinterval."""
+    t = translator(language)
+    text = t.gettext("⏱ Feed #%(id)s %(name)s is polled %(how)s.") % {
+        "id": feed.id,
+        "name": f"<b>{escape(shorten(feed.label, 80))}</b>",
+        "how": escape(feed_interval_label(feed, language)),
+    }
+    if not changed:
+        text += "\n" + t.gettext("It was already; nothing changed.")
+    return RenderedMessage(text)
+
+
+_REFUSAL_REASONS = {
+    ImportRefusal.BAD_URL: N_("not a feed address"),
+    ImportRefusal.PRIVATE: N_("private address"),
+    ImportRefusal.UNREACHABLE: N_("unreachable"),
+    ImportRefusal.NOT_A_FEED: N_("not a feed"),
+}
+# Lines shown per list of an import report; the rest are counted.
+IMPORT_LIST_LINES = 15
+
+
+def _cut_list(lines: list[str], t: Translator) -> list[str]:
+    """At most IMPORT_LIST_LINES lines, then "… and N more"."""
+    if len(lines) <= IMPORT_LIST_LINES:
+        return lines
+    rest = len(lines) - IMPORT_LIST_LINES
+    more = t.ngettext("… and %(n)s more", "… and %(n)s more", rest)
+    return [*lines[:IMPORT_LIST_LINES], more]
+
+
+def feed_import_message(report: FeedImportView, language: str = L) -> RenderedMessage:
+    """An imported OPML file: the counts, then the feeds added, present and refused."""
+    t = translator(language)
+    counts = ", ".join(
+        (
+            t.ngettext("%(n)s added", "%(n)s added", len(report.added)),
+            t.ngettext("%(n)s already present", "%(n)s already present", len(report.present)),
+            t.ngettext("%(n)s refused", "%(n)s refused", len(report.refused)),
+        )
+    )
+    lines = [t.gettext("📥 <b>Feeds imported</b>: %(counts)s.") % {"counts": counts}]
+    if report.added:
+        lines += ["", t.gettext("<b>Added</b>")]
+        lines += _cut_list(
+            [
+                f"#{f.id} {escape(shorten(f.label, 60))} — {escape(shorten(f.url, 120))}"
+                for f in report.added
+            ],
+            t,
+        )
+    if report.present:
+        lines += ["", t.gettext("<b>Already present</b>")]
+        lines += _cut_list([escape(shorten(url, 150)) for url in report.present], t)
+    if report.refused:
+        lines += ["", t.gettext("<b>Refused</b>")]
+        lines += _cut_list(
+            [
+                f"{escape(shorten(r.url, 120))} — {t.gettext(_REFUSAL_REASONS[r.reason])} "
+                f"<i>({escape(shorten(r.detail, 100))})</i>"
+                for r in report.refused
+            ],
+            t,
+        )
+    if report.added:
+        lines += [
+            "",
+            t.gettext(
+                "Their current entries are recorded without being announced; new ones will be."
+            ),
+        ]
+    return RenderedMessage(fit("\n".join(lines)), disable_preview=True)
+
+
+def opml_refused_message(problem: str, language: str = L) -> RenderedMessage:
+    """A file that is not a usable OPML file: the reason; nothing was imported."""
+    text = translator(language).gettext("Sorry, %(problem)s.\nNothing was imported.")
+    return RenderedMessage(text % {"problem": escape(shorten(problem, ERROR_CHARS))})
+
+
+def opml_download_failed_message(language: str = L) -> RenderedMessage:
+    """Telegram would not hand over the file (too big to download, or gone)."""
+    return RenderedMessage(
+        translator(language).gettext(
+            "Sorry, I could not download that file from Telegram.\nNothing was imported."
+        )
+    )
+
+
+def import_admins_only_message(language: str = L) -> RenderedMessage:
+    """Someone who is not an admin sent a feed list (an .opml file)."""
+    return RenderedMessage(
+        translator(language).gettext(
+            "Only admins can import feeds. /help shows what you can do here."
+        )
+    )
+
+
+def feeds_export_caption(count: int, language: str = L) -> str:
+    """The caption of /exportfeeds' document."""
+    return translator(language).ngettext(
+        "%(n)s feed, as an OPML file: send it back to me to import it.",
+        "%(n)s feeds, as an OPML file: send it back to me to import them.",
+        count,
+    )
 
 
 def feed_remove_prompt(feed: FeedHealthView, language: str = L) -> RenderedMessage:

@@ -1,7 +1,7 @@
 """Feed use-cases: one implementation for chat and the command line.
 
-Add (checked or not), FEED_URLS at start, list, find, pause and resume, remove, and the
-24-hour feed-health report.
+Add (checked or not), FEED_URLS at start, list, find, pause and resume, remove, the polling
+interval, OPML import and export, and the 24-hour feed-health report.
 
 Owns one transaction per public method and an audit row for every change. A checked add
 fetches and parses the feed once through `IngestService.check_feed` before storing it; the
@@ -13,6 +13,7 @@ messages itself (the feed-health job sends what it gets back).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,11 +24,25 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import Feed
 from bot.db.repos import AuditRepo, FeedRepo
 from bot.domain.clock import Clock
-from bot.domain.languages import parse_feed_language
+from bot.domain.languages import LANGUAGES, parse_feed_language
+from bot.domain.schedule import feed_interval_seconds, parse_interval
 from bot.domain.types import CLI_ACTOR, Actor
-from bot.domain.views import FeedHealthView
-from bot.errors import AlreadyExistsError, FeedError, FeedNotFoundError, InvalidInputError
+from bot.domain.views import (
+    FeedHealthView,
+    FeedImportView,
+    ImportRefusal,
+    RefusedFeed,
+)
+from bot.errors import (
+    AlreadyExistsError,
+    FeedError,
+    FeedNotFoundError,
+    FeedParseError,
+    FeedRefusedError,
+    InvalidInputError,
+)
 from bot.feeds.fetch import check_url_syntax
+from bot.feeds.opml import MAX_OPML_BYTES, TOO_LARGE, OpmlFeed, parse_opml, write_opml
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
 
@@ -36,6 +51,9 @@ FAILING_REPORT_AFTER = timedelta(hours=24)
 FEED_URLS_ACTOR = Actor(None, "FEED_URLS")
 # The longest feed id or URL looked up; longer input cannot match and is cut.
 KEY_MAX = 2048
+# How many feeds of an OPML file are checked at once.
+IMPORT_CONCURRENCY = 8
+OPML_TITLE = "Campaign Action Bot feeds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +90,12 @@ def _label(feed: Feed) -> str:
     return feed.name or feed.title or feed.url
 
 
-def _feed_view(feed: Feed) -> FeedHealthView:
+def _feed_view(feed: Feed, default_interval: float = 0) -> FeedHealthView:
+    effective = feed_interval_seconds(
+        default_interval,
+        admin_seconds=feed.interval_seconds,
+        ask_seconds=feed.min_interval_seconds,
+    )
     return FeedHealthView(
         id=feed.id,
         url=feed.url,
@@ -84,6 +107,9 @@ def _feed_view(feed: Feed) -> FeedHealthView:
         next_poll_at=feed.next_poll_at,
         language=feed.language,
         language_fixed=feed.language_fixed,
+        interval_seconds=feed.interval_seconds,
+        min_interval_seconds=feed.min_interval_seconds,
+        effective_interval_seconds=round(effective),
     )
 
 
@@ -108,12 +134,17 @@ class FeedService:
         ingest: IngestService,
         roles: RoleService,
         allow_private_urls: bool = False,
+        poll_interval_seconds: float = 300,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._clock = clock
         self._ingest = ingest
         self._roles = roles
         self._allow_private = allow_private_urls
+        self._interval = poll_interval_seconds
+
+    def _view(self, feed: Feed) -> FeedHealthView:
+        return _feed_view(feed, self._interval)
 
     async def add_feed(
         self, url: str, name: str | None = None, *, actor: Actor = CLI_ACTOR
@@ -134,7 +165,7 @@ class FeedService:
             await AuditRepo(session).record(
                 now, actor.name, "feed.add", clean, actor_id=actor.user_id
             )
-            return _feed_view(feed)
+            return self._view(feed)
 
     async def add_checked_feed(
         self, url: str, name: str | None = None, *, actor: Actor
@@ -170,7 +201,7 @@ class FeedService:
     async def list_feeds(self) -> list[FeedHealthView]:
         """Every feed with its health."""
         async with self._sessionmaker() as session:
-            return [_feed_view(f) for f in await FeedRepo(session).all()]
+            return [self._view(f) for f in await FeedRepo(session).all()]
 
     async def find_feed(self, key: str) -> FeedHealthView:
         """A feed by id or URL.
@@ -179,7 +210,7 @@ class FeedService:
             FeedNotFoundError: none matches.
         """
         async with self._sessionmaker() as session:
-            return _feed_view(await self._find(FeedRepo(session), key))
+            return self._view(await self._find(FeedRepo(session), key))
 
     async def set_feed_paused(
         self, key: str, paused: bool, *, actor: Actor = CLI_ACTOR
@@ -204,7 +235,7 @@ class FeedService:
                 await AuditRepo(session).record(
                     now, actor.name, action, feed.url, actor_id=actor.user_id
                 )
-            return _feed_view(feed), changed
+            return self._view(feed), changed
 
     async def set_feed_language(
         self, key: str, value: str, *, actor: Actor = CLI_ACTOR
@@ -243,7 +274,123 @@ class FeedService:
                     actor_id=actor.user_id,
                     detail={"language": language or "auto"},
                 )
-            return _feed_view(feed), changed
+            return self._view(feed), changed
+
+    async def set_feed_interval(
+        self, key: str, value: str, *, actor: Actor = CLI_ACTOR
+    ) -> tuple[FeedHealthView, bool]:
+        """Set a feed's polling interval ("15m", "2h", "1d"), or "auto": clear the override.
+
+        A shorter interval applies at once: a feed due later than now + interval is moved up.
+
+        Returns:
+            The feed as it is now, and False when nothing changed.
+
+        Raises:
+            FeedNotFoundError: none matches.
+            InvalidInputError: not 1 minute to 7 days in m/h/d, nor auto.
+        """
+        seconds = parse_interval(value)
+        now = self._clock.now()
+        async with self._sessionmaker.begin() as session:
+            feed = await self._find(FeedRepo(session), key)
+            changed = feed.interval_seconds != seconds
+            if changed:
+                feed.interval_seconds = seconds
+                interval = feed_interval_seconds(
+                    self._interval, admin_seconds=seconds, ask_seconds=feed.min_interval_seconds
+                )
+                soonest = now + timedelta(seconds=interval)
+                if feed.next_poll_at is None or feed.next_poll_at > soonest:
+                    feed.next_poll_at = soonest
+                await AuditRepo(session).record(
+                    now,
+                    actor.name,
+                    "feed.interval",
+                    feed.url,
+                    actor_id=actor.user_id,
+                    detail={"interval_seconds": seconds},
+                )
+            return self._view(feed), changed
+
+    @staticmethod
+    def check_import_size(size: int) -> None:
+        """Refuse a file too large to import before anyone downloads it.
+
+        Raises:
+            InvalidInputError: over `MAX_OPML_BYTES`.
+        """
+        if size > MAX_OPML_BYTES:
+            raise InvalidInputError.worded(TOO_LARGE, limit=MAX_OPML_BYTES // (1024 * 1024))
+
+    async def import_opml(self, content: bytes, *, actor: Actor = CLI_ACTOR) -> FeedImportView:
+        """Add every feed an OPML file lists, each checked like /addfeed.
+
+        The file is parsed whole first: a broken file raises and adds nothing. Then the feeds
+        are checked `IMPORT_CONCURRENCY` at a time; each one is added, found present, or
+        refused with its reason. One feed's failure never stops the others.
+
+        Raises:
+            InvalidInputError: the file is not a usable OPML file (`bot.feeds.opml`).
+        """
+        feeds = await asyncio.to_thread(parse_opml, content)
+        semaphore = asyncio.Semaphore(IMPORT_CONCURRENCY)
+        added: list[FeedHealthView] = []
+        present: list[str] = []
+        refused: list[RefusedFeed] = []
+
+        async def one(item: OpmlFeed) -> None:
+            async with semaphore:
+                outcome = await self._import_one(item, actor)
+            if isinstance(outcome, FeedHealthView):
+                added.append(outcome)
+            elif isinstance(outcome, RefusedFeed):
+                refused.append(outcome)
+            else:
+                present.append(outcome)
+
+        async with asyncio.TaskGroup() as group:
+            for item in feeds:
+                group.create_task(one(item))
+        order = {item.url: index for index, item in enumerate(feeds)}
+        return FeedImportView(
+            added=tuple(sorted(added, key=lambda f: f.id)),
+            present=tuple(sorted(present, key=lambda u: order.get(u, len(order)))),
+            refused=tuple(sorted(refused, key=lambda r: order.get(r.url, len(order)))),
+        )
+
+    async def _import_one(
+        self, item: OpmlFeed, actor: Actor
+    ) -> FeedHealthView | RefusedFeed | str:
+        """Add one feed of a file: its view, its refusal, or its URL when it is there already."""
+        try:
+            check_url_syntax(item.url, allow_private=True)
+        except FeedRefusedError as error:
+            return RefusedFeed(item.url, ImportRefusal.BAD_URL, error.message)
+        try:
+            return (await self.add_checked_feed(item.url, item.title, actor=actor)).feed
+        except (AlreadyExistsError, IntegrityError):  # IntegrityError: two lines, one feed
+            return item.url
+        except FeedRefusedError as error:
+            return RefusedFeed(item.url, ImportRefusal.PRIVATE, error.message)
+        except FeedParseError as error:
+            return RefusedFeed(item.url, ImportRefusal.NOT_A_FEED, error.message)
+        except FeedError as error:
+            return RefusedFeed(item.url, ImportRefusal.UNREACHABLE, error.message)
+
+    async def export_opml(self) -> bytes:
+        """Every feed as an OPML 2.0 document (name, URL, site URL, language when known)."""
+        async with self._sessionmaker() as session:
+            feeds = [
+                OpmlFeed(
+                    url=f.url,
+                    title=f.name or f.title,
+                    site_url=f.site_url,
+                    language=f.language if f.language in LANGUAGES else None,
+                )
+                for f in await FeedRepo(session).all()
+            ]
+        return write_opml(feeds, title=OPML_TITLE, created=self._clock.now())
 
     async def remove_feed(self, key: str, *, actor: Actor = CLI_ACTOR) -> FeedHealthView:
         """Remove a feed by id or URL; its posts stay.
@@ -255,7 +402,7 @@ class FeedService:
         async with self._sessionmaker.begin() as session:
             feeds = FeedRepo(session)
             feed = await self._find(feeds, key)
-            info = _feed_view(feed)
+            info = self._view(feed)
             await feeds.delete(feed)
             await AuditRepo(session).record(
                 now, actor.name, "feed.remove", feed.url, actor_id=actor.user_id

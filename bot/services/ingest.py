@@ -31,7 +31,7 @@ from bot.domain.languages import (
     pick_twin,
 )
 from bot.domain.matching import TopicMatcher
-from bot.domain.schedule import next_poll_at
+from bot.domain.schedule import MAX_FEED_ASK_SECONDS, feed_interval_seconds, next_poll_at
 from bot.domain.types import ParsedFeed, PollOutcome, PollStatus, PollSummary
 from bot.errors import FeedError, FeedFetchError, FeedParseError
 from bot.feeds.fetch import Fetcher, NotModified, Retrieved
@@ -116,7 +116,7 @@ class IngestService:
             return summary
         matcher, _ = await self._matcher()
         semaphore = asyncio.Semaphore(self._concurrency)
-        unchanged: list[tuple[int, str | None, str | None]] = []  # 304s, recorded together
+        unchanged: list[_Unchanged] = []  # 304s, recorded together
 
         async def one(feed_id: int, url: str, etag: str | None, modified: str | None) -> None:
             async with semaphore:
@@ -205,15 +205,18 @@ class IngestService:
         etag: str | None,
         last_modified: str | None,
         matcher: TopicMatcher,
-        unchanged: list[tuple[int, str | None, str | None]] | None = None,
+        unchanged: list[_Unchanged] | None = None,
     ) -> PollOutcome:
         try:
             retrieved = await self._fetcher.fetch(url, etag=etag, last_modified=last_modified)
             if isinstance(retrieved, NotModified):
+                seen = _Unchanged(
+                    feed_id, retrieved.etag, retrieved.last_modified, retrieved.max_age
+                )
                 if unchanged is not None:  # a cycle records its 304s in one transaction
-                    unchanged.append((feed_id, retrieved.etag, retrieved.last_modified))
+                    unchanged.append(seen)
                     return PollOutcome(feed_id, url, PollStatus.NOT_MODIFIED)
-                await self._record_not_modified(feed_id, retrieved.etag, retrieved.last_modified)
+                await self._record_not_modified_many([seen])
                 return PollOutcome(feed_id, url, PollStatus.NOT_MODIFIED)
             parsed, final_url = await self._parse_or_discover(retrieved)
             return await self._store(feed_id, url, final_url, retrieved, parsed, matcher)
@@ -279,6 +282,9 @@ class IngestService:
                         session, post_id, sorted(topic_ids), entry.published, twins, now
                     )
             await posts.add_topics(matched_pairs)
+            feed.min_interval_seconds = _combined_ask(
+                parsed.min_interval_seconds, retrieved.max_age
+            )
             self._mark_success(feed, now, retrieved.etag, retrieved.last_modified)
             feed.primed = True
             if parsed.title and not feed.title:
@@ -373,16 +379,17 @@ class IngestService:
         feed.failing_since = None
         feed.etag = etag
         feed.last_modified = last_modified
-        feed.next_poll_at = next_poll_at(now, self._interval, jitter=self._rng())
+        feed.next_poll_at = next_poll_at(now, self._feed_interval(feed), jitter=self._rng())
 
-    async def _record_not_modified(
-        self, feed_id: int, etag: str | None, last_modified: str | None
-    ) -> None:
-        await self._record_not_modified_many([(feed_id, etag, last_modified)])
+    def _feed_interval(self, feed: Feed) -> float:
+        """This feed's interval: the admin's, else the default or the feed's longer ask."""
+        return feed_interval_seconds(
+            self._interval,
+            admin_seconds=feed.interval_seconds,
+            ask_seconds=feed.min_interval_seconds,
+        )
 
-    async def _record_not_modified_many(
-        self, unchanged: Sequence[tuple[int, str | None, str | None]]
-    ) -> None:
+    async def _record_not_modified_many(self, unchanged: Sequence[_Unchanged]) -> None:
         """Record 304 answers, all in one transaction (one commit per feed cost 3 ms each).
 
         If this fails the feeds simply stay due and answer 304 again on the next tick.
@@ -393,11 +400,19 @@ class IngestService:
         try:
             async with self._sessionmaker.begin() as session:
                 feeds = FeedRepo(session)
-                for feed_id, etag, last_modified in unchanged:
-                    feed = await feeds.get(feed_id)
+                for seen in unchanged:
+                    feed = await feeds.get(seen.feed_id)
                     if feed is not None:
+                        # The body (and its <ttl>) is unchanged: only a max-age can add to
+                        # the ask stored at the last full answer.
+                        feed.min_interval_seconds = _combined_ask(
+                            feed.min_interval_seconds, seen.max_age
+                        )
                         self._mark_success(
-                            feed, now, etag or feed.etag, last_modified or feed.last_modified
+                            feed,
+                            now,
+                            seen.etag or feed.etag,
+                            seen.last_modified or feed.last_modified,
                         )
         except Exception:
             log.exception("could not record unchanged feeds", extra={"feeds": len(unchanged)})
@@ -419,10 +434,26 @@ class IngestService:
                 feed.failing_since = now
             feed.next_poll_at = next_poll_at(
                 now,
-                self._interval,
+                self._feed_interval(feed),
                 consecutive_failures=feed.consecutive_failures,
                 jitter=self._rng(),
             )
+
+
+@dataclass(frozen=True, slots=True)
+class _Unchanged:
+    """A 304 answer to record: the feed, its validators and the answer's max-age."""
+
+    feed_id: int
+    etag: str | None
+    last_modified: str | None
+    max_age: int | None
+
+
+def _combined_ask(*asks: int | None) -> int | None:
+    """The longest of the feed's asks (each one is "not before"), capped at a day."""
+    valid = [a for a in asks if a is not None and a > 0]
+    return min(max(valid), MAX_FEED_ASK_SECONDS) if valid else None
 
 
 def _describe(error: FeedError) -> str:

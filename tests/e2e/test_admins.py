@@ -128,6 +128,8 @@ ADMIN_COMMAND_LINES = [
     "/pausefeed 1",
     "/resumefeed 1",
     "/removefeed 1",
+    "/feedinterval 1 15m",
+    "/exportfeeds",
     "/stats",
     "/audit",
 ]

@@ -13,7 +13,7 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
   (`tests/data/telegram/api.min.json`, see the README there);
 - getMe, (set|delete)Webhook, getWebhookInfo, getUpdates (offset confirmation, clamps, real
   long polling, 409 conflicts), webhook delivery (see below), (set|get|delete)MyCommands,
-  sendMessage, sendPhoto, editMessageText/Caption/ReplyMarkup, deleteMessage,
+  sendMessage, sendPhoto, sendDocument, editMessageText/Caption/ReplyMarkup, deleteMessage,
   answerCallbackQuery, sendChatAction, getChat, getChatMember, (set|get)MyDescription,
   (set|get)MyShortDescription, setMyName;
 - inline mode (`inline_mode=True`, off by default as for a new bot): getMe's
@@ -42,10 +42,15 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
   checks secret_token (1-256 characters of A-Z a-z 0-9 _ -) and clamps max_connections to 1-100.
   `webhook_deliveries` logs every POST (when it started and when it was answered).
 
+- documents: a user sends one (`send_document`), the bot asks getFile (20 MB download limit,
+  `Bad Request: file is too big`) and downloads it from `/file/bot<token>/<file_path>`;
+  sendDocument takes an upload or a known file_id, and `document_content` gives a test the
+  bytes of any document the server holds;
+
 What it does not reproduce: Markdown parse modes (answered with a loud 400), automatic
 url/mention/hashtag entities in sent messages, HTTPS and the webhook's port and certificate
 rules (plain http to any port is accepted), the 1-per-second setWebhook limit, inline messages,
-files (`getFile`, `/file/bot...`), media other than photos, link previews, privacy mode in
+files other than documents and photos (photos cannot be downloaded), link previews, privacy mode in
 groups, `bot can't initiate conversation with a user` (every private chat counts as started),
 edit and answer rate limits, the server's own throttles (getUpdates 3-second rules, delayed
 409s, 310 queued messages per chat, upload pacing), most methods beyond those listed (a
@@ -118,6 +123,8 @@ WEBHOOK_CONFLICT = (
     "use deleteWebhook to delete the webhook first"
 )
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
+# getFile refuses files over 20 MB ("Bad Request: file is too big").
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 CHAOS_DEFAULT_METHODS = frozenset(
     {
         "sendMessage",
@@ -258,6 +265,7 @@ class BotMessage:
     caption: str | None = None
     caption_entities: list[JSONDict] = field(default_factory=list)
     photo: list[JSONDict] | None = None
+    document: JSONDict | None = None
     reply_markup: JSONDict | None = None
     reply_to_message_id: int | None = None
     edit_date: int | None = None
@@ -717,6 +725,8 @@ class FakeBotApi:
             "getMyName": self._get_description("name"),
             "sendMessage": self._send_message,
             "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "getFile": self._get_file,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -761,6 +771,8 @@ class FakeBotApi:
         self._last_inline_id = 7_000_000_000_000_000_000
         self._files: set[str] = set()
         self._last_file = 0
+        # Documents' bytes by file_id, and their file_path once getFile gave one.
+        self._documents: dict[str, tuple[str, bytes]] = {}
         self._log: list[RequestRecord] = []
         self._failures: dict[str, deque[_Failure]] = {}
         self._chaos: _Chaos | None = None
@@ -849,6 +861,8 @@ class FakeBotApi:
         path = request.path
         if path.startswith("/__control/"):
             return await self._handle_control(request, path.removeprefix("/__control/"))
+        if path.startswith("/file/bot"):
+            return self._download(path.removeprefix("/file/bot"))
         if path.startswith("/bot"):
             # The method is after the last '/'; a '/' inside the token makes it malformed.
             token, sep, method = path[4:].rpartition("/")
@@ -1467,6 +1481,51 @@ class FakeBotApi:
             stored.entities = copy.deepcopy(entities or [])
         chat.messages[stored.message_id] = stored
         return self.inject_update({"message": self._message_dict(chat, stored)})
+
+    def send_document(
+        self,
+        user_id: int,
+        content: bytes,
+        file_name: str,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        chat_id: int | None = None,
+    ) -> JSONDict:
+        """A user sends a file (a document message) in their private chat or in `chat_id`."""
+        user = self._user(user_id)
+        chat = self._ensure_chat(user_id if chat_id is None else chat_id)
+        chat.last_message_id += 1
+        stored = BotMessage(
+            chat_id=chat.id,
+            message_id=chat.last_message_id,
+            date=int(self.wall_clock()),
+            from_bot=False,
+            sender=user,
+            caption=caption,
+            document=self._store_document(content, file_name, mime_type),
+        )
+        chat.messages[stored.message_id] = stored
+        return self.inject_update({"message": self._message_dict(chat, stored)})
+
+    def document_content(self, file_id: str) -> bytes:
+        """The bytes of a document the server holds (sent by a user or by the bot)."""
+        return self._documents[file_id][1]
+
+    def _store_document(self, content: bytes, file_name: str, mime_type: str | None) -> JSONDict:
+        self._last_file += 1
+        file_id = f"BQACAgIAAxkBAAFAKEdoc{self._last_file:06d}"
+        self._files.add(file_id)
+        self._documents[file_id] = (f"documents/file_{self._last_file}", content)
+        document: JSONDict = {
+            "file_id": file_id,
+            "file_unique_id": f"AgADFAKEdoc{self._last_file:06d}",
+            "file_name": file_name,
+            "file_size": len(content),
+        }
+        if mime_type:
+            document["mime_type"] = mime_type
+        return document
 
     def press_button(
         self,
@@ -2172,6 +2231,10 @@ class FakeBotApi:
                 result["caption"] = message.caption
                 if message.caption_entities:
                     result["caption_entities"] = copy.deepcopy(message.caption_entities)
+        if message.document is not None:
+            result["document"] = copy.deepcopy(message.document)
+            if message.caption and message.photo is None:
+                result["caption"] = message.caption
         if message.reply_markup is not None:
             result["reply_markup"] = copy.deepcopy(message.reply_markup)
         return result
@@ -2280,6 +2343,82 @@ class FakeBotApi:
             reply_to_message_id=reply_to,
         )
         return self._deliver(chat, message)
+
+    def _send_document(self, params: JSONDict) -> JSONDict:
+        document = params.get("document")
+        caption = params.get("caption")
+        parsed = self._parse_text(
+            str(caption or ""), params.get("parse_mode"), params.get("caption_entities")
+        )
+        markup = self._parse_markup(params.get("reply_markup"), inline_only=False)
+        chat = self._access_chat(params.get("chat_id"))
+        if isinstance(document, str) and document.startswith("attach://"):
+            document = params.get(document.removeprefix("attach://"))
+        if document is None or document == "":
+            raise _bad_request("there is no document in the request")
+        final_caption, entities = self._finish_text(
+            parsed, 1024, "message caption is too long", allow_empty=True
+        )
+        reply_to = self._reply_target(chat, params.get("reply_parameters"))
+        self._check_markup_limits(markup)
+        if isinstance(document, UploadedFile):
+            if not document.content:
+                raise _bad_request("file must be non-empty")
+            stored = self._store_document(
+                document.content, document.filename, document.content_type
+            )
+        elif isinstance(document, str) and document in self._documents:
+            old = next(
+                (
+                    m.document
+                    for c in self._chats.values()
+                    for m in c.messages.values()
+                    if m.document is not None and m.document["file_id"] == document
+                ),
+                {"file_id": document, "file_unique_id": "AgADFAKEknown", "file_size": 0},
+            )
+            stored = copy.deepcopy(old)
+        else:
+            raise _bad_request("wrong file identifier/HTTP URL specified")
+        self._check_rights(chat, photo=False)
+        self._check_not_blocked(chat)
+        chat.last_message_id += 1
+        message = BotMessage(
+            chat_id=chat.id,
+            message_id=chat.last_message_id,
+            date=int(self.wall_clock()),
+            document=stored,
+            caption=final_caption or None,
+            caption_entities=entities,
+            reply_markup=markup,
+            reply_to_message_id=reply_to,
+        )
+        return self._deliver(chat, message)
+
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = str(params.get("file_id") or "")
+        if file_id not in self._documents:
+            # The official server's text for an unknown or photo file id (best guess for photos).
+            raise _bad_request("wrong file_id or the file is temporarily unavailable")
+        file_path, content = self._documents[file_id]
+        if len(content) > MAX_DOWNLOAD_BYTES:
+            raise _bad_request("file is too big")
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"AgADFAKE{file_id[-6:]}",
+            "file_size": len(content),
+            "file_path": file_path,
+        }
+
+    def _download(self, tail: str) -> web.Response:
+        """GET /file/bot<token>/<file_path>: the bytes of a file getFile gave a path for."""
+        token, _, file_path = tail.partition("/")
+        if token != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        for stored_path, content in self._documents.values():
+            if stored_path == file_path:
+                return web.Response(body=content, content_type="application/octet-stream")
+        return web.Response(status=404, text="Not Found")
 
     def _edit_target(self, params: JSONDict) -> tuple[_Chat, BotMessage]:
         if params.get("inline_message_id"):

@@ -152,6 +152,24 @@ async def test_fetch_with_etag_gets_not_modified(srv: FeedServer, fetcher: Httpx
     )
 
 
+async def test_max_age_is_carried_on_200_and_304(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+    """Cache-Control max-age comes back on both answers; max-age=0 or junk is no ask."""
+    srv.add("/feed.xml", FEED, etag='"v1"', headers={"Cache-Control": "public, Max-Age=900"})
+    srv.add("/zero.xml", FEED, headers={"Cache-Control": "max-age=0"})
+    srv.add("/junk.xml", FEED, headers={"Cache-Control": "max-age=soon"})
+    first = await fetcher.fetch(srv.url("/feed.xml"))
+    second = await fetcher.fetch(srv.url("/feed.xml"), etag='"v1"')
+    zero = await fetcher.fetch(srv.url("/zero.xml"))
+    junk = await fetcher.fetch(srv.url("/junk.xml"))
+    assert (
+        type(second).__name__,
+        first.max_age,
+        second.max_age,
+        zero.max_age,
+        junk.max_age,
+    ) == ("NotModified", 900, 900, None, None)
+
+
 async def test_fetch_with_last_modified_gets_not_modified(
     srv: FeedServer, fetcher: HttpxFetcher
 ) -> None:

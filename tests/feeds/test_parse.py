@@ -901,3 +901,23 @@ def test_feed_title_and_site_url(channel: str, expected: tuple[str | None, str |
     actual = parse_feed(rss(channel=channel), url=URL, now=NOW)
 
     assert (actual.title, actual.site_url) == expected
+
+
+@pytest.mark.parametrize(
+    ("channel", "seconds"),
+    [
+        ("<ttl>60</ttl>", 3600),
+        (
+            '<sy:updatePeriod xmlns:sy="http://purl.org/rss/1.0/modules/syndication/">daily'
+            '</sy:updatePeriod><sy:updateFrequency xmlns:sy="http://purl.org/rss/1.0/modules/'
+            'syndication/">4</sy:updateFrequency>',
+            21600,
+        ),
+        ("<ttl>often</ttl>", None),
+        ("", None),
+    ],
+)
+def test_feed_ask_read_from_ttl_and_sy(channel: str, seconds: int | None) -> None:
+    """<ttl> minutes and sy:updatePeriod / updateFrequency become min_interval_seconds."""
+    document = rss("<item><title>A</title><link>https://e.org/a</link></item>", channel)
+    assert parse_feed(document, url=URL, now=NOW).min_interval_seconds == seconds
