@@ -98,7 +98,8 @@ _HTML_SNIFF_BYTES = 1024
 # WordPress's (Yoast SEO's) footer "The post <title> appeared first on <site>.", as plain text,
 # by the words it starts with; the pattern must match from there to the end of the text.
 _BOILERPLATE = tuple(
-    (lead, re.compile(re.escape(lead) + middle + r".{1,300}?\.?\s*", re.DOTALL))
+    # The site's name may hold dots ("example.org") but no sentence ends inside it.
+    (lead, re.compile(re.escape(lead) + middle + r"(?:[^.]|\.(?=\S)){1,300}\.?\s*", re.DOTALL))
     for lead, middle in (
         ("The post ", r".{1,1000}? appeared first on "),
         ("L’article ", r".{1,1000}? est apparu en premier sur "),
