@@ -2,8 +2,10 @@
 
 Owns: the normalisation rules every later stage relies on: entry identity (the dedupe key),
 the canonical URL (`canonical_url`, also used to dedupe across feeds), plain text from feed HTML
-(`html_to_text`), dates as aware UTC, categories, author, image, and feed autodiscovery in HTML
-pages (`find_feed_links`).
+(`html_to_text`), dates as aware UTC, categories and facets (with `bot.feeds.taxonomy` for a
+feed's own taxonomies), the full text (`content_text`) and the WordPress footer removed from it
+and the summary (`strip_boilerplate`), author, image, and feed autodiscovery in HTML pages
+(`find_feed_links`).
 
 Must not: do network or file I/O, touch the database, import telegram, or let any exception but
 `FeedParseError` escape `parse_feed`. It is pure and synchronous; callers run it in a thread.
