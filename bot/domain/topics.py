@@ -65,10 +65,10 @@ STEM_MIN = 3
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
 _RULE_FIELDS = {
     "categories": "categories",
-    "countries": "countries",
-    "types": "types",
     "keywords": "keywords",
     "exclude": "excludes",
+    "countries": "countries",
+    "types": "types",
 }
 # Rules that name a taxonomy term (compared by `normalise_key`), not words of the text.
 _NAME_FIELDS = {"categories": "category", "countries": "country", "types": "type"}
@@ -232,7 +232,7 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
     total = sum(len(r) for r in rules.values())
     if total > RULES_PER_TOPIC_MAX:
         raise InvalidInputError(
-            f"has {total} categories, countries, types, keywords and excludes; "
+            f"has {total} rules (categories, keywords, excludes, countries and types); "
             f"at most {RULES_PER_TOPIC_MAX} allowed"
         )
     return TopicSpec(
