@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from bot import __version__
 from bot.config import REFUSED_HINT, Settings, load_settings
 from bot.db.session import lock_sqlite_file
-from bot.domain.types import PollStatus
+from bot.domain.types import Facet, PollStatus
 from bot.domain.views import FeedHealthView
 from bot.errors import (
     AlreadyExistsError,
@@ -465,12 +465,31 @@ async def _feeds_check(runtime: Runtime, args: argparse.Namespace, out: TextIO) 
     if feed.bozo_reason:
         print(f"warning: the feed is not well-formed ({feed.bozo_reason})", file=out)
     print(f"{len(feed.entries)} entries", file=out)
-    for entry, topics in zip(feed.entries, check.topics, strict=True):
+    reasons = check.reasons or [{} for _ in feed.entries]
+    for entry, topics, why in zip(feed.entries, check.topics, reasons, strict=True):
         date = entry.published.strftime("%Y-%m-%d") if entry.published else "no date"
         print(f"- {entry.title}", file=out)
         print(f"  {entry.url or '(no link)'} | {date}", file=out)
-        print(f"  topics: {', '.join(topics) if topics else '(none)'}", file=out)
+        for kind, terms in _facets_by_kind(entry.facets):
+            print(f"  {kind}: {'; '.join(terms)}", file=out)
+        matched = [_with_reasons(slug, why.get(slug, [])) for slug in topics]
+        print(f"  topics: {', '.join(matched) if matched else '(none)'}", file=out)
     return EXIT_OK
+
+
+def _facets_by_kind(facets: Sequence[Facet]) -> list[tuple[str, list[str]]]:
+    """An entry's facets grouped by kind, kinds in order of first appearance: "Myanmar (1821)"."""
+    grouped: dict[str, list[str]] = {}
+    for facet in facets:
+        ident = f" ({facet.ident})" if facet.ident else ""
+        grouped.setdefault(facet.kind, []).append(f"{facet.name}{ident}")
+    return list(grouped.items())
+
+
+def _with_reasons(slug: str, fired: list[str]) -> str:
+    """A matched topic with the rules that matched it: "sudan [country:Sudan]"."""
+    rules = [rule for rule in fired if not rule.startswith("exclude:")]
+    return f"{slug} [{', '.join(rules)}]" if rules else slug
 
 
 async def _topics_list(runtime: Runtime, args: argparse.Namespace, out: TextIO) -> int:

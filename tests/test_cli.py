@@ -25,6 +25,9 @@ from tests.fakes.feedserver import FeedServer, rss
 from tests.prefork import run_bot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+AMNESTY = (
+    REPO_ROOT / "tests" / "data" / "corpus" / "real-feeds" / "amnesty-org_en-feed_wordpress.xml"
+)
 
 POSTS = [
     {
@@ -320,6 +323,41 @@ async def test_feeds_check_prints_entries_with_topics(
         "topics: (none)" in out,
         "no feeds yet" in listing,
     ) == (0, True, True, True, True, True)
+
+
+async def test_feeds_check_shows_facets_beside_matched_topics(
+    env: dict[str, str], feeds: FeedServer, tmp_path: Path
+) -> None:
+    """`feeds check` on the amnesty.org corpus file: each entry's topics, countries and types
+    with their ids, and the topics it would match with the rules that fired. The country and
+    type topics come from a topics file imported first (TOML import of countries/types)."""
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        '[[topic]]\nslug = "sudan"\nname = "Sudan"\ncountries = ["Sudan", "Egypt"]\n\n'
+        '[[topic]]\nslug = "urgent-actions"\nname = "Urgent Actions"\n'
+        'types = ["Urgent Action"]\n',
+        encoding="utf-8",
+    )
+    feeds.add("/amnesty.xml", AMNESTY.read_bytes())
+    imported = await campaignbot(env, "topics", "import", str(path))
+    status, out, _ = await campaignbot(env, "feeds", "check", feeds.url("/amnesty.xml"))
+    blocks = out.split("\n- ")
+    salvador = next(b for b in blocks if b.startswith("El Salvador"))
+    egypt = next(b for b in blocks if b.startswith("Egypt"))
+    assert (imported[0], status, "7 entries" in out) == (0, 0, True)
+    assert salvador.splitlines()[2:] == [
+        "  type: News (1148); Press Release (2181)",
+        "  country: Americas (1699); Central America and the Caribbean (1705); El Salvador (1787)",
+        "  topic: Detention (2077); Unlawful Detention (2078); "
+        "War Crimes and Crimes Against Humanity (2066)",
+        "  topics: stoptorture [keyword:torture, keyword:tortur*, keyword:enforced disappear*]",
+    ]
+    assert egypt.splitlines()[2:] == [
+        "  type: Campaigns (2133); Urgent Action (2148)",
+        "  country: Egypt (1786); Middle East and North Africa (1701)",
+        "  topic: Prisoners of Conscience (2079)",
+        "  topics: sudan [country:Egypt], urgent-actions [type:Urgent Action]",
+    ]
 
 
 async def test_feeds_check_reports_unreachable_feed(

@@ -8,25 +8,30 @@ How a topic matches (see `TopicMatcher`):
 
 - a **category** rule matches when its `normalise_key` equals the key of one of the entry's
   categories ("Write for Rights" == "#write-for-rights" == "WriteForRights");
-- a **keyword** rule matches when it occurs as whole words in the title or in the summary,
-  ignoring case, accents and the punctuation between words: "ill-treatment" matches
-  "ill treatment" and "Ill–Treatment". A phrase never spans the title and the summary;
+- a **category** rule also matches the name of any other facet of the entry (an `amn:` topic
+  "Torture" matches `categories = ["Torture"]`), by the same key;
+- a **country** or **type** rule matches only the entry's facets of kind "country" or "type",
+  by `normalise_key` ("Sudan", "Urgent Action");
+- a **keyword** rule matches when it occurs as whole words in the title, the summary or the
+  full text (`content_text`), ignoring case, accents and the punctuation between words:
+  "ill-treatment" matches "ill treatment" and "Ill–Treatment". A phrase never spans two of them;
 - a keyword ending in `*` matches words that start with it: "tortur*" matches "torture",
   "tortured" and "torturers" but not "distortures"; without the star, "torture" does not match
   "tortureless", and "art" never matches "article";
 - an **exclude** rule is a keyword that vetoes the topic, even when a category matched;
-- a topic with no categories and no keywords never matches.
+- a topic with no categories, countries, types or keywords never matches.
 
 Design: every distinct keyword of every topic is split into words once, at compile time, and
-stored in a word trie shared by all topics. Matching an entry normalises and tokenises its title
-and summary (one C-level regex call each), finds one-word keywords with a set intersection,
-finds one-word `*` keywords with one regex over the entry's distinct words (a character trie, so
-the alternation does not backtrack), and walks the word trie only from positions where a phrase
-can start. The work per entry does not grow with the number of topics, and overlapping or nested
-keywords ("rights", "human rights", "human rights defenders", "tort*", "tortur*") all match.
-A single combined regex with lookahead scans a little faster but reports one match per start
-position, so nested phrases would need a second pass; the word trie is exact and fast enough
-(10,000 posts x 200 topics in about 0.6 s, compile included, on a 2-core machine).
+stored in a word trie shared by all topics. Matching an entry normalises and tokenises its
+title, summary and full text (one C-level regex call each), finds one-word keywords with a set
+intersection, finds one-word `*` keywords with one regex over the entry's distinct words (a
+character trie, so the alternation does not backtrack), and walks the word trie only from
+positions where a phrase can start. The work per entry does not grow with the number of topics,
+and overlapping or nested keywords ("rights", "human rights", "human rights defenders", "tort*",
+"tortur*") all match. A single combined regex with lookahead scans a little faster but reports
+one match per start position, so nested phrases would need a second pass; the word trie is exact
+and fast enough (10,000 posts x 200 topics in about 0.6 s, compile included, on a 2-core
+machine).
 """
 
 from __future__ import annotations
@@ -57,6 +62,8 @@ _FOLD_EXTRA = (("ı", "i"), ("’", "'"), ("‘", "'"), ("ʼ", "'"), ("′", "'"
 _ASCII = frozenset(map(chr, range(128)))
 # Separates the title's tokens from the summary's, so that no phrase spans them.
 _BREAK = "\x00"
+# The facet kinds that country and type rules look at (bot.domain.types.Facet).
+_FACET_RULE_KINDS = {"country": RuleKind.COUNTRY, "type": RuleKind.TYPE}
 
 
 def _strip_marks(text: str) -> str:
@@ -182,7 +189,8 @@ class _Rule:
 
     kind: RuleKind
     text: str
-    key: str | int  # a category key (str), or a keyword pattern id (int)
+    # A category key (str), a keyword pattern id (int), or a facet rule's (kind, key).
+    key: str | int | tuple[RuleKind, str]
 
 
 class TopicMatcher:
@@ -199,6 +207,8 @@ class TopicMatcher:
         self._includes: list[set[int]] = []  # pattern id -> topics it selects
         self._excludes: list[set[int]] = []  # pattern id -> topics it vetoes
         self._categories: dict[str, set[int]] = {}
+        # Facet rules: (rule kind, name key) -> topics.
+        self._facets: dict[tuple[RuleKind, str], set[int]] = {}
         self._rules: dict[int, list[_Rule]] = {}
         for topic in rules:
             self._add_topic(topic)
@@ -236,6 +246,12 @@ class TopicMatcher:
             if key:
                 self._categories.setdefault(key, set()).add(tid)
                 rules.append(_Rule(RuleKind.CATEGORY, category, key))
+        for kind, names in ((RuleKind.COUNTRY, topic.countries), (RuleKind.TYPE, topic.types)):
+            for name in names:
+                key = normalise_key(name)
+                if key:
+                    self._facets.setdefault((kind, key), set()).add(tid)
+                    rules.append(_Rule(kind, name, (kind, key)))
         for kind, texts, targets in (
             (RuleKind.KEYWORD, topic.keywords, self._includes),
             (RuleKind.EXCLUDE, topic.excludes, self._excludes),
@@ -247,10 +263,13 @@ class TopicMatcher:
                     rules.append(_Rule(kind, text, pattern_id))
 
     def _keyword_hits(self, entry: ParsedEntry) -> set[int]:
-        """Return the ids of the keyword patterns that occur in the entry's title or summary."""
+        """Return the ids of the keyword patterns in the entry's title, summary or full text."""
         tokens = _WORD.findall(normalise_text(entry.title))
         tokens.append(_BREAK)
         tokens += _WORD.findall(normalise_text(entry.summary))
+        if entry.content_text:
+            tokens.append(_BREAK)
+            tokens += _WORD.findall(normalise_text(entry.content_text))
         root = self._root
         found: set[int] = set()
         present = set(tokens)
@@ -280,14 +299,29 @@ class TopicMatcher:
         return found
 
     def _category_hits(self, entry: ParsedEntry) -> set[str]:
-        """Return the entry's category keys that some topic lists."""
-        return {key for c in entry.categories if (key := normalise_key(c)) in self._categories}
+        """Return the entry's category and facet name keys that some topic's categories list."""
+        if not self._categories:
+            return set()
+        names = {*entry.categories, *(facet.name for facet in entry.facets)}
+        return {key for name in names if (key := normalise_key(name)) in self._categories}
+
+    def _facet_hits(self, entry: ParsedEntry) -> set[tuple[RuleKind, str]]:
+        """Return the (rule kind, key) of the entry's country and type facets some topic lists."""
+        if not self._facets:
+            return set()
+        return {
+            (kind, key)
+            for facet in entry.facets
+            if (kind := _FACET_RULE_KINDS.get(facet.kind)) is not None
+            and (kind, key := normalise_key(facet.name)) in self._facets
+        }
 
     def match(self, entry: ParsedEntry) -> frozenset[int]:
         """Return the ids of the topics that `entry` matches."""
         patterns = self._keyword_hits(entry)
         selected = set().union(
             *[self._categories[key] for key in self._category_hits(entry)],
+            *[self._facets[hit] for hit in self._facet_hits(entry)],
             *[self._includes[pid] for pid in patterns],
         )
         if selected:
@@ -301,18 +335,29 @@ class TopicMatcher:
     def explain(self, entry: ParsedEntry) -> dict[int, list[str]]:
         """Say which rules fired for each topic that some category or keyword selected.
 
-        Each rule is given as "<kind>:<rule as written>", kinds being "category", "keyword" and
-        "exclude", in the order the topic lists them. A topic listed with an "exclude:" rule
-        was vetoed: it is not in `match(entry)`; every other listed topic is.
+        Each rule is given as "<kind>:<rule as written>", kinds being "category", "country",
+        "type", "keyword" and "exclude", in the order the topic lists them. A topic listed with
+        an "exclude:" rule was vetoed: it is not in `match(entry)`; every other listed topic is.
         """
         categories = self._category_hits(entry)
+        facets = self._facet_hits(entry)
         patterns = self._keyword_hits(entry)
         explained: dict[int, list[str]] = {}
         for topic_id, rules in self._rules.items():
-            fired = [rule for rule in rules if rule.key in categories or rule.key in patterns]
+            fired = [
+                rule
+                for rule in rules
+                if (rule.kind is RuleKind.CATEGORY and rule.key in categories)
+                or (rule.kind in _FACET_KINDS and rule.key in facets)
+                or (rule.kind in _KEYWORD_KINDS and rule.key in patterns)
+            ]
             if any(rule.kind is not RuleKind.EXCLUDE for rule in fired):
                 explained[topic_id] = [f"{rule.kind.value}:{rule.text}" for rule in fired]
         return explained
+
+
+_FACET_KINDS = frozenset(_FACET_RULE_KINDS.values())
+_KEYWORD_KINDS = frozenset({RuleKind.KEYWORD, RuleKind.EXCLUDE})
 
 
 def compile_matcher(rules: Iterable[TopicRules]) -> TopicMatcher:

@@ -16,6 +16,8 @@ The file format::
     description = "One sentence."
     action = "✍️ I wrote my letter"  # optional: the action button under its posts
     categories = ["StopTorture", "Torture"]
+    countries = []  # optional: a post's country facets ("Sudan"; amnesty.org's amn:countries)
+    types = []  # optional: a post's type facets ("Urgent Action"; amn:resource-types)
     keywords = ["torture", "tortur*", "cruel, inhuman or degrading"]
     exclude = []
 """
@@ -61,7 +63,15 @@ STEM_MIN = 3
 
 # Letters, digits and inner hyphens: "write-for-rights", not "-w4r" or "W4R".
 _SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")
-_RULE_FIELDS = {"categories": "categories", "keywords": "keywords", "exclude": "excludes"}
+_RULE_FIELDS = {
+    "categories": "categories",
+    "keywords": "keywords",
+    "exclude": "excludes",
+    "countries": "countries",
+    "types": "types",
+}
+# Rules that name a taxonomy term (compared by `normalise_key`), not words of the text.
+_NAME_FIELDS = {"categories": "category", "countries": "country", "types": "type"}
 _FIELDS = (
     "slug",
     "name",
@@ -222,7 +232,8 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
     total = sum(len(r) for r in rules.values())
     if total > RULES_PER_TOPIC_MAX:
         raise InvalidInputError(
-            f"has {total} categories, keywords and excludes; at most {RULES_PER_TOPIC_MAX} allowed"
+            f"has {total} rules (categories, keywords, excludes, countries and types); "
+            f"at most {RULES_PER_TOPIC_MAX} allowed"
         )
     return TopicSpec(
         slug=slug,
@@ -235,6 +246,8 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
         categories=rules["categories"],
         keywords=rules["keywords"],
         excludes=rules["exclude"],
+        countries=rules["countries"],
+        types=rules["types"],
     )
 
 
@@ -264,7 +277,7 @@ def _string(table: dict[str, Any], field: str, *, required: bool = False) -> str
 
 
 def _rules(table: dict[str, Any], field: str) -> tuple[str, ...]:
-    """Return a validated list of categories, keywords or excludes."""
+    """Return a validated list of categories, countries, types, keywords or excludes."""
     values = table.get(field, [])
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise InvalidInputError(f"{field} must be a list of strings")
@@ -275,12 +288,12 @@ def _rules(table: dict[str, Any], field: str) -> tuple[str, ...]:
 
 
 def check_rule(field: str, rule: str) -> None:
-    """Raise if one category, keyword or exclude could never match or would match too much."""
+    """Raise if one rule (any kind, named by its file field) could never match or is too broad."""
     if not 1 <= len(rule) <= RULE_MAX:
         raise InvalidInputError(f"each of {field} must be 1-{RULE_MAX} characters: {rule!r}")
-    if field == "categories":
+    if field in _NAME_FIELDS:
         if not normalise_key(rule):
-            raise InvalidInputError(f"category {rule!r} has no letters or digits")
+            raise InvalidInputError(f"{_NAME_FIELDS[field]} {rule!r} has no letters or digits")
         return
     words, is_prefix = split_rule(rule)
     if not words:

@@ -2,8 +2,10 @@
 
 Owns: the normalisation rules every later stage relies on: entry identity (the dedupe key),
 the canonical URL (`canonical_url`, also used to dedupe across feeds), plain text from feed HTML
-(`html_to_text`), dates as aware UTC, categories, author, image, and feed autodiscovery in HTML
-pages (`find_feed_links`).
+(`html_to_text`), dates as aware UTC, categories and facets (with `bot.feeds.taxonomy` for a
+feed's own taxonomies), the full text (`content_text`) and the WordPress footer removed from it
+and the summary (`strip_boilerplate`), author, image, and feed autodiscovery in HTML pages
+(`find_feed_links`).
 
 Must not: do network or file I/O, touch the database, import telegram, or let any exception but
 `FeedParseError` escape `parse_feed`. It is pure and synchronous; callers run it in a thread.
@@ -25,10 +27,17 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.domain.schedule import feed_ask_seconds
-from bot.domain.types import ParsedEntry, ParsedFeed
+from bot.domain.types import Facet, ParsedEntry, ParsedFeed
 from bot.errors import FeedParseError
+from bot.feeds.taxonomy import custom_facets, declares_custom_namespace
 
-__all__ = ["canonical_url", "find_feed_links", "html_to_text", "parse_feed"]
+__all__ = [
+    "canonical_url",
+    "find_feed_links",
+    "html_to_text",
+    "parse_feed",
+    "strip_boilerplate",
+]
 
 MAX_IDENTITY_CHARS = 1024
 """Longer entry ids are replaced by their SHA-256, so they fit an indexed column."""
@@ -88,6 +97,25 @@ _FEED_TYPES = ("application/rss+xml", "application/atom+xml")
 _JSON_FEED_TYPES = ("application/feed+json",)
 
 _HTML_SNIFF_BYTES = 1024
+
+# WordPress's (Yoast SEO's) footer "The post <title> appeared first on <site>.", as plain text,
+# by the words it starts with; the pattern must match from there to the end of the text.
+_BOILERPLATE = tuple(
+    # The site's name may hold dots ("example.org") but no sentence ends inside it.
+    (lead, re.compile(re.escape(lead) + middle + r"(?:[^.]|\.(?=\S)){1,300}\.?\s*", re.DOTALL))
+    for lead, middle in (
+        ("The post ", r".{1,1000}? appeared first on "),
+        ("L’article ", r".{1,1000}? est apparu en premier sur "),
+        ("L'article ", r".{1,1000}? est apparu en premier sur "),
+        ("Der Beitrag ", r".{1,1000}? erschien zuerst auf "),
+    )
+)
+
+CATEGORY_FACET = "category"
+"""The facet kind of RSS/Atom categories and tags."""
+
+MAX_CONTENT_CHARS = 100_000
+"""The full text (`ParsedEntry.content_text`) is kept up to this length, for keyword matching."""
 
 
 def parse_feed(
@@ -228,7 +256,12 @@ def _parse_feed(
     bozo_exception = _get(result, "bozo_exception") if _get(result, "bozo") else None
     bozo_reason = None if bozo_exception is None else _describe(bozo_exception)
 
-    normalised = (_normalise_entry(raw, base=url, now=now) for raw in _mappings(raw_entries))
+    raw_list = _mappings(raw_entries)
+    custom = _custom_facets(content, len(raw_list))
+    normalised = (
+        _normalise_entry(raw, base=url, now=now, extra_facets=custom[index] if custom else ())
+        for index, raw in enumerate(raw_list)
+    )
     entries = tuple(entry for entry in normalised if entry is not None)
     if not entries and not _is_empty_feed(result, raw_feed, content):
         version = _str(_get(result, "version"))
@@ -251,6 +284,42 @@ def _parse_feed(
         language=language,
         min_interval_seconds=min_interval,
     )
+
+
+def _custom_facets(content: bytes, entries: int) -> list[tuple[Facet, ...]] | None:
+    """Each raw entry's custom-taxonomy facets, or None (no such taxonomy, or unsafe/unreadable).
+
+    The XML pass runs only when the document declares a non-standard namespace. Its entry
+    elements are mapped to feedparser's entries by document order; if the counts differ (a
+    document feedparser read leniently, an item nested oddly), no entry gets custom facets
+    rather than the wrong ones.
+    """
+    if not entries or not declares_custom_namespace(content):
+        return None
+    found = custom_facets(content)
+    if found is None or len(found) != entries:
+        return None
+    return found
+
+
+def strip_boilerplate(text: str) -> str:
+    """Remove a trailing "The post <title> appeared first on <site>." (WordPress, Yoast SEO).
+
+    Works on plain text (links already gone); the English, French and German wordings are known.
+    The rightmost candidate is tried first, so a summary that itself says "The post office …"
+    keeps its words.
+    """
+    for lead, pattern in _BOILERPLATE:
+        if lead not in text:
+            continue
+        start = text.rfind(lead)
+        tries = 0
+        while start >= 0 and tries < 3:
+            if pattern.fullmatch(text, start):
+                return text[:start].rstrip()
+            start = text.rfind(lead, 0, start)
+            tries += 1
+    return text
 
 
 def _is_empty_feed(result: object, raw_feed: Mapping[str, Any], content: bytes) -> bool:
@@ -302,8 +371,17 @@ def _not_a_feed(
     raise FeedParseError(url, f"not an RSS, Atom or RDF feed{reason}")
 
 
-def _normalise_entry(raw: Mapping[str, Any], *, base: str, now: datetime) -> ParsedEntry | None:
+def _normalise_entry(
+    raw: Mapping[str, Any],
+    *,
+    base: str,
+    now: datetime,
+    extra_facets: tuple[Facet, ...] = (),
+) -> ParsedEntry | None:
     """Turn one feedparser entry into a `ParsedEntry`.
+
+    `extra_facets` are the entry's terms of the feed's own taxonomies (`bot.feeds.taxonomy`);
+    its categories come first among its facets.
 
     Returns:
         The entry, or None when it has no id, link, title or summary: nothing to tell anyone
@@ -336,9 +414,26 @@ def _normalise_entry(raw: Mapping[str, Any], *, base: str, now: datetime) -> Par
         if image_html == summary_value:  # one parse serves both
             image_url, image_html = _first_image(tree, base), None
         summary = _tree_text(tree)
+    # The full text, when the feed gives one beside the summary (WordPress: content:encoded
+    # beside a 55-word excerpt). Parsed once for its image too, when the image is looked for.
+    content_text = ""
+    body = next((c for c in contents if _is_text(_content_type(c))), None)
+    body_value = _str(_get(body, "value")) if body is not None else ""
+    if body_value and body_value != summary_value:
+        body_type = _content_type(body) or "text/html"
+        if image_html == body_value and _is_html(body_type):
+            tree = _parse_html(body_value)
+            image_url, image_html = _first_image(tree, base), None
+            content_text = _tree_text(tree)
+        else:
+            content_text = _plain_text(body_value, body_type)
     if image_html is not None:
         image_url = _first_image(_parse_html(image_html), base)
-    summary = _clip(summary, MAX_SUMMARY_CHARS)
+    summary = _clip(strip_boilerplate(summary), MAX_SUMMARY_CHARS)
+    content_text = strip_boilerplate(content_text)
+    if len(content_text) <= len(summary) or content_text == summary:
+        content_text = ""  # nothing more than the summary says
+    content_text = _clip(content_text, MAX_CONTENT_CHARS)
 
     link = _str(_get(raw, "link")).strip()
     # FeedBurner's <link> is its own redirector; origLink is the publisher's article URL.
@@ -346,15 +441,18 @@ def _normalise_entry(raw: Mapping[str, Any], *, base: str, now: datetime) -> Par
     if not (title or summary or article_link or _str(_get(raw, "id")).strip()):
         return None
     url = canonical_url(article_link, base) or canonical_url(link, base)
+    categories = _categories(_mappings(_get(raw, "tags")))
     return ParsedEntry(
         identity=_identity(raw, title, article_link, summary),
         url=url,
         title=title or _first_words(summary, TITLE_FROM_SUMMARY_CHARS) or UNTITLED,
         summary=summary,
         published=_published(raw, now),
-        categories=_categories(_mappings(_get(raw, "tags"))),
+        categories=categories,
         author=_author(raw),
         image_url=image_url,
+        facets=(*(Facet(CATEGORY_FACET, c) for c in categories), *extra_facets),
+        content_text=content_text,
     )
 
 
@@ -538,6 +636,11 @@ def _plain_text(value: str, content_type: str) -> str:
 def _content_type(detail: object) -> str:
     """Return the media type of a feedparser detail dict, lower-cased."""
     return _str(_get(_mapping(detail), "type")).lower()
+
+
+def _is_text(content_type: str) -> bool:
+    """Tell whether a media type is text a person reads (HTML, XHTML or plain text)."""
+    return not content_type or _is_html(content_type) or content_type.startswith("text/")
 
 
 def _is_html(content_type: str) -> bool:

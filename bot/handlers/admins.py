@@ -253,7 +253,7 @@ async def edittopic_command(context: Context, actor: Actor, args: list[str]) -> 
 
 @admin_command("topicrule", words(4))
 async def topicrule_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
-    """/topicrule <slug> add|remove category|keyword|exclude <text>."""
+    """/topicrule <slug> add|remove category|country|type|keyword|exclude <text>."""
     change = await runtime_of(context).topics.change_rule(actor, *args)
     heading = render.rule_change_heading(
         change.op, change.kind, change.value, changed=change.changed, language=actor.language

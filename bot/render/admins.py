@@ -45,7 +45,7 @@ ADMIN_USAGE: dict[str, str] = {
     "edittopic": N_(
         "/edittopic <slug> name|description|name:fr|description:fr|emoji|action <value>"
     ),
-    "topicrule": N_("/topicrule <slug> add|remove category|keyword|exclude <text>"),
+    "topicrule": N_("/topicrule <slug> add|remove category|country|type|keyword|exclude <text>"),
     "archivetopic": N_("/archivetopic <slug>"),
     "topicinfo": N_("/topicinfo <slug>"),
     "addfeed": N_("/addfeed <url> [name]"),
@@ -191,6 +191,8 @@ def team_message(members: Sequence[TeamMemberView], language: str = L) -> Render
 
 _RULE_TITLES = (
     ("category", N_("Categories: %(values)s")),
+    ("country", N_("Countries: %(values)s")),
+    ("type", N_("Types: %(values)s")),
     ("keyword", N_("Keywords: %(values)s")),
     ("exclude", N_("Excluded: %(values)s")),
 )
@@ -235,7 +237,13 @@ def topic_french_line(name_fr: str, description_fr: str, language: str = L) -> s
     return line
 
 
-_RULE_KINDS = {"category": N_("category"), "keyword": N_("keyword"), "exclude": N_("exclude")}
+_RULE_KINDS = {
+    "category": N_("category"),
+    "country": N_("country"),
+    "type": N_("type"),
+    "keyword": N_("keyword"),
+    "exclude": N_("exclude"),
+}
 
 
 def topic_created_heading(language: str = L) -> str:

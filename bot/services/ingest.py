@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -50,6 +50,8 @@ class FeedCheck:
     url: str
     feed: ParsedFeed
     topics: list[list[str]]  # topic slugs per entry, in entry order
+    # Per entry: topic slug -> the rules that fired ("country:Sudan", "keyword:torture").
+    reasons: list[dict[str, list[str]]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -160,7 +162,11 @@ class IngestService:
             sorted(slugs[t] for t in ids if t in slugs)
             for ids in matcher.match_many(parsed.entries)
         ]
-        return FeedCheck(url=final_url, feed=parsed, topics=topics)
+        reasons = [
+            {slugs[t]: fired for t, fired in matcher.explain(entry).items() if t in slugs}
+            for entry in parsed.entries
+        ]
+        return FeedCheck(url=final_url, feed=parsed, topics=topics, reasons=reasons)
 
     # -- internals ---------------------------------------------------------------------------
 

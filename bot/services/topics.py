@@ -50,6 +50,8 @@ _RULE_FIELD = {
     RuleKind.CATEGORY: "categories",
     RuleKind.KEYWORD: "keywords",
     RuleKind.EXCLUDE: "exclude",
+    RuleKind.COUNTRY: "countries",
+    RuleKind.TYPE: "types",
 }
 # Clearing a description or an emoji: "/edittopic x description -".
 CLEAR_VALUE = "-"
@@ -210,7 +212,10 @@ class TopicService:
     async def change_rule(
         self, actor: Actor, key: str, op: str, kind: str, value: str
     ) -> RuleChange:
-        """Add or remove one category, keyword or exclude rule; new posts match by it at once.
+        """Add or remove one category, country, type, keyword or exclude rule.
+
+        New posts match by it at once. Country and type rules match only a post's facets of
+        that kind (amnesty.org's `amn:countries`, `amn:resource-types`, ...).
 
         Raises:
             TopicNotFoundError: no topic matches `key`.
@@ -223,7 +228,7 @@ class TopicService:
             rule_kind = RuleKind(kind_word)
         except ValueError:
             raise InvalidInputError.worded(
-                N_("the rule kind must be category, keyword or exclude")
+                N_("the rule kind must be category, country, type, keyword or exclude")
             ) from None
         if op == "add":
             check_rule(_RULE_FIELD[rule_kind], value)

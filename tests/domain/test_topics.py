@@ -192,7 +192,8 @@ def test_parse_rejects_a_malformed_file(text: str, expected: str) -> None:
         (
             {"keyword": ["torture"]},
             "topic 1 ('stoptorture'): unknown key 'keyword'; expected one of: slug, name,"
-            " name_fr, emoji, description, description_fr, action, categories, keywords, exclude",
+            " name_fr, emoji, description, description_fr, action, categories, keywords, exclude,"
+            " countries, types",
         ),
         ({"keywords": "torture"}, "topic 1 ('stoptorture'): keywords must be a list of strings"),
         ({"exclude": ["a", 1]}, "topic 1 ('stoptorture'): exclude must be a list of strings"),
@@ -228,8 +229,8 @@ def test_parse_rejects_a_malformed_file(text: str, expected: str) -> None:
         ),
         (
             {"categories": ["c"] * 100, "keywords": ["k"] * 100, "exclude": ["x"]},
-            "topic 1 ('stoptorture'): has 201 categories, keywords and excludes;"
-            " at most 200 allowed",
+            "topic 1 ('stoptorture'): has 201 rules (categories, keywords, excludes, countries"
+            " and types); at most 200 allowed",
         ),
     ],
     ids=[

@@ -372,6 +372,26 @@ async def test_topicrule_add_and_remove(api: FakeBotApi, admin_app: AnyApplicati
     ) == (1, 0, ("topic.rule.remove", "stoptorture", ADMIN))
 
 
+async def test_topicrule_adds_country_and_type_rules(
+    api: FakeBotApi, admin_app: AnyApplication
+) -> None:
+    """/topicrule … add country Sudan and … add type Urgent Action (issue 11): the answer names
+    the rule's kind, /topicinfo lists them, and they are stored with their kinds."""
+    added = await ask(api, ADMIN, "/topicrule stoptorture add country Sudan")
+    await say(api, ADMIN, "/topicrule stoptorture add type Urgent Action")
+    info = await ask(api, ADMIN, "/topicinfo stoptorture")
+    refused = await ask(api, ADMIN, "/topicrule stoptorture add region Europe")
+    assert (
+        "Added the country “Sudan”" in added,
+        "Countries: Sudan" in info,
+        "Types: Urgent Action" in info,
+        "category, country, type, keyword or exclude" in refused,
+        await count(admin_app, TopicRule, TopicRule.kind == "country", TopicRule.value == "Sudan"),
+        await count(admin_app, TopicRule, TopicRule.kind == "type"),
+        await count(admin_app, TopicRule, TopicRule.value == "Europe"),
+    ) == (True, True, True, True, 1, 1, 0)
+
+
 async def test_archivetopic_hides_topic_and_tells_subscribers(
     api: FakeBotApi, admin_app: AnyApplication
 ) -> None:

@@ -14,13 +14,32 @@ from bot.db.repos._sql import _chunks, _dialect, _insert
 from bot.domain.ingest_policy import url_hash
 from bot.domain.languages import TwinCandidate
 from bot.domain.search import fts5_match, search_text, tsquery
-from bot.domain.types import ParsedEntry
+from bot.domain.types import Facet, ParsedEntry
 
 # The text search configuration of PostgreSQL's index (migration 0005), as a literal: a
 # bound parameter would not match the index expression and the index would go unused.
 _SIMPLE: ColumnElement[str] = literal_column("'simple'")
 # The advisory lock key of twin pairing (PostgreSQL): any constant no other lock uses.
 TWIN_PAIRING_LOCK = 0x7477696E  # "twin"
+
+
+def facets_json(facets: Sequence[Facet]) -> list[list[str | None]] | None:
+    """A post's facets as stored in `posts.facets`: [[kind, name, ident], ...]; None if none."""
+    return [[f.kind, f.name, f.ident] for f in facets] or None
+
+
+def facets_from_json(stored: object) -> tuple[Facet, ...]:
+    """The facets of a stored `posts.facets` value; anything malformed is skipped."""
+    if not isinstance(stored, list):
+        return ()
+    return tuple(
+        Facet(row[0], row[1], row[2] if isinstance(row[2], str) else None)
+        for row in stored
+        if isinstance(row, list)
+        and len(row) == 3
+        and isinstance(row[0], str)
+        and isinstance(row[1], str)
+    )
 
 
 class PostRepo:
@@ -85,6 +104,7 @@ class PostRepo:
                 "author": entry.author,
                 "image_url": entry.image_url,
                 "categories": list(entry.categories),
+                "facets": facets_json(entry.facets),
                 "published_at": entry.published,
                 "first_seen_at": now,
                 "updated_at": now,
@@ -110,6 +130,7 @@ class PostRepo:
             "author": entry.author,
             "image_url": entry.image_url,
             "categories": list(entry.categories),
+            "facets": facets_json(entry.facets),
         }
         if entry.published is not None:
             changes["published_at"] = entry.published

@@ -143,7 +143,7 @@ class PrivacyRepo:
     async def trim_posts(self, ids: Sequence[int]) -> int:
         """Reduce posts to their title and link; returns how many posts were changed.
 
-        The summary is emptied; author, image and categories are cleared; the search words
+        The summary is emptied; author, image, categories and facets are cleared; the search words
         (`search_text`) are recomputed from the title alone, so /search and inline mode no
         longer find a trimmed post by its old summary (on SQLite the posts_fts update
         trigger follows the new words; PostgreSQL's index is on the column itself).
@@ -169,6 +169,7 @@ class PrivacyRepo:
                     author=None,
                     image_url=None,
                     categories=[],
+                    facets=None,
                     search_text=bindparam("words"),
                 ),
                 rows,

@@ -90,6 +90,8 @@ class TopicRepo:
             (RuleKind.CATEGORY, spec.categories),
             (RuleKind.KEYWORD, spec.keywords),
             (RuleKind.EXCLUDE, spec.excludes),
+            (RuleKind.COUNTRY, spec.countries),
+            (RuleKind.TYPE, spec.types),
         ):
             for value in values:
                 key = (kind.value, value.casefold())
@@ -128,6 +130,8 @@ class TopicRepo:
                     categories=tuple(by_kind[RuleKind.CATEGORY]),
                     keywords=tuple(by_kind[RuleKind.KEYWORD]),
                     excludes=tuple(by_kind[RuleKind.EXCLUDE]),
+                    countries=tuple(by_kind[RuleKind.COUNTRY]),
+                    types=tuple(by_kind[RuleKind.TYPE]),
                 )
             )
         return compiled

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from bot.domain.types import ParsedEntry, ParsedFeed
+from bot.domain.types import Facet, ParsedEntry, ParsedFeed
 
 url = "https://campaign.example.org/feed/"
 
@@ -20,6 +20,12 @@ feed = ParsedFeed(
             published=datetime(2026, 7, 18, 8, 30, tzinfo=UTC),
             # "climate" repeats "Climate"; the blank category is dropped; commas stay
             categories=("Climate", "Air, Water & Soil", "Health"),
+            # the same terms as facets of kind "category"
+            facets=(
+                Facet("category", "Climate"),
+                Facet("category", "Air, Water & Soil"),
+                Facet("category", "Health"),
+            ),
             author="Ana Lima",
             # the 1×1 pixel is skipped; the relative src resolves against the feed URL
             image_url="https://campaign.example.org/img/lead.jpg",
