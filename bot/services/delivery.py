@@ -16,7 +16,8 @@ Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - blocked, deactivated, kicked or missing chats become inactive and their pending deliveries are
   dropped; a migrated group moves to its new id and the delivery is retried there;
 - a group that refuses photos (but not text) gets the same message as text, at the chat's next
-  free slot; if that fails too, only this delivery fails;
+  free slot; if that fails too, only this delivery fails; an image Telegram cannot use goes the
+  same way, and is tried once for all the post's chats (`_image_turn`, `posts.image_refused`);
 - timeouts, network errors and 5xx are retried with exponential backoff and jitter, up to
   `max_attempts`, then recorded as failed with the error;
 - pace (bot.domain.pace): a due delivery not paced yet is sent, held until the end of the
