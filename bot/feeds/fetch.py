@@ -260,7 +260,8 @@ class ImageGuard:
     address or does not resolve. The checks are `check_url_syntax` and the fetcher's own
     resolver and validator; each host is resolved once per call (a poll), concurrently, and
     its verdict kept for IMAGE_HOST_TTL seconds, so a feed's images cost one look-up of its
-    image host every ten minutes at most.
+    image host every ten minutes at most, and each URL is parsed once (a feed lists the same
+    entries poll after poll).
     """
 
     def __init__(
@@ -278,24 +279,41 @@ class ImageGuard:
         self._ttl = ttl
         self._monotonic = monotonic
         self._hosts: dict[tuple[str, int], tuple[bool, float]] = {}
+        # Each URL's parse (feeds list the same entries poll after poll): host, or None.
+        self._urls: dict[str, tuple[str, int] | None] = {}
 
     async def allowed(self, urls: Iterable[str]) -> set[str]:
         """The URLs among `urls` that may reach Telegram (see the class docstring)."""
         keep: dict[str, tuple[str, int]] = {}
         for url in set(urls):
-            if len(url) > IMAGE_URL_MAX:
-                continue
-            try:
-                check_url_syntax(url, allow_private=False)
-                parsed = httpx.URL(url)
-            except (FeedRefusedError, httpx.InvalidURL):
-                continue
-            port = parsed.port or (443 if parsed.scheme == "https" else 80)
-            keep[url] = (parsed.host, port)
+            if url in self._urls:
+                host = self._urls[url]
+            else:
+                host = self._host_of(url)
+                if len(self._urls) >= 20_000:
+                    self._urls.clear()
+                self._urls[url] = host
+            if host is not None:
+                keep[url] = host
         if self._allow_private or not keep:
             return set(keep)
         verdicts = await self._verdicts(set(keep.values()))
         return {url for url, host in keep.items() if verdicts.get(host, False)}
+
+    @staticmethod
+    def _host_of(url: str) -> tuple[str, int] | None:
+        """The (host, port) an image URL is fetched from; None if refused without a look-up.
+
+        Refused: not http(s), credentials, over 2,048 characters, a literal non-public host.
+        """
+        if len(url) > IMAGE_URL_MAX:
+            return None
+        try:
+            check_url_syntax(url, allow_private=False)
+            parsed = httpx.URL(url)
+        except (FeedRefusedError, httpx.InvalidURL):
+            return None
+        return parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
 
     async def _verdicts(self, hosts: set[tuple[str, int]]) -> dict[tuple[str, int], bool]:
         now = self._monotonic()
