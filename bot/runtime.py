@@ -35,7 +35,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
 from bot.errors import ConfigError, InvalidInputError
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import HttpxFetcher, ImageGuard
 from bot.sender import LeanSender
 from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
@@ -318,6 +318,7 @@ async def build_runtime(
             retention_days=settings.retention_days,
             twin_window=timedelta(minutes=settings.twin_window_minutes),
             default_language=settings.default_language,
+            images=ImageGuard(allow_private=settings.allow_private_feed_urls),
         )
         roles = RoleService(sessionmaker, clock, settings.admin_ids)
         return Runtime(

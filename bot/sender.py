@@ -17,7 +17,7 @@ from datetime import timedelta
 from http import HTTPStatus
 
 import aiohttp
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -55,6 +55,21 @@ _MEDIA_REFUSED_400 = (
     "chat_send_photos_forbidden",
     "chat_send_media_forbidden",
 )
+# 400 answers refusing a photo given by URL: Telegram could not download it or it is not an
+# image (`wrong file identifier/HTTP URL specified`, `failed to get HTTP URL content`, `wrong
+# type of the web page content`; the last two are TDLib's WEBPAGE_CURL_FAILED and
+# WEBPAGE_MEDIA_EMPTY). The image is at fault, not the chat: the text goes instead, and the
+# post's image is not tried again. PTB lower-cases these messages ("Wrong file identifier/http
+# url specified"), so they are matched lower-cased.
+_IMAGE_REFUSED_400 = (
+    "wrong file identifier/http url specified",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "webpage_curl_failed",
+    "webpage_media_empty",
+    "image_process_failed",
+    "photo_invalid_dimensions",
+)
 # A paid broadcast (`allow_paid_broadcast`) the bot's Stars balance cannot pay for. Telegram
 # answers `400 Bad Request: BALANCE_TOO_LOW` (its error name for a Stars balance too low; the
 # fake Bot API reproduces it). The message was not sent: it goes again at the normal pace.
@@ -87,6 +102,8 @@ def classify(error: TelegramError) -> DeliveryOutcome:
             return DeliveryOutcome(OutcomeKind.UNREACHABLE, error=message)
         if any(marker in lowered for marker in _MEDIA_REFUSED_400):
             return DeliveryOutcome(OutcomeKind.MEDIA_REFUSED, error=message)
+        if any(marker in lowered for marker in _IMAGE_REFUSED_400):
+            return DeliveryOutcome(OutcomeKind.IMAGE_REFUSED, error=message)
         return DeliveryOutcome(OutcomeKind.PERMANENT, error=message)
     if isinstance(error, TimedOut | NetworkError):
         return DeliveryOutcome(OutcomeKind.TRANSIENT, error=message or type(error).__name__)
@@ -124,9 +141,7 @@ class TelegramSender:
                     message.text,
                     parse_mode=ParseMode.HTML,
                     reply_markup=message.reply_markup,
-                    link_preview_options=LinkPreviewOptions(
-                        is_disabled=message.disable_preview, url=message.preview_url
-                    ),
+                    link_preview_options=message.link_preview_options,
                     allow_paid_broadcast=paid or None,
                 )
         except TelegramError as error:
@@ -252,13 +267,10 @@ class LeanSender:
             fields = {"photo": photo, "caption": message.text, "parse_mode": ParseMode.HTML.value}
         else:
             method = "sendMessage"
-            preview = LinkPreviewOptions(
-                is_disabled=message.disable_preview, url=message.preview_url
-            )
             fields = {
                 "text": message.text,
                 "parse_mode": ParseMode.HTML.value,
-                "link_preview_options": preview.to_dict(),
+                "link_preview_options": message.link_preview_options.to_dict(),
             }
         if markup is not None:
             fields["reply_markup"] = markup.to_dict()

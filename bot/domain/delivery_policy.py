@@ -64,7 +64,8 @@ class SendAction(enum.Enum):
     RETRY = "retry"  # reschedule the delivery `delay` seconds from now
     DEACTIVATE_CHAT = "deactivate_chat"  # the chat is inactive, its pending deliveries dropped
     MIGRATE_CHAT = "migrate_chat"  # move the chat to `new_chat_id`; the delivery goes again
-    RESEND_AS_TEXT = "resend_as_text"  # the chat refuses the photo: the same message as text
+    # The chat refuses photos, or Telegram could not use the image: the same message as text.
+    RESEND_AS_TEXT = "resend_as_text"
     FAIL = "fail"  # recorded as failed with `reason`
     # The Stars balance cannot pay a paid broadcast: it goes on at the normal pace (the
     # broadcast is switched to unpaid) and this delivery is retried at once, no attempt spent.
@@ -129,7 +130,7 @@ def decide_send(
         )
     if kind is OutcomeKind.PAID_REFUSED:
         return SendDecision(SendAction.STOP_PAID, reason=outcome.error)
-    if kind is OutcomeKind.MEDIA_REFUSED and with_photo:
+    if kind in (OutcomeKind.MEDIA_REFUSED, OutcomeKind.IMAGE_REFUSED) and with_photo:
         return SendDecision(SendAction.RESEND_AS_TEXT, reason=outcome.error)
     if kind is OutcomeKind.TRANSIENT and attempts + 1 < max_attempts:
         return SendDecision(

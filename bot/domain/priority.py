@@ -12,6 +12,7 @@ already queued (the column is a SMALLINT; keep values within 0..1000).
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 
 
 class DeliveryPriority(enum.IntEnum):
@@ -19,4 +20,24 @@ class DeliveryPriority(enum.IntEnum):
 
     POST = 0  # an ordinary post notification
     BROADCAST = 10  # an organiser's call to action, or a notice from the bot to followers
-    URGENT = 20  # reserved for posts of a topic marked urgent (not built yet)
+    URGENT = 20  # posts and broadcasts of a topic marked urgent (`topics.urgent`)
+
+
+def post_priority(topic_ids: Collection[int], urgent: Collection[int]) -> DeliveryPriority:
+    """A post's priority: URGENT if it matched a topic marked urgent, else POST.
+
+    The whole post is urgent (every chat it goes to gets it first and at once, digests and
+    quiet hours notwithstanding): an Urgent Action is time-bound whichever topic brought it.
+    """
+    return (
+        DeliveryPriority.URGENT if any(t in urgent for t in topic_ids) else DeliveryPriority.POST
+    )
+
+
+def broadcast_priority(
+    topic_ids: Collection[int] | None, urgent: Collection[int]
+) -> DeliveryPriority:
+    """A broadcast's priority: URGENT if its audience includes an urgent topic, else BROADCAST."""
+    if topic_ids and any(t in urgent for t in topic_ids):
+        return DeliveryPriority.URGENT
+    return DeliveryPriority.BROADCAST

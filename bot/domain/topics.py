@@ -15,6 +15,8 @@ The file format::
     emoji = "✋"
     description = "One sentence."
     action = "✍️ I wrote my letter"  # optional: the action button under its posts
+    urgent = true  # optional: its posts and broadcasts go first, through digests and quiet hours
+    preview = "large"  # optional: link preview of its posts, "off", "small" (default) or "large"
     categories = ["StopTorture", "Torture"]
     countries = []  # optional: a post's country facets ("Sudan"; amnesty.org's amn:countries)
     types = []  # optional: a post's type facets ("Urgent Action"; amn:resource-types)
@@ -40,10 +42,15 @@ __all__ = [
     "DESCRIPTION_MAX",
     "EMOJI_MAX",
     "NAME_MAX",
+    "PREVIEWS",
+    "PREVIEW_LARGE",
+    "PREVIEW_OFF",
+    "PREVIEW_SMALL",
     "RULES_PER_TOPIC_MAX",
     "RULE_MAX",
     "SLUG_MAX",
     "check_action_label",
+    "check_preview",
     "check_topic_name",
     "default_topics_text",
     "parse_topics_toml",
@@ -58,6 +65,11 @@ RULE_MAX = 100
 RULES_PER_TOPIC_MAX = 200
 # The label of an action button ("✅ I did it"): one line, short enough for a phone's width.
 ACTION_LABEL_MAX = 40
+# A topic's link preview under its post notifications (`topics.preview`; None reads as small).
+PREVIEW_OFF = "off"
+PREVIEW_SMALL = "small"
+PREVIEW_LARGE = "large"
+PREVIEWS = (PREVIEW_OFF, PREVIEW_SMALL, PREVIEW_LARGE)
 # A '*' keyword must keep this many letters or digits before the star, or it matches too much.
 STEM_MIN = 3
 
@@ -80,6 +92,8 @@ _FIELDS = (
     "description",
     "description_fr",
     "action",
+    "urgent",
+    "preview",
     *_RULE_FIELDS,
 )
 
@@ -141,6 +155,20 @@ def check_action_label(label: str) -> str:
             length=len(label),
         )
     return label
+
+
+def check_preview(value: str) -> str:
+    """Return a link preview setting ("off", "small" or "large", any case) if it is one.
+
+    Raises:
+        InvalidInputError: anything else.
+    """
+    preview = value.strip().lower()
+    if preview not in PREVIEWS:
+        raise InvalidInputError.worded(
+            N_("the link preview is off, small or large, not %(value)s"), value=repr(value)
+        )
+    return preview
 
 
 def default_topics_text() -> str:
@@ -228,6 +256,10 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
     action = _string(table, "action")
     if action:
         action = check_action_label(action)
+    urgent = table.get("urgent", False)
+    if not isinstance(urgent, bool):
+        raise InvalidInputError(f"urgent must be true or false, got {type(urgent).__name__}")
+    preview = check_preview(_string(table, "preview") or PREVIEW_SMALL)
     rules = {field: _rules(table, field) for field in _RULE_FIELDS}
     total = sum(len(r) for r in rules.values())
     if total > RULES_PER_TOPIC_MAX:
@@ -248,6 +280,8 @@ def _parse_topic(table: dict[str, Any]) -> TopicSpec:
         excludes=rules["exclude"],
         countries=rules["countries"],
         types=rules["types"],
+        urgent=urgent,
+        preview=preview,
     )
 
 

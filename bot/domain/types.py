@@ -238,6 +238,10 @@ class OutcomeKind(enum.StrEnum):
     # 400 "not enough rights to send photos": the chat refuses this kind of content only, so the
     # same message goes again as plain text; never a reason to deactivate the chat.
     MEDIA_REFUSED = "media_refused"
+    # 400 "wrong file identifier/HTTP URL specified", "failed to get HTTP URL content", "wrong
+    # type of the web page content": Telegram could not use the photo's URL. The same message
+    # goes again as text, and a post's image is not tried again (`posts.image_refused`).
+    IMAGE_REFUSED = "image_refused"
     PERMANENT = "permanent"  # any other 400: retrying cannot help
     # 400 BALANCE_TOO_LOW for a paid broadcast: not sent; the broadcast goes on at normal pace.
     PAID_REFUSED = "paid_refused"

@@ -30,6 +30,8 @@ class TopicView:
     # The French name and description, "" where the topic has none (the English is shown).
     name_fr: str = ""
     description_fr: str = ""
+    # The link preview under its post notifications: "off", "small" or "large".
+    preview: str = "small"
 
     def in_language(self, language: str | None) -> TopicView:
         """The view with `name` and `description` in `language` (English where none is set)."""
@@ -53,6 +55,9 @@ class PostView:
     published: datetime | None = None
     source: str | None = None
     topics: tuple[TopicView, ...] = field(default_factory=tuple)
+    # The image a notification shows (an http(s) URL from the feed's entry); None when the
+    # post has none or Telegram refused it once (`posts.image_refused`).
+    image: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +113,8 @@ class TopicDetailView:
     action_label: str | None = None
     name_fr: str = ""
     description_fr: str = ""
+    urgent: bool = False
+    preview: str = "small"
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ import functools
 import ipaddress
 import socket
 import ssl
+import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -244,6 +245,100 @@ async def _resolve_checked(
             if kind is not None:
                 raise FeedRefusedError(host, _refusal(host, address, kind))
     return addresses
+
+
+# A post image's host is resolved at most once in this many seconds, within this many.
+IMAGE_HOST_TTL = 600.0
+IMAGE_RESOLVE_TIMEOUT = 3.0
+IMAGE_URL_MAX = 2048
+
+
+class ImageGuard:
+    """Which image URLs of a feed's entries may be given to Telegram (`sendPhoto` by URL).
+
+    Telegram downloads the image itself, so an image on a private address can only fail or
+    probe a network it should not see: an http(s) URL without credentials, at most 2,048
+    characters, is kept unless its host is a literal non-public address or `localhost`
+    (always), or, unless `allow_private` (ALLOW_PRIVATE_FEED_URLS), resolves to a non-public
+    address or does not resolve. The checks are `check_url_syntax` and the fetcher's own
+    resolver and validator; each host is resolved once per call (a poll), concurrently, and
+    its verdict kept for IMAGE_HOST_TTL seconds, so a feed's images cost one look-up of its
+    image host every ten minutes at most, and each URL is parsed once (a feed lists the same
+    entries poll after poll).
+    """
+
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        resolve: Resolver = resolve_host,
+        timeout: float = IMAGE_RESOLVE_TIMEOUT,
+        ttl: float = IMAGE_HOST_TTL,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._allow_private = allow_private
+        self._resolve = resolve
+        self._timeout = timeout
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._hosts: dict[tuple[str, int], tuple[bool, float]] = {}
+        # Each URL's parse (feeds list the same entries poll after poll): host, or None.
+        self._urls: dict[str, tuple[str, int] | None] = {}
+
+    async def allowed(self, urls: Iterable[str]) -> set[str]:
+        """The URLs among `urls` that may reach Telegram (see the class docstring)."""
+        keep: dict[str, tuple[str, int]] = {}
+        for url in set(urls):
+            if url in self._urls:
+                host = self._urls[url]
+            else:
+                host = self._host_of(url)
+                if len(self._urls) >= 20_000:
+                    self._urls.clear()
+                self._urls[url] = host
+            if host is not None:
+                keep[url] = host
+        if self._allow_private or not keep:
+            return set(keep)
+        verdicts = await self._verdicts(set(keep.values()))
+        return {url for url, host in keep.items() if verdicts.get(host, False)}
+
+    @staticmethod
+    def _host_of(url: str) -> tuple[str, int] | None:
+        """The (host, port) an image URL is fetched from; None if refused without a look-up.
+
+        Refused: not http(s), credentials, over 2,048 characters, a literal non-public host.
+        """
+        if len(url) > IMAGE_URL_MAX:
+            return None
+        try:
+            check_url_syntax(url, allow_private=False)
+            parsed = httpx.URL(url)
+        except (FeedRefusedError, httpx.InvalidURL):
+            return None
+        return parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+
+    async def _verdicts(self, hosts: set[tuple[str, int]]) -> dict[tuple[str, int], bool]:
+        now = self._monotonic()
+        found = {h: v for h, (v, at) in self._hosts.items() if h in hosts and now - at < self._ttl}
+        missing = [h for h in hosts if h not in found]
+        if missing:
+            answers = await asyncio.gather(*(self._public(host, port) for host, port in missing))
+            if len(self._hosts) > 4096:
+                self._hosts.clear()
+            for host, verdict in zip(missing, answers, strict=True):
+                found[host] = verdict
+                self._hosts[host] = (verdict, now)
+        return found
+
+    async def _public(self, host: str, port: int) -> bool:
+        """Whether every address `host` resolves to is public (False if it does not resolve)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                await _resolve_checked(host, port, self._resolve, allow_private=False)
+        except (FeedRefusedError, OSError, TimeoutError):
+            return False
+        return True
 
 
 class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):

@@ -22,7 +22,7 @@ import re
 import xml.etree.ElementTree as ET  # types only: parsing goes through defusedxml
 from collections.abc import Iterator
 
-from defusedxml import ElementTree as SafeET  # type: ignore[import-untyped]
+from defusedxml import ElementTree as SafeET
 
 from bot.domain.types import Facet
 

@@ -245,7 +245,7 @@ async def addtopic_command(context: Context, actor: Actor, args: list[str]) -> R
 
 @admin_command("edittopic", words(3))
 async def edittopic_command(context: Context, actor: Actor, args: list[str]) -> RenderedMessage:
-    """/edittopic <slug> name|description|emoji|action <value>."""
+    """/edittopic <slug> name|description|emoji|action <value>, urgent on|off, preview …."""
     topic = await runtime_of(context).topics.edit_topic(actor, *args)
     heading = render.topic_changed_heading(args[1].lower(), actor.language)
     return render.topic_detail_message(topic, heading, actor.language)

@@ -59,7 +59,13 @@ _ORGANISER: tuple[tuple[str, str], ...] = (
 )
 _ADMIN: tuple[tuple[str, str], ...] = (
     ("addtopic", N_("New topic: /addtopic <slug> <Name>")),
-    ("edittopic", N_("Edit a topic: /edittopic <slug> name|description|emoji|action <value>")),
+    (
+        "edittopic",
+        N_(
+            "Edit a topic: /edittopic <slug> name|description|emoji|action <value>, "
+            "urgent on|off, preview off|small|large"
+        ),
+    ),
     ("topicrule", N_("Matching rules: /topicrule <slug> add|remove <kind> <text>")),
     ("archivetopic", N_("Archive a topic: /archivetopic <slug>")),
     ("topicinfo", N_("A topic's rules and figures: /topicinfo <slug>")),

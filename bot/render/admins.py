@@ -43,7 +43,8 @@ ADMIN_USAGE: dict[str, str] = {
     "revoke": N_("/revoke <user id or @username>"),
     "addtopic": N_("/addtopic <slug> <Name>"),
     "edittopic": N_(
-        "/edittopic <slug> name|description|name:fr|description:fr|emoji|action <value>"
+        "/edittopic <slug> name|description|name:fr|description:fr|emoji|action <value>, "
+        "urgent on|off, preview off|small|large"
     ),
     "topicrule": N_("/topicrule <slug> add|remove category|country|type|keyword|exclude <text>"),
     "archivetopic": N_("/archivetopic <slug>"),
@@ -198,6 +199,18 @@ _RULE_TITLES = (
 )
 
 
+# /topicinfo: whether the topic is urgent, and its link preview setting.
+URGENT_LINES = {
+    True: N_("Urgent: yes (its posts and broadcasts go first, through digests and quiet hours)"),
+    False: N_("Urgent: no"),
+}
+PREVIEW_NAMES = {
+    "off": N_("off"),
+    "small": N_("small image"),
+    "large": N_("large image"),
+}
+
+
 def topic_detail_message(
     topic: TopicDetailView, heading: str = "", language: str = L
 ) -> RenderedMessage:
@@ -218,6 +231,9 @@ def topic_detail_message(
         lines.append(t.gettext(title) % {"values": shown})
     action = escape(topic.action_label) if topic.action_label else none
     lines.append(t.gettext("Action button: %(label)s") % {"label": action})
+    lines.append(t.gettext(URGENT_LINES[topic.urgent]))
+    preview = t.gettext(PREVIEW_NAMES.get(topic.preview, PREVIEW_NAMES["small"]))
+    lines.append(t.gettext("Link preview: %(preview)s") % {"preview": preview})
     lines += [
         "",
         t.gettext("Subscribers: %(all)s (%(active)s active)")
@@ -258,6 +274,8 @@ _FIELDS = {
     "description:fr": N_("French description"),
     "emoji": N_("emoji"),
     "action": N_("action"),
+    "urgent": N_("urgency"),
+    "preview": N_("link preview"),
 }
 
 

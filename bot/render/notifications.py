@@ -10,7 +10,9 @@ from dataclasses import replace
 from datetime import tzinfo
 
 from telegram import InlineKeyboardButton, SwitchInlineQueryChosenChat
+from telegram.constants import MessageLimit
 
+from bot.domain.topics import PREVIEW_OFF, PREVIEW_SMALL
 from bot.domain.views import PostView, TopicView
 from bot.render import callback_data as cb
 from bot.render.actions import DEFAULT_ACTION_LABEL
@@ -19,6 +21,7 @@ from bot.render.text import (
     BUTTON_TEXT_CHARS,
     SOURCE_CHARS,
     RenderedMessage,
+    caption_length,
     escape,
     optional_date,
     safe_url,
@@ -51,35 +54,86 @@ def post_notification(
     tz: tzinfo,
     share_query: str | None = None,
     language: str = SOURCE_LANGUAGE,
+    *,
+    caption: bool = False,
+    summary_chars: int = SUMMARY_CHARS,
 ) -> RenderedMessage:
     """The message a subscriber gets for a new post.
 
     Topic emoji and name, the title as a link, a summary cut at a word boundary, date and
     source; buttons "Read and act" (the post's link) and "Share" (with `share_query`, when
     inline mode is on) in one row, the topic's action button if it has a label, and
-    "Unsubscribe from <topic>".
+    "Unsubscribe from <topic>". The link preview follows the topic's `preview` (off, small
+    below the text, or large; small without a topic).
+
+    With `caption`, the text is the caption of the post's image: within Telegram's 1,024
+    characters after parsing, the summary shortened further if needed (at a word, never
+    inside a tag or an entity: the text is cut before it is escaped).
     """
     t = translator(language)
     url = safe_url(post.url)
-    # A title of only spaces or invisible characters would leave Telegram an empty message.
-    untitled = t.gettext("Untitled")
-    title = escape(shorten(post.title, TITLE_CHARS)) if visible(post.title) else untitled
-    lines = []
-    if topic is not None:
-        lines.append(f"<b>{escape(topic_label(topic))}</b>")
-    lines.append(f'<a href="{escape(url)}"><b>{title}</b></a>' if url else f"<b>{title}</b>")
-    summary = shorten(post.summary, SUMMARY_CHARS)
-    if summary:
-        lines.extend(["", escape(summary)])
-    meta = [m for m in (optional_date(post.published, tz, language), post.source) if m]
-    if meta:
-        lines.extend(["", f"<i>{escape(shorten(' · '.join(meta), SOURCE_CHARS + 20))}</i>"])
+    text = _post_text(post, topic, tz, language, summary_chars)
+    if caption:
+        text = _fit_caption(post, topic, tz, language, summary_chars, text)
     rows = _link_rows(t.gettext("Read and act"), url, share_query, language)
     if topic is not None and topic.action_label:
         data = cb.action(cb.ACTION_POST, post.id)
         rows.append(_action_row(topic.action_label, data, language))
     rows.extend(_unsubscribe_row(topic, language))
-    return RenderedMessage("\n".join(lines), tuple(rows))
+    preview = topic.preview if topic is not None else PREVIEW_SMALL
+    if preview == PREVIEW_OFF:
+        return RenderedMessage(text, tuple(rows), disable_preview=True)
+    return RenderedMessage(text, tuple(rows), preview_size=preview)
+
+
+def _post_text(
+    post: PostView,
+    topic: TopicView | None,
+    tz: tzinfo,
+    language: str,
+    summary_chars: int,
+    title_chars: int = TITLE_CHARS,
+) -> str:
+    """The HTML of a post notification (see `post_notification`)."""
+    t = translator(language)
+    url = safe_url(post.url)
+    # A title of only spaces or invisible characters would leave Telegram an empty message.
+    untitled = t.gettext("Untitled")
+    title = escape(shorten(post.title, title_chars)) if visible(post.title) else untitled
+    lines = []
+    if topic is not None:
+        lines.append(f"<b>{escape(topic_label(topic))}</b>")
+    lines.append(f'<a href="{escape(url)}"><b>{title}</b></a>' if url else f"<b>{title}</b>")
+    summary = shorten(post.summary, summary_chars) if summary_chars > 1 else ""
+    if summary:
+        lines.extend(["", escape(summary)])
+    meta = [m for m in (optional_date(post.published, tz, language), post.source) if m]
+    if meta:
+        lines.extend(["", f"<i>{escape(shorten(' · '.join(meta), SOURCE_CHARS + 20))}</i>"])
+    return "\n".join(lines)
+
+
+def _fit_caption(
+    post: PostView,
+    topic: TopicView | None,
+    tz: tzinfo,
+    language: str,
+    summary_chars: int,
+    text: str,
+) -> str:
+    """`text` within Telegram's caption limit: the summary shortened first, then the title."""
+    summary = min(summary_chars, len(post.summary))
+    title = TITLE_CHARS
+    for _ in range(8):  # each pass removes at least the excess; two passes are the rule
+        over = caption_length(text) - MessageLimit.CAPTION_LENGTH
+        if over <= 0:
+            return text
+        if summary > 1:
+            summary = max(0, min(summary, len(shorten(post.summary, summary))) - over - 1)
+        else:
+            title = max(2, title - over - 1)
+        text = _post_text(post, topic, tz, language, summary, title)
+    return text
 
 
 def broadcast_message(

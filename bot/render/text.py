@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import MessageLimit
 
+from bot.domain.topics import PREVIEW_LARGE, PREVIEW_SMALL
 from bot.domain.views import TopicView
 from bot.errors import InvalidInputError
 from bot.render.i18n import N_, SOURCE_LANGUAGE, translator
@@ -43,11 +44,35 @@ class RenderedMessage:
     disable_preview: bool = False
     # The URL Telegram's link preview shows (None: the first link of the text).
     preview_url: str | None = None
+    # The preview's image: "small" (below the text) or "large"; None lets Telegram choose.
+    preview_size: str | None = None
 
     @property
     def reply_markup(self) -> InlineKeyboardMarkup | None:
         """The keyboard as python-telegram-bot's value type."""
         return InlineKeyboardMarkup(self.buttons) if self.buttons else None
+
+    @property
+    def link_preview_options(self) -> LinkPreviewOptions:
+        """What both senders pass as `link_preview_options` when the message is text.
+
+        Off → `is_disabled`; small → `prefer_small_media`, below the text; large →
+        `prefer_large_media`. A photo's caption has no link preview.
+        """
+        if self.disable_preview:
+            return LinkPreviewOptions(is_disabled=True, url=self.preview_url)
+        if self.preview_size == PREVIEW_SMALL:
+            return LinkPreviewOptions(
+                is_disabled=False,
+                url=self.preview_url,
+                prefer_small_media=True,
+                show_above_text=False,
+            )
+        if self.preview_size == PREVIEW_LARGE:
+            return LinkPreviewOptions(
+                is_disabled=False, url=self.preview_url, prefer_large_media=True
+            )
+        return LinkPreviewOptions(is_disabled=False, url=self.preview_url)
 
 
 def escape(text: str) -> str:
@@ -144,6 +169,20 @@ def fit(text: str) -> str:
     cut = text[: MessageLimit.MAX_TEXT_LENGTH - 2]
     cut = cut[: cut.rfind("\n")] if "\n" in cut else ""
     return cut + "\n…"
+
+
+def caption_length(html_text: str) -> int:
+    """The length Telegram counts of a caption or text: after parsing, in UTF-16 code units.
+
+    For the bot's own HTML (tags it wrote, every other `<` escaped): tags removed, entities
+    decoded, leading and trailing whitespace trimmed. Telegram counts code points; UTF-16
+    units are never fewer, so a text within the limit by this count is within it there.
+    """
+    plain = html.unescape(_TAG.sub("", html_text)).strip()
+    return len(plain.encode("utf-16-le")) // 2
+
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 def counted(n: int, one: str, many: str | None = None) -> str:

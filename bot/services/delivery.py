@@ -16,7 +16,8 @@ Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - blocked, deactivated, kicked or missing chats become inactive and their pending deliveries are
   dropped; a migrated group moves to its new id and the delivery is retried there;
 - a group that refuses photos (but not text) gets the same message as text, at the chat's next
-  free slot; if that fails too, only this delivery fails;
+  free slot; if that fails too, only this delivery fails; an image Telegram cannot use goes the
+  same way, and is tried once for all the post's chats (`_image_turn`, `posts.image_refused`);
 - timeouts, network errors and 5xx are retried with exponential backoff and jitter, up to
   `max_attempts`, then recorded as failed with the error;
 - pace (bot.domain.pace): a due delivery not paced yet is sent, held until the end of the
@@ -45,7 +46,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
-from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo
+from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo
 from bot.db.repos.pace import DeliveryPace, PaceRepo
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import (
@@ -63,6 +64,7 @@ from bot.domain.pace import (
     decide_pace,
     load_pace,
 )
+from bot.domain.topics import PREVIEW_SMALL
 from bot.domain.types import DeliveryOutcome, DeliveryStatus, OutcomeKind
 from bot.domain.views import PostView, TopicView
 from bot.render.i18n import SOURCE_LANGUAGE
@@ -236,6 +238,18 @@ class _Job:
     photo: str | None
     paid: bool = False  # a paid broadcast: allow_paid_broadcast, the paid lane of the pacer
     broadcast_id: int | None = None
+    post_id: int | None = None
+    # The text message to send if the photo is refused (None: `message` itself).
+    fallback: RenderedMessage | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rendered:
+    """One rendering: the message, its photo (URL or file id) and its text-only fallback."""
+
+    message: RenderedMessage
+    photo: str | None = None
+    fallback: RenderedMessage | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,7 +330,12 @@ class DeliveryEngine:
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         # Rendered messages keyed by what they show (see `_render`), so an edit renders afresh.
-        self._render_cache: dict[tuple[object, ...], tuple[RenderedMessage, str | None]] = {}
+        self._render_cache: dict[tuple[object, ...], _Rendered] = {}
+        # Post images by URL: True once Telegram took one, False once it refused one. While an
+        # image is unknown, one send tries it and the other sends of it wait for that answer,
+        # so a refused image is tried once, not once per chat (`_image_turn`).
+        self._images: dict[str, bool] = {}
+        self._image_probes: dict[str, asyncio.Future[None]] = {}
         self._mark_batch = mark_batch
         self._mark_flush_seconds = mark_flush_seconds
         self._unflushed: dict[int, tuple[int | None, datetime]] = {}
@@ -504,10 +523,14 @@ class DeliveryEngine:
                     await self._sleep(min(1.0, max(0.01, self.pacer.paused_for())))
 
     async def _send(self, job: _Job) -> None:
+        probing: str | None = None
         try:
             photo = job.photo
+            if photo is not None and job.post_id is not None:
+                photo, probing = await self._image_turn(photo)
+            message = job.message if photo is not None else job.fallback or job.message
             while True:
-                outcome = await self._send_one(job, photo)
+                outcome = await self._send_one(job, photo, message)
                 decision = decide_send(
                     outcome,
                     attempts=job.attempts,
@@ -515,13 +538,20 @@ class DeliveryEngine:
                     with_photo=photo is not None,
                     jitter=self._rng(),
                 )
+                if probing is not None:
+                    self._image_answered(probing, outcome.kind)
+                    probing = None
                 if decision.action is not SendAction.RESEND_AS_TEXT:
                     break
-                log.info(
-                    "chat refuses photos; sending the text alone",
-                    extra={"delivery_id": job.delivery_id, "chat_id": job.chat_id},
-                )
+                if outcome.kind is OutcomeKind.IMAGE_REFUSED:
+                    await self._image_refused(job, photo)
+                else:
+                    log.info(
+                        "chat refuses photos; sending the text alone",
+                        extra={"delivery_id": job.delivery_id, "chat_id": job.chat_id},
+                    )
                 photo = None
+                message = job.fallback or job.message
                 wait = self.pacer.reserve(job.chat_id, paid=job.paid)
                 if wait > 0:
                     await self._sleep(wait)
@@ -531,15 +561,60 @@ class DeliveryEngine:
                 "could not record a delivery outcome", extra={"delivery_id": job.delivery_id}
             )
         finally:
+            if probing is not None:
+                self._image_answered(probing, None)
             if job.delivery_id not in self._unflushed:  # else it leaves with its flush
                 self._in_flight.discard(job.delivery_id)
             self._slots.release()
 
-    async def _send_one(self, job: _Job, photo: str | None) -> DeliveryOutcome:
+    async def _image_turn(self, url: str) -> tuple[str | None, str | None]:
+        """Whether to send a post's image: (the photo or None, the URL if this send tries it).
+
+        A known image is sent (or not) at once. An unknown one is tried by the first send;
+        the others wait for its answer, so a refusal costs one request, not one per chat.
+        """
+        while True:
+            known = self._images.get(url)
+            if known is not None:
+                return (url if known else None), None
+            probe = self._image_probes.get(url)
+            if probe is None:
+                self._image_probes[url] = asyncio.get_running_loop().create_future()
+                return url, url
+            await asyncio.shield(probe)
+
+    def _image_answered(self, url: str, kind: OutcomeKind | None) -> None:
+        """Record what a try of an image showed, and let the sends waiting on it go."""
+        if kind is OutcomeKind.SENT or kind is OutcomeKind.IMAGE_REFUSED:
+            if len(self._images) >= 10_000:
+                self._images.clear()
+            self._images[url] = kind is OutcomeKind.SENT
+        probe = self._image_probes.pop(url, None)
+        if probe is not None and not probe.done():
+            probe.set_result(None)
+
+    async def _image_refused(self, job: _Job, photo: str | None) -> None:
+        """Telegram refused a post's image: record it, so the post's other deliveries go as text.
+
+        This delivery goes as text at once; later batches read `posts.image_refused`.
+        """
+        log.info(
+            "image refused; sending the text alone",
+            extra={"delivery_id": job.delivery_id, "post_id": job.post_id},
+        )
+        if job.post_id is None or photo is None:
+            return
+        async with self._sessionmaker.begin() as session:
+            await PostRepo(session).mark_image_refused(job.post_id, photo)
+
+    async def _send_one(
+        self, job: _Job, photo: str | None, message: RenderedMessage | None = None
+    ) -> DeliveryOutcome:
         """One request to Telegram for `job`, with or without its photo; never raises."""
         started = time.monotonic()
+        message = message or job.message
         try:
-            outcome = await self._sender.send(job.chat_id, job.message, photo, paid=job.paid)
+            outcome = await self._sender.send(job.chat_id, message, photo, paid=job.paid)
         except Exception as error:  # a sender bug must not lose the delivery
             log.exception("sender raised", extra={"delivery_id": job.delivery_id})
             outcome = DeliveryOutcome(OutcomeKind.TRANSIENT, error=type(error).__name__)
@@ -830,6 +905,7 @@ class DeliveryEngine:
                     t.emoji,
                     action_label=t.action_label,
                     name_fr=t.name_fr or "",
+                    preview=t.preview or PREVIEW_SMALL,
                 )
                 for t in result_t.scalars()
             }
@@ -841,13 +917,25 @@ class DeliveryEngine:
             rendered = self._render(row, posts, topics, broadcasts, language)
             if rendered is None:
                 continue
-            message, photo = rendered
+            message, photo, fallback = rendered.message, rendered.photo, rendered.fallback
             if self._links is not None:
                 message = _tracked(self._links, row, message, posts, broadcasts)
+                if fallback is not None:
+                    fallback = _tracked(self._links, row, fallback, posts, broadcasts)
             broadcast = broadcasts.get(row.broadcast_id) if row.broadcast_id is not None else None
             paid = broadcast is not None and broadcast.paid
             jobs.append(
-                _Job(row.id, row.chat_id, row.attempts, message, photo, paid, row.broadcast_id)
+                _Job(
+                    row.id,
+                    row.chat_id,
+                    row.attempts,
+                    message,
+                    photo,
+                    paid,
+                    row.broadcast_id,
+                    row.post_id,
+                    fallback,
+                )
             )
         # Paid sends first: they have their own (fast) lane, so normal-pace waits in the same
         # batch do not hold them back.
@@ -861,20 +949,23 @@ class DeliveryEngine:
         topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
         language: str,
-    ) -> tuple[RenderedMessage, str | None] | None:
+    ) -> _Rendered | None:
         """The message of one delivery, rendered once per version of what it shows.
 
         The cache key is the rendered values themselves (the post's and the topic's views,
         the broadcast's content) and the chat's language, read fresh with every claimed
         batch: a renamed topic or an edited post is a new key, so it is rendered afresh, at
-        the cost of one hash. A broadcast's text is the chat's language's version, else the
-        one written first.
+        the cost of one hash. The post's view holds its image (None once Telegram refused
+        it) and the topic's its link preview, so both are part of the key. A post with an
+        image is a photo with the text as its caption, and the text message as the
+        fallback. A broadcast's text is the chat's language's version, else the one written
+        first.
         """
         topic = topics.get(row.topic_id) if row.topic_id is not None else None
         if topic is not None:
             topic = topic.in_language(language)
         key: tuple[object, ...]
-        rendered: tuple[RenderedMessage, str | None]
+        rendered: _Rendered
         if row.post_id is not None:
             post = posts.get(row.post_id)
             if post is None:
@@ -884,7 +975,13 @@ class DeliveryEngine:
             if cached is not None:
                 return cached
             share = self._share_query(POST, post.id, topic) if self._share_query else None
-            rendered = (post_notification(post, topic, self._tz, share, language), None)
+            text = post_notification(post, topic, self._tz, share, language)
+            image = safe_url(post.image)
+            if image is None:
+                rendered = _Rendered(text)
+            else:
+                caption = post_notification(post, topic, self._tz, share, language, caption=True)
+                rendered = _Rendered(caption, image, text)
         else:
             broadcast = broadcasts.get(row.broadcast_id or 0)
             if broadcast is None:
@@ -925,7 +1022,7 @@ class DeliveryEngine:
                 share_query=share,
                 language=language,
             )
-            rendered = (message, broadcast.photo)
+            rendered = _Rendered(message, broadcast.photo)
         if len(self._render_cache) >= 5000:
             self._render_cache.clear()
         self._render_cache[key] = rendered

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -31,10 +31,12 @@ from bot.domain.languages import (
     pick_twin,
 )
 from bot.domain.matching import TopicMatcher
+from bot.domain.pace import bypasses_pace
+from bot.domain.priority import DeliveryPriority, post_priority
 from bot.domain.schedule import MAX_FEED_ASK_SECONDS, feed_interval_seconds, next_poll_at
-from bot.domain.types import ParsedFeed, PollOutcome, PollStatus, PollSummary
+from bot.domain.types import ParsedEntry, ParsedFeed, PollOutcome, PollStatus, PollSummary
 from bot.errors import FeedError, FeedFetchError, FeedParseError
-from bot.feeds.fetch import Fetcher, NotModified, Retrieved
+from bot.feeds.fetch import Fetcher, ImageGuard, NotModified, Retrieved
 from bot.feeds.parse import parse_feed
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ class IngestService:
         retention_days: int | None = None,
         twin_window: timedelta = DEFAULT_TWIN_WINDOW,
         default_language: str = MAIN_LANGUAGE,
+        images: ImageGuard | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
@@ -104,6 +107,9 @@ class IngestService:
         # What a chat with no language stored reads (DEFAULT_LANGUAGE), for the twin rule.
         self._default_language = default_language
         self.last_cycle_at: float | None = None  # time.monotonic() of the last finished cycle
+        # Which entries' image URLs may be kept (sent to Telegram as photos). Without one,
+        # only the checks that need no look-up (http(s), no literal private address).
+        self._images = images or ImageGuard(allow_private=True)
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed that is due now, concurrently (bounded); never raises for a feed."""
@@ -249,8 +255,8 @@ class IngestService:
         parsed: ParsedFeed,
         matcher: TopicMatcher,
     ) -> PollOutcome:
+        entries = await self._checked_images(unique_entries(parsed.entries))
         now = self._clock.now()
-        entries = unique_entries(parsed.entries)
         async with self._sessionmaker.begin() as session:
             feeds, posts = FeedRepo(session), PostRepo(session)
             feed = await feeds.get(feed_id)
@@ -280,12 +286,24 @@ class IngestService:
             by_identity = {e.identity: e for e in plan.new}
             new_entries = [by_identity[identity] for identity in inserted]
             twins = await self._twins(session, feed_id, language, now) if announce else None
-            for entry, topic_ids in zip(new_entries, matcher.match_many(new_entries), strict=True):
+            matches = matcher.match_many(new_entries)
+            urgent = (
+                await TopicRepo(session).urgent_ids()
+                if announce and any(matches)
+                else frozenset[int]()
+            )
+            for entry, topic_ids in zip(new_entries, matches, strict=True):
                 post_id = inserted[entry.identity]
                 matched_pairs.extend((post_id, t) for t in sorted(topic_ids))
                 if announce and topic_ids:
                     deliveries += await self._fan_out(
-                        session, post_id, sorted(topic_ids), entry.published, twins, now
+                        session,
+                        post_id,
+                        sorted(topic_ids),
+                        entry.published,
+                        twins,
+                        now,
+                        post_priority(topic_ids, urgent),
                     )
             await posts.add_topics(matched_pairs)
             feed.min_interval_seconds = _combined_ask(
@@ -320,6 +338,17 @@ class IngestService:
             deliveries_new=deliveries,
         )
 
+    async def _checked_images(self, entries: list[ParsedEntry]) -> list[ParsedEntry]:
+        """The entries without the image URLs Telegram must not be given (`ImageGuard`)."""
+        urls = {e.image_url for e in entries if e.image_url}
+        if not urls:
+            return entries
+        allowed = await self._images.allowed(urls)
+        return [
+            replace(e, image_url=None) if e.image_url and e.image_url not in allowed else e
+            for e in entries
+        ]
+
     async def _twins(
         self, session: AsyncSession, feed_id: int, language: str | None, now: datetime
     ) -> _TwinContext | None:
@@ -342,16 +371,18 @@ class IngestService:
         published: datetime | None,
         twins: _TwinContext | None,
         now: datetime,
+        priority: DeliveryPriority = DeliveryPriority.POST,
     ) -> int:
         """Queue a new post's deliveries, as the twin of an earlier post or held for its own.
 
         Without twins (a feed of unknown or other language, TWIN_WINDOW_MINUTES=0): the plain
         fan-out. As a twin: its language's chats instead of the first post's held deliveries.
-        Otherwise: chats that may still get their own language's version wait for it.
+        Otherwise: chats that may still get their own language's version wait for it, unless
+        the post is urgent (an urgent post waits for nothing).
         """
         deliveries = DeliveryRepo(session)
         if twins is None:
-            return await deliveries.fan_out_post(post_id, topic_ids, now)
+            return await deliveries.fan_out_post(post_id, topic_ids, now, priority)
         twin_of = twins.take(topic_ids, published)
         if twin_of is not None:
             await PostRepo(session).set_twin(post_id, twin_of)
@@ -362,16 +393,18 @@ class IngestService:
                 topic_ids,
                 twins.language,
                 now,
+                priority,
                 default_language=self._default_language,
             )
-        if not twins.held:
-            return await deliveries.fan_out_post(post_id, topic_ids, now)
+        if not twins.held or bypasses_pace(priority):
+            return await deliveries.fan_out_post(post_id, topic_ids, now, priority)
         return await deliveries.fan_out_post_held(
             post_id,
             topic_ids,
             now,
             twins.held,
             now + self._twin_window,
+            priority,
             default_language=self._default_language,
         )
 

@@ -29,8 +29,10 @@ from bot.domain.topics import (
     DESCRIPTION_MAX,
     EMOJI_MAX,
     NAME_MAX,
+    PREVIEW_SMALL,
     RULES_PER_TOPIC_MAX,
     check_action_label,
+    check_preview,
     check_rule,
     validate_slug,
 )
@@ -43,7 +45,18 @@ from bot.services.views import topic_view
 
 TOPICS_SEEDED = "topics_seeded"
 TOPIC_POSTS_WINDOW = timedelta(days=30)
-TOPIC_FIELDS = ("name", "description", "emoji", "action", "name:fr", "description:fr")
+TOPIC_FIELDS = (
+    "name",
+    "description",
+    "emoji",
+    "action",
+    "name:fr",
+    "description:fr",
+    "urgent",
+    "preview",
+)
+# "/edittopic x urgent on|off".
+SWITCH_VALUES = {"on": True, "off": False}
 RULE_OPS = ("add", "remove")
 # The file field each rule kind is checked as (`bot.domain.topics` speaks in file fields).
 _RULE_FIELD = {
@@ -134,10 +147,12 @@ class TopicService:
             return await self._detail(session, topic)
 
     async def edit_topic(self, actor: Actor, key: str, field: str, value: str) -> TopicDetailView:
-        """Change a topic's name, description, emoji or action button label.
+        """Change a topic's name, description, emoji, action button label, urgency or preview.
 
         "-" clears the description and the emoji; "off" (or "-") removes the action button,
-        so the topic's next post notifications have none.
+        so the topic's next post notifications have none. `urgent` takes on|off (its next
+        posts and broadcasts go at priority URGENT), `preview` off|small|large (the link
+        preview of its next post notifications).
 
         Raises:
             TopicNotFoundError: no topic matches `key`.
@@ -146,9 +161,13 @@ class TopicService:
         field = field.strip().lower()
         if field not in TOPIC_FIELDS:
             raise InvalidInputError.worded(
-                N_("the field must be name, description, name:fr, description:fr, emoji or action")
+                N_(
+                    "the field must be name, description, name:fr, description:fr, emoji, "
+                    "action, urgent or preview"
+                )
             )
         value = value.strip()
+        urgent: bool | None = None
         if field == "name":
             value = _check_name(value)
         elif field == "name:fr":
@@ -162,6 +181,15 @@ class TopicService:
         elif field == "action":
             off = value.lower() in (ACTION_OFF, CLEAR_VALUE)
             value = "" if off else check_action_label(value)
+        elif field == "urgent":
+            urgent = SWITCH_VALUES.get(value.lower())
+            if urgent is None:
+                raise InvalidInputError.worded(
+                    N_("urgent is on or off, not %(value)s"), value=repr(value)
+                )
+            value = value.lower()
+        elif field == "preview":
+            value = check_preview(value)
         elif value == CLEAR_VALUE:
             value = ""
         elif field == "description" and len(value) > DESCRIPTION_MAX:
@@ -196,6 +224,10 @@ class TopicService:
                 topic.description = value
             elif field == "action":
                 topic.action_label = value or None
+            elif field == "urgent":
+                topic.urgent = bool(urgent)
+            elif field == "preview":
+                topic.preview = value
             else:
                 topic.emoji = value
             await session.flush()
@@ -352,6 +384,8 @@ class TopicService:
                     topic.description = spec.description
                     topic.emoji = spec.emoji
                     topic.action_label = spec.action or None
+                    topic.urgent = spec.urgent
+                    topic.preview = spec.preview
                     topics.set_french(topic, spec.name_fr, spec.description_fr)
                     await topics.replace_rules(topic.id, spec)
                     updated.append(spec.slug)
@@ -403,6 +437,8 @@ class TopicService:
             action_label=topic.action_label,
             name_fr=topic.name_fr or "",
             description_fr=topic.description_fr or "",
+            urgent=topic.urgent,
+            preview=topic.preview or PREVIEW_SMALL,
         )
 
 

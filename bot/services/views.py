@@ -6,6 +6,7 @@ Must not: open sessions or transactions (callers pass rows they have read), or r
 from __future__ import annotations
 
 from bot.db.models import Post, Topic
+from bot.domain.topics import PREVIEW_SMALL
 from bot.domain.views import PostView, TopicView
 
 
@@ -21,6 +22,7 @@ def topic_view(topic: Topic, *, subscribed: bool = False) -> TopicView:
         action_label=topic.action_label,
         name_fr=topic.name_fr or "",
         description_fr=topic.description_fr or "",
+        preview=topic.preview or PREVIEW_SMALL,
     )
 
 
@@ -36,4 +38,5 @@ def post_view(post: Post, source: str | None) -> PostView:
         summary=post.summary,
         published=post.published_at or post.first_seen_at,
         source=source,
+        image=None if post.image_refused else post.image_url,
     )

@@ -72,6 +72,18 @@ K = OutcomeKind
             SendDecision(SendAction.FAIL, reason="not enough rights to send photos"),
         ),
         (
+            DeliveryOutcome(K.IMAGE_REFUSED, error="Wrong type of the web page content"),
+            0,
+            True,
+            SendDecision(SendAction.RESEND_AS_TEXT, reason="Wrong type of the web page content"),
+        ),
+        (
+            DeliveryOutcome(K.IMAGE_REFUSED, error="Failed to get http url content"),
+            0,
+            False,
+            SendDecision(SendAction.FAIL, reason="Failed to get http url content"),
+        ),
+        (
             DeliveryOutcome(K.TRANSIENT, error="Timed out"),
             0,
             False,
@@ -137,6 +149,7 @@ def test_every_outcome_kind_is_decided_on_purpose() -> None:
         K.UNREACHABLE: SendAction.DEACTIVATE_CHAT,
         K.MIGRATED: SendAction.MIGRATE_CHAT,
         K.MEDIA_REFUSED: SendAction.RESEND_AS_TEXT,
+        K.IMAGE_REFUSED: SendAction.RESEND_AS_TEXT,
         K.TRANSIENT: SendAction.RETRY,
         K.PERMANENT: SendAction.FAIL,
         K.PAID_REFUSED: SendAction.STOP_PAID,

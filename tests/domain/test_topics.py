@@ -26,6 +26,8 @@ def _topic_toml(**fields: object) -> str:
 
 def _toml_value(value: object) -> str:
     """A TOML literal for a str, int or list of str (enough for these tests)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, str):
@@ -192,8 +194,8 @@ def test_parse_rejects_a_malformed_file(text: str, expected: str) -> None:
         (
             {"keyword": ["torture"]},
             "topic 1 ('stoptorture'): unknown key 'keyword'; expected one of: slug, name,"
-            " name_fr, emoji, description, description_fr, action, categories, keywords, exclude,"
-            " countries, types",
+            " name_fr, emoji, description, description_fr, action, urgent, preview, categories,"
+            " keywords, exclude, countries, types",
         ),
         ({"keywords": "torture"}, "topic 1 ('stoptorture'): keywords must be a list of strings"),
         ({"exclude": ["a", 1]}, "topic 1 ('stoptorture'): exclude must be a list of strings"),
@@ -560,3 +562,31 @@ def test_default_topics_match_french_campaign_posts(
 def test_default_topics_ignore_unrelated_french_posts(title: str, summary: str) -> None:
     """French posts that are not about the campaigns match no default topic."""
     assert _default_slugs(title, summary) == set()
+
+
+# -- urgent and preview ----------------------------------------------------------------------
+
+
+def test_parse_reads_urgent_and_preview() -> None:
+    """`urgent = true` and `preview = "off"|"small"|"large"` (any case) reach the spec; left
+    out, a topic is not urgent and its preview is small."""
+    urgent = parse_topics_toml(_topic_toml(urgent=True, preview="Large"))[0]
+    plain = parse_topics_toml(MINIMAL)[0]
+    assert (urgent.urgent, urgent.preview, plain.urgent, plain.preview) == (
+        True,
+        "large",
+        False,
+        "small",
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"urgent": "yes"}, "urgent must be true or false, got str"),
+        ({"preview": "huge"}, "the link preview is off, small or large, not 'huge'"),
+        ({"preview": 1}, "preview must be a string, got int"),
+    ],
+)
+def test_parse_rejects_bad_urgent_or_preview(fields: dict[str, object], expected: str) -> None:
+    assert _error(_topic_toml(**fields)).endswith(expected)

@@ -360,6 +360,23 @@ async def test_edittopic_changes_field(api: FakeBotApi, admin_app: AnyApplicatio
     ) == (1, ("topic.edit.description", "stoptorture", ADMIN))
 
 
+async def test_edittopic_urgent_and_preview_show_in_the_answer(
+    api: FakeBotApi, admin_app: AnyApplication
+) -> None:
+    """/edittopic <slug> urgent on and preview large change the topic, and the answer (the
+    topic as /topicinfo shows it) says so; a bad value is refused and changes nothing."""
+    urgent = await ask(api, ADMIN, "/edittopic stoptorture urgent on")
+    large = await ask(api, ADMIN, "/edittopic stoptorture preview large")
+    refused = await ask(api, ADMIN, "/edittopic stoptorture preview huge")
+    assert "Urgent: yes" in urgent
+    assert "Link preview: large image" in large
+    assert refused.startswith("Sorry, the link preview is off, small or large")
+    assert (
+        await count(admin_app, Topic, Topic.urgent.is_(True), Topic.preview == "large"),
+        await last_audit(admin_app),
+    ) == (1, ("topic.edit.preview", "stoptorture", ADMIN))
+
+
 async def test_topicrule_add_and_remove(api: FakeBotApi, admin_app: AnyApplication) -> None:
     """/topicrule add then remove a keyword: the rule comes and goes, each with an audit row."""
     await say(api, ADMIN, "/topicrule stoptorture add keyword sleep deprivation")

@@ -43,6 +43,8 @@ ALICE = 1001
 POST_URL = "https://news.example.org/2026/detainees?lang=en"
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 PREVIEW_BOT = "TelegramBot (like TwitterBot)"
+# A post notification's link preview when its topic says nothing (`preview` small).
+SMALL_PREVIEW = {"is_disabled": False, "prefer_small_media": True, "show_above_text": False}
 SECRET = "a long enough secret for signing links"  # noqa: S105 - a test value
 
 
@@ -136,9 +138,9 @@ async def test_post_link_is_tracked_and_only_people_are_counted(
         row = await delivery_row(app, ALICE)
         totals = await figures(app)
     assert (link.startswith(f"{base}/r/"), len(link) - len(f"{base}/r/") < 40) == (True, True)
-    assert (title_links, str(request.params.get("link_preview_options"))) == (
+    assert (title_links, request.params.get("link_preview_options")) == (
         [POST_URL],
-        str({"is_disabled": False, "url": POST_URL}),
+        {**SMALL_PREVIEW, "url": POST_URL},
     )
     assert [(r.status_code, r.headers.get("location")) for r in (first, second, head, bot)] == [
         (302, POST_URL)
@@ -238,7 +240,8 @@ async def test_a_link_still_leads_to_its_page_after_the_delivery_row_is_gone(
 async def test_without_public_url_links_are_plain(
     api: FakeBotApi, tracked_bot: Callable[..., Any]
 ) -> None:
-    """No PUBLIC_URL: the button is the post's own URL and the preview is left to Telegram."""
+    """No PUBLIC_URL: the button is the post's own URL and the preview is not pinned (its
+    size is the topic's: small)."""
     async with tracked_bot(public_url=None) as (app, _):
         await say(api, ALICE, "/subscribe stoptorture")
         message = await deliver_post(app, api, ALICE)
@@ -249,9 +252,9 @@ async def test_without_public_url_links_are_plain(
             stored_key = await session.get(BotState, SECRET_STATE_KEY)
     assert (
         button_url(message, "Read and act"),
-        str(request.params.get("link_preview_options")),
+        request.params.get("link_preview_options"),
         stored_key,
-    ) == (POST_URL, str({"is_disabled": False}), None)
+    ) == (POST_URL, SMALL_PREVIEW, None)
 
 
 async def test_links_sent_before_tracking_was_turned_off_lead_on_and_count_nothing(

@@ -125,6 +125,10 @@ WEBHOOK_CONFLICT = (
 SEND_METHODS = frozenset({"sendMessage", "sendPhoto"})
 # getFile refuses files over 20 MB ("Bad Request: file is too big").
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
+# What Telegram answers (after "Bad Request: ") when it cannot use a photo given by URL.
+PHOTO_URL_REFUSED = "wrong file identifier/HTTP URL specified"
+PHOTO_URL_FAILED = "failed to get HTTP URL content"
+PHOTO_URL_NOT_IMAGE = "wrong type of the web page content"
 CHAOS_DEFAULT_METHODS = frozenset(
     {
         "sendMessage",
@@ -773,6 +777,8 @@ class FakeBotApi:
         self._last_file = 0
         # Documents' bytes by file_id, and their file_path once getFile gave one.
         self._documents: dict[str, tuple[str, bytes]] = {}
+        # Photo URLs Telegram "cannot use": exact URL or a prefix ending in "*" -> description.
+        self._refused_photos: dict[str, str] = {}
         self._log: list[RequestRecord] = []
         self._failures: dict[str, deque[_Failure]] = {}
         self._chaos: _Chaos | None = None
@@ -1286,6 +1292,22 @@ class FakeBotApi:
         chat = self._ensure_chat(chat_id)
         chat.bot_can_send_messages = send_messages
         chat.bot_can_send_photos = send_photos
+
+    def refuse_photo_url(self, url: str, description: str = PHOTO_URL_REFUSED) -> None:
+        """Refuse sendPhoto with this URL (or any URL starting so, if it ends in "*").
+
+        `description` is the 400 Telegram gives when it cannot use a photo's URL:
+        PHOTO_URL_REFUSED (`wrong file identifier/HTTP URL specified`), PHOTO_URL_FAILED
+        (`failed to get HTTP URL content`) or PHOTO_URL_NOT_IMAGE (`wrong type of the web page
+        content`).
+        """
+        self._refused_photos[url] = description
+
+    def _photo_url_refusal(self, url: str) -> str | None:
+        for rule, description in self._refused_photos.items():
+            if url == rule or (rule.endswith("*") and url.startswith(rule[:-1])):
+                return description
+        return None
 
     @staticmethod
     def _check_rights(chat: _Chat, *, photo: bool) -> None:
@@ -2295,7 +2317,10 @@ class FakeBotApi:
         if isinstance(photo, str):
             is_url = photo.startswith(("http://", "https://"))
             if not is_url and photo not in self._files:
-                raise _bad_request("wrong file identifier/HTTP URL specified")
+                raise _bad_request(PHOTO_URL_REFUSED)
+            refusal = self._photo_url_refusal(photo) if is_url else None
+            if refusal is not None:
+                raise _bad_request(refusal)
         self._last_file += 1
         sizes = []
         for index, (width, height) in enumerate(((90, 60), (320, 213), (800, 533))):

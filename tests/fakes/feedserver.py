@@ -52,7 +52,8 @@ def rss(
     """Build an RSS 2.0 document (with the channel's `<language>` if given).
 
     Each item may have `title`, `link`, `guid`, `description` (HTML allowed; it is escaped),
-    `categories` (list of strings) and `pubDate` (an RFC 822 string or an aware datetime).
+    `categories` (list of strings), `pubDate` (an RFC 822 string or an aware datetime) and
+    `image` (a URL, as an image `<enclosure>`).
     """
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>',
@@ -75,6 +76,9 @@ def rss(
             for category in item.get("categories", ())
         )
         published = item.get("pubDate")
+        if item.get("image") is not None:
+            url = quoteattr(str(item["image"]))
+            parts.append(f'<enclosure url={url} type="image/jpeg" length="1000"/>')
         if isinstance(published, datetime):
             published = format_datetime(published.astimezone(UTC), usegmt=True)
         if published is not None:

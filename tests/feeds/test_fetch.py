@@ -21,6 +21,7 @@ from bot.errors import FeedFetchError, FeedRefusedError
 from bot.feeds.fetch import (
     GuardedNetworkBackend,
     HttpxFetcher,
+    ImageGuard,
     NotModified,
     Retrieved,
     check_url_syntax,
@@ -652,3 +653,55 @@ def test_rss_builds_items_with_all_fields() -> None:
         "categories": ["torture", "petitions"],
         "pubDate": "Mon, 01 Jan 2024 10:00:00 GMT",
     }
+
+
+# -- post images (ImageGuard) ---------------------------------------------------------------
+
+
+async def test_image_guard_drops_literal_private_hosts_even_when_private_feeds_are_allowed() -> (
+    None
+):
+    """With ALLOW_PRIVATE_FEED_URLS on, nothing is looked up, but a literal non-public
+    address, localhost, a non-http(s) scheme, credentials or an overlong URL still go."""
+    looked_up: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        return ["10.0.0.1"]
+
+    guard = ImageGuard(allow_private=True, resolve=resolve)
+    urls = {
+        "https://cdn.example.org/a.jpg",
+        "http://127.0.0.1/a.jpg",
+        "http://169.254.169.254/latest/a.jpg",
+        "http://0x7f.1/a.jpg",
+        "http://[::ffff:10.0.0.1]/a.jpg",
+        "http://app.localhost/a.jpg",
+        "file:///etc/a.jpg",
+        "https://user:pw@cdn.example.org/a.jpg",
+        "https://cdn.example.org/" + "a" * 2100 + ".jpg",
+    }
+    assert (await guard.allowed(urls), looked_up) == ({"https://cdn.example.org/a.jpg"}, [])
+
+
+async def test_image_guard_resolves_each_host_once_and_remembers_it() -> None:
+    """Private feeds off: a host is looked up once for all its images and for later polls
+    within the TTL; one resolving to a private address, or not at all, is dropped."""
+    looked_up: list[str] = []
+    now = [0.0]
+    answers = {"cdn.example.org": ["93.184.216.34"], "evil.example.org": ["192.168.0.9"]}
+
+    async def resolve(host: str, port: int) -> list[str]:
+        looked_up.append(host)
+        if host not in answers:
+            raise socket.gaierror(socket.EAI_NONAME, "unknown")
+        return answers[host]
+
+    guard = ImageGuard(allow_private=False, resolve=resolve, monotonic=lambda: now[0])
+    urls = [f"https://{h}/{n}.jpg" for h in (*answers, "gone.example.org") for n in (1, 2)]
+    first = await guard.allowed(urls)
+    second = await guard.allowed(urls)
+    now[0] += 601  # the verdicts expire
+    await guard.allowed(urls[:1])
+    assert first == second == {"https://cdn.example.org/1.jpg", "https://cdn.example.org/2.jpg"}
+    assert sorted(looked_up) == sorted([*answers, "gone.example.org", "cdn.example.org"])

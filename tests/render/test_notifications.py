@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.domain.views import PostView, TopicView
 from bot.render import notifications as render
-from tests.render.samples import SLOW, posts, problems, topics
+from tests.render.samples import SLOW, plain_text, posts, problems, topics
 
 
 @SLOW
@@ -59,3 +59,52 @@ def test_with_tracked_link_leaves_the_preview_alone_when_the_text_has_no_such_li
     message = render.broadcast_message("Act <b>now</b>", "https://act.example.org/", None)
     tracked = render.with_tracked_link(message, "https://act.example.org/", "https://t/r/X")
     assert (tracked.buttons[0][0].url, tracked.preview_url) == ("https://t/r/X", None)
+
+
+@settings(SLOW, max_examples=25)  # the shortening loop is the same for every post
+@given(post=posts, topic=st.one_of(st.none(), topics), room=st.integers(300, 5000))
+@example(post=PostView(1, "t", None, summary="😀&<" * 3000), topic=None, room=5000)
+def test_caption_is_valid_html_within_1024_characters(
+    post: PostView, topic: TopicView | None, room: int
+) -> None:
+    """As a photo's caption, any post fits Telegram's 1,024 characters after parsing, even
+    with room for a long summary: the summary is shortened, never cut inside a tag or entity."""
+    caption = render.post_notification(post, topic, UTC, caption=True, summary_chars=room)
+    assert problems(caption) == []
+    assert len(plain_text(caption).encode("utf-16-le")) // 2 <= 1024
+
+
+def test_caption_shortens_the_summary_at_a_word_and_keeps_title_and_source() -> None:
+    """A summary too long for a caption ends with "…" at a word; title and date line stay."""
+    post = PostView(
+        1,
+        "Vigil & march",
+        "https://e.example.org/v",
+        summary="Join us at the embassy. " * 100,
+        published=datetime(2026, 2, 9, tzinfo=UTC),
+        source="Feed",
+    )
+    text = plain_text(render.post_notification(post, None, UTC, caption=True, summary_chars=4000))
+    lines = text.splitlines()
+    assert (lines[0], lines[-1], lines[2][-8:]) == (
+        "Vigil & march",
+        "9 Feb 2026 · Feed",
+        "embassy…",
+    )
+    assert 1000 < len(text) <= 1024
+
+
+def test_topic_preview_sets_the_link_preview_options() -> None:
+    """A topic's preview off/small/large becomes LinkPreviewOptions; no topic reads small."""
+    post = PostView(1, "Title", "https://e.example.org/a")
+    found = {}
+    for preview in ("off", "small", "large", None):
+        topic = TopicView(3, "t", "Topic", preview=preview) if preview else None
+        found[preview] = render.post_notification(post, topic, UTC).link_preview_options.to_dict()
+    small = {"is_disabled": False, "prefer_small_media": True, "show_above_text": False}
+    assert found == {
+        "off": {"is_disabled": True},
+        "small": small,
+        "large": {"is_disabled": False, "prefer_large_media": True},
+        None: small,
+    }

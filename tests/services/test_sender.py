@@ -16,7 +16,12 @@ from telegram import Bot, InlineKeyboardButton
 from bot.domain.types import DeliveryOutcome, OutcomeKind
 from bot.render.text import RenderedMessage
 from bot.sender import LeanSender, TelegramSender
-from tests.fakes.botapi import FakeBotApi
+from tests.fakes.botapi import (
+    PHOTO_URL_FAILED,
+    PHOTO_URL_NOT_IMAGE,
+    PHOTO_URL_REFUSED,
+    FakeBotApi,
+)
 
 MESSAGE = RenderedMessage(
     "<b>Act now</b> &amp; sign",
@@ -81,7 +86,25 @@ CASES: dict[str, tuple[int, Setup, OutcomeKind]] = {
         lambda api, chat: api.set_stars_balance(0),
         OutcomeKind.PAID_REFUSED,
     ),
+    "image URL refused": (
+        513,
+        lambda api, chat: api.refuse_photo_url(PHOTO, PHOTO_URL_REFUSED),
+        OutcomeKind.IMAGE_REFUSED,
+    ),
+    "image URL not fetched": (
+        514,
+        lambda api, chat: api.refuse_photo_url(PHOTO, PHOTO_URL_FAILED),
+        OutcomeKind.IMAGE_REFUSED,
+    ),
+    "image URL not an image": (
+        515,
+        lambda api, chat: api.refuse_photo_url(PHOTO, PHOTO_URL_NOT_IMAGE),
+        OutcomeKind.IMAGE_REFUSED,
+    ),
 }
+PHOTO_CASES = frozenset(
+    {"photos refused", "image URL refused", "image URL not fetched", "image URL not an image"}
+)
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -90,7 +113,7 @@ async def test_both_paths_give_the_same_outcome(
 ) -> None:
     chat_id, setup, kind = CASES[case]
     api.declare_chat(chat_id, "private" if chat_id > 0 else "group")
-    photo = PHOTO if case == "photos refused" else None
+    photo = PHOTO if case in PHOTO_CASES else None
     paid = case == "balance too low"
     outcomes: list[DeliveryOutcome] = []
     for sender in senders:
@@ -147,6 +170,46 @@ async def test_lean_requests_carry_what_the_ptb_path_sends(
     params = [r.params for r in api.requests(method)]
     assert [p.get("allow_paid_broadcast") for p in params] == [True, True]
     assert api.stats.paid_messages == 2
+
+
+@pytest.mark.parametrize(
+    ("size", "disabled", "expected"),
+    [
+        (None, True, {"is_disabled": True}),
+        ("small", False, {"is_disabled": False, "prefer_small_media": True}),
+        ("large", False, {"is_disabled": False, "prefer_large_media": True}),
+    ],
+)
+async def test_both_paths_send_the_same_link_preview_options(
+    api: FakeBotApi,
+    senders: tuple[TelegramSender, LeanSender],
+    size: str | None,
+    disabled: bool,
+    expected: dict[str, bool],
+) -> None:
+    """A topic's preview (off, small, large) reaches Telegram alike through either sender."""
+    message = RenderedMessage(
+        '<a href="https://campaign.example.org/a">Act</a>',
+        disable_preview=disabled,
+        preview_size=size,
+    )
+    for chat, sender in zip((540, 541), senders, strict=True):
+        api.declare_chat(chat, "private")
+        assert (await sender.send(chat, message)).kind is OutcomeKind.SENT
+    sent = [_as_dict(r.params["link_preview_options"]) for r in api.requests("sendMessage")]
+    assert len(sent) == 2
+    assert sent[0] == sent[1]
+    assert {k: v for k, v in sent[0].items() if v} == {k: v for k, v in expected.items() if v}
+    assert sent[0].get("is_disabled", False) is disabled
+    if size == "small":
+        assert sent[0]["show_above_text"] is False
+
+
+def _as_dict(value: object) -> dict[str, object]:
+    """A JSON object parameter as the fake recorded it (decoded, or as the text sent)."""
+    decoded = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(decoded, dict)
+    return decoded
 
 
 async def test_a_message_is_serialised_once_and_only_chat_id_varies(

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import BROADCAST, NOTICE, Broadcast, Chat, Delivery, Subscription
+from bot.db.models import BROADCAST, NOTICE, Broadcast, Chat, Delivery, Subscription, Topic
 from bot.db.repos._sql import _chunks, _insert
 from bot.db.repos.deliveries import _audience, _fan_out, chat_language_expr
 from bot.domain.languages import MAIN_LANGUAGE
-from bot.domain.priority import DeliveryPriority
+from bot.domain.priority import DeliveryPriority, broadcast_priority
 from bot.domain.types import DeliveryStatus
 
 
@@ -106,20 +106,27 @@ class BroadcastRepo:
 
         Grouped by chat, so a chat following several of the topics gets one message; the
         unique key (chat_id, broadcast_id) with ON CONFLICT DO NOTHING makes it idempotent.
-        Broadcasts go before ordinary posts (`DeliveryPriority.BROADCAST`).
+        Broadcasts go before ordinary posts (`DeliveryPriority.BROADCAST`); one whose
+        audience includes a topic marked urgent goes at URGENT, through digests and quiet hours.
 
         Returns:
             How many deliveries were created.
         """
         if topic_ids is not None and not topic_ids:
             return 0
+        urgent: frozenset[int] = frozenset()
+        if topic_ids:
+            result = await self.session.execute(
+                select(Topic.id).where(Topic.id.in_(list(topic_ids)), Topic.urgent.is_(True))
+            )
+            urgent = frozenset(int(i) for i in result.scalars())
         return await _fan_out(
             self.session,
             "broadcast_id",
             broadcast_id,
             _audience(topic_ids),
             now,
-            DeliveryPriority.BROADCAST,
+            broadcast_priority(topic_ids, urgent),
         )
 
     async def transition(

@@ -135,6 +135,8 @@ class PostRepo:
         if entry.published is not None:
             changes["published_at"] = entry.published
         changed = False
+        if post.image_url != entry.image_url:
+            post.image_refused = False  # a new image gets its own chance
         for field, value in changes.items():
             if getattr(post, field) != value:
                 setattr(post, field, value)
@@ -204,6 +206,18 @@ class PostRepo:
     async def set_twin(self, post_id: int, twin_of: int) -> None:
         """Record that a post is the other language's version of `twin_of`."""
         await self.session.execute(update(Post).where(Post.id == post_id).values(twin_of=twin_of))
+
+    async def mark_image_refused(self, post_id: int, image_url: str) -> None:
+        """Telegram refused the post's image: later deliveries of it go as text.
+
+        Only while the post still has that image (an edit may have brought another).
+        """
+        await self.session.execute(
+            update(Post)
+            .where(Post.id == post_id, Post.image_url == image_url)
+            .values(image_refused=True)
+            .execution_options(synchronize_session=False)
+        )
 
     async def count(self) -> int:
         """How many posts are stored."""

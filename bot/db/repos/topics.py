@@ -67,6 +67,8 @@ class TopicRepo:
             description=spec.description,
             emoji=spec.emoji,
             action_label=spec.action or None,
+            urgent=spec.urgent,
+            preview=spec.preview,
             created_at=now,
         )
         self.set_french(topic, spec.name_fr, spec.description_fr)
@@ -135,6 +137,13 @@ class TopicRepo:
                 )
             )
         return compiled
+
+    async def urgent_ids(self) -> frozenset[int]:
+        """Ids of the active topics marked urgent (their posts go at priority URGENT)."""
+        result = await self.session.execute(
+            select(Topic.id).where(Topic.urgent.is_(True), Topic.archived.is_(False))
+        )
+        return frozenset(int(i) for i in result.scalars())
 
     async def count(self) -> int:
         """How many topics exist, archived included."""
