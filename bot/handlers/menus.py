@@ -69,6 +69,8 @@ _ADMIN: tuple[tuple[str, str], ...] = (
     ("resumefeed", N_("Resume a feed: /resumefeed <id|url>")),
     ("feedlanguage", N_("A feed's language: /feedlanguage <id|url> en|fr|auto")),
     ("removefeed", N_("Remove a feed: /removefeed <id|url>")),
+    ("channel", N_("Post topics in a channel or group: /channel <@name|id> <topic…>|off")),
+    ("channels", N_("Linked channels and groups, with their health")),
     ("grant", N_("Give a role: /grant <id|@username> organiser|admin")),
     ("revoke", N_("Take a role back: /revoke <id|@username>")),
     ("team", N_("Organisers and admins")),

@@ -44,6 +44,7 @@ ADMIN_USAGE: dict[str, str] = {
     "resumefeed": N_("/resumefeed <feed id or url>"),
     "feedlanguage": N_("/feedlanguage <feed id or url> en|fr|other|auto"),
     "removefeed": N_("/removefeed <feed id or url>"),
+    "channel": N_("/channel <@name or id> <topic…> (or: /channel <@name or id> off)"),
     "audit": "/audit [n]",
 }
 

@@ -51,13 +51,15 @@ def post_notification(
     tz: tzinfo,
     share_query: str | None = None,
     language: str = SOURCE_LANGUAGE,
+    *,
+    channel: bool = False,
 ) -> RenderedMessage:
     """The message a subscriber gets for a new post.
 
     Topic emoji and name, the title as a link, a summary cut at a word boundary, date and
     source; buttons "Read and act" (the post's link) and "Share" (with `share_query`, when
     inline mode is on) in one row, the topic's action button if it has a label, and
-    "Unsubscribe from <topic>".
+    "Unsubscribe from <topic>". In a `channel` only "Read and act" stays (see `for_channel`).
     """
     t = translator(language)
     url = safe_url(post.url)
@@ -79,7 +81,8 @@ def post_notification(
         data = cb.action(cb.ACTION_POST, post.id)
         rows.append(_action_row(topic.action_label, data, language))
     rows.extend(_unsubscribe_row(topic, language))
-    return RenderedMessage("\n".join(lines), tuple(rows))
+    message = RenderedMessage("\n".join(lines), tuple(rows))
+    return for_channel(message) if channel else message
 
 
 def broadcast_message(
@@ -90,12 +93,14 @@ def broadcast_message(
     broadcast_id: int | None = None,
     share_query: str | None = None,
     language: str = SOURCE_LANGUAGE,
+    *,
+    channel: bool = False,
 ) -> RenderedMessage:
     """An organiser's call to action: their (already safe) HTML and a "Take action" button.
 
     With `share_query`, a "Share" button beside it. With an `action_label`, an action button
     follows ("✅ I did it"); in the preview (no `broadcast_id` yet) it looks the same and only
-    acknowledges a press.
+    acknowledges a press. In a `channel` only "Take action" stays (see `for_channel`).
     """
     label = translator(language).gettext("Take action")
     rows = _link_rows(label, safe_url(action_url), share_query, language)
@@ -103,7 +108,21 @@ def broadcast_message(
         data = cb.action(cb.ACTION_BROADCAST, broadcast_id) if broadcast_id else cb.NOOP
         rows.append(_action_row(action_label, data, language))
     rows.extend(_unsubscribe_row(topic, language))
-    return RenderedMessage(text_html, tuple(rows))
+    message = RenderedMessage(text_html, tuple(rows))
+    return for_channel(message) if channel else message
+
+
+def for_channel(message: RenderedMessage) -> RenderedMessage:
+    """The message as a channel gets it: link buttons only.
+
+    Telegram refuses switch_inline buttons in channels (Share), and the action and
+    Unsubscribe buttons would count or change nothing sensible there (a channel's readers are
+    not the chat that follows the topic), so only URL buttons stay.
+    """
+    rows = tuple(
+        kept for row in message.buttons if (kept := tuple(b for b in row if b.url is not None))
+    )
+    return replace(message, buttons=rows)
 
 
 def _action_row(label: str, data: str, language: str) -> tuple[InlineKeyboardButton, ...]:

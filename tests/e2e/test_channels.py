@@ -1,0 +1,362 @@
+"""Channels and groups as targets, end to end: the whole bot against the fake Bot API.
+
+An admin makes the bot an administrator of the organisation's channel, is told how to link
+it, links it with /channel, and matched posts reach it through the outbox with link buttons
+only; removal or demotion makes it inactive and every admin is told once; /channels shows
+its health. Tests wait on the fake server's events and read the database through the bot's
+own runtime.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import AnyApplication, make_application, running
+from bot.config import Settings
+from bot.db.models import AuditEntry, Chat, Delivery, LinkedChannel, Subscription
+from bot.domain.types import Actor, Role
+from bot.handlers.guards import REFUSAL
+from tests.e2e.conftest import runtime_of
+from tests.fakes.botapi import BotMessage, FakeBotApi, RateLimits
+from tests.fakes.feedserver import FeedServer, rss
+
+ADMIN = 7101
+SECOND_ADMIN = 7102
+SUPPORTER = 7103
+CHANNEL = -1001234567890
+OTHER_CHANNEL = -1009876543210
+GROUP = -4001
+TITLE = "Amnesty Test <Channel>"
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API with inline mode on, so supporters' messages carry a Share button."""
+    async with FakeBotApi(limits=RateLimits(per_chat_burst=30), inline_mode=True) as server:
+        yield server
+
+
+@pytest.fixture
+async def app(bot_settings: Callable[..., Settings], engine: Any) -> AsyncIterator[AnyApplication]:
+    """The whole bot with ADMIN in ADMIN_IDS and SECOND_ADMIN granted the admin role."""
+    application = make_application(bot_settings(admin_ids=[ADMIN]), engine=engine)
+    async with running(application):
+        await runtime_of(application).roles.grant(Actor(None, "test"), str(SECOND_ADMIN), "admin")
+        yield application
+
+
+async def ask(api: FakeBotApi, user_id: int, text: str) -> str:
+    """Send `text` in the user's private chat and return the text of the bot's next message."""
+    before = len(api.messages(user_id))
+    api.send_text(user_id, text)
+    messages = await api.wait_until(
+        lambda: api.messages(user_id)[before:] or None, what=f"a reply to {text[:30]!r}"
+    )
+    return messages[0].text or ""
+
+
+async def count(app: AnyApplication, model: Any, *where: Any) -> int:
+    """How many rows of `model` match."""
+    async with runtime_of(app).sessionmaker() as session:
+        stmt = select(func.count()).select_from(model).where(*where)
+        return int((await session.execute(stmt)).scalar_one())
+
+
+async def chat_row(app: AnyApplication, chat_id: int) -> Chat | None:
+    async with runtime_of(app).sessionmaker() as session:
+        return await session.get(Chat, chat_id)
+
+
+async def link(api: FakeBotApi, chat_id: int = CHANNEL, username: str = "amnestytest") -> str:
+    """The channel exists with the bot as a posting administrator; ADMIN links it."""
+    api.add_channel(chat_id, TITLE, username)
+    return await ask(api, ADMIN, f"/channel @{username} stoptorture")
+
+
+async def post_torture(app: AnyApplication, feeds: FeedServer, guid: str = "p1") -> None:
+    """A feed whose new post matches StopTorture, polled once (primed, then the new item)."""
+    runtime = runtime_of(app)
+    old = {"title": "Office news", "link": "https://news.example.org/office", "guid": "old"}
+    known = [f for f in await runtime.feeds.list_feeds() if f.url == feeds.url("/feed.xml")]
+    if known:
+        feed = known[0]
+    else:
+        feeds.add("/feed.xml", rss([old]))
+        feed = await runtime.feeds.add_feed(feeds.url("/feed.xml"))
+        await runtime.ingest.poll_feed(feed.id)
+    new = {
+        "title": "Survivors of torture speak out",
+        "link": f"https://news.example.org/{guid}",
+        "guid": guid,
+    }
+    feeds.add("/feed.xml", rss([new, old]))
+    await runtime.ingest.poll_feed(feed.id)
+
+
+def button_kinds(message: BotMessage) -> list[str]:
+    """The kind of each button under a message: url, callback_data, switch_inline…"""
+    kinds = []
+    for row in message.buttons:
+        for button in row:
+            kinds.extend(k for k in button if k != "text")
+    return kinds
+
+
+# -- the bot is added ---------------------------------------------------------------------------
+
+
+async def test_admin_who_adds_the_bot_to_a_channel_is_told_how_to_link_it(
+    api: FakeBotApi, app: AnyApplication
+) -> None:
+    """Made administrator by an admin: that admin is told in private, with the command."""
+    api.declare_chat(CHANNEL, "channel", title=TITLE, username="amnestytest")
+    api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
+    told = await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
+    assert (
+        "Amnesty Test <Channel>" in (told.text or ""),
+        "/channel @amnestytest" in (told.text or ""),
+        api.messages(SECOND_ADMIN),
+        await chat_row(app, CHANNEL),
+    ) == (True, True, [], None)
+
+
+async def test_bot_added_by_a_non_admin_says_nothing_and_links_nothing(
+    api: FakeBotApi, app: AnyApplication
+) -> None:
+    """A supporter making the bot an administrator gets no message and nothing is stored.
+
+    The channel's updates are handled in order, so once the admin's later change is answered
+    the supporter's was handled too.
+    """
+    api.declare_chat(CHANNEL, "channel", title=TITLE, username="amnestytest")
+    api.my_chat_member(CHANNEL, SUPPORTER, "left", "administrator", chat_type="channel")
+    api.my_chat_member(CHANNEL, SUPPORTER, "administrator", "left", chat_type="channel")
+    api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
+    await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
+    assert (api.messages(SUPPORTER), await chat_row(app, CHANNEL)) == ([], None)
+
+
+async def test_admin_who_adds_the_bot_to_a_group_is_told_too(
+    api: FakeBotApi, app: AnyApplication
+) -> None:
+    """Added to a group by an admin: the group is welcomed and the admin told in private."""
+    api.declare_chat(GROUP, "group", title="Local group")
+    api.my_chat_member(GROUP, ADMIN, "left", "member", chat_type="group")
+    told = await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
+    assert f"/channel {GROUP}" in (told.text or "")
+
+
+# -- /channel -----------------------------------------------------------------------------------
+
+
+async def test_channel_links_and_a_matched_post_arrives_once_with_link_buttons_only(
+    api: FakeBotApi, app: AnyApplication, feeds: FeedServer
+) -> None:
+    """/channel links the chat to the topic; the post reaches it once, with "Read and act"
+    only, while a supporter gets Share, the action button and Unsubscribe."""
+    runtime = runtime_of(app)
+    await runtime.topics.edit_topic(Actor(ADMIN, "admin"), "stoptorture", "action", "I wrote")
+    await ask(api, SUPPORTER, "/subscribe stoptorture")
+    reply = await link(api)
+    await post_torture(app, feeds)
+    posted = await api.wait_for_message(CHANNEL, lambda m: "Survivors" in (m.text or ""))
+    private = await api.wait_for_message(SUPPORTER, lambda m: "Survivors" in (m.text or ""))
+    await post_torture(app, feeds)  # polled again: nothing new
+    runtime.wake_delivery()
+    row = await chat_row(app, CHANNEL)
+    assert (
+        ("Linked" in reply, "StopTorture" in reply),
+        button_kinds(posted),
+        sorted(set(button_kinds(private))),
+        len([m for m in api.messages(CHANNEL) if "Survivors" in (m.text or "")]),
+        (row.type, row.language, row.digest, row.quiet, row.active) if row else None,
+        await count(app, LinkedChannel, LinkedChannel.chat_id == CHANNEL),
+        await count(app, AuditEntry, AuditEntry.action == "channel.link"),
+    ) == (
+        (True, True),
+        ["url"],
+        ["callback_data", "switch_inline_query_chosen_chat", "url"],
+        1,
+        ("channel", "en", None, None, True),
+        1,
+        1,
+    )
+
+
+async def test_channel_again_replaces_the_topics_and_off_unlinks(
+    api: FakeBotApi, app: AnyApplication
+) -> None:
+    """A second /channel replaces the set of topics; `off` removes them and the link."""
+    await link(api)
+    reply = await ask(api, ADMIN, "/channel @amnestytest write-for-rights, indigenous rights")
+    runtime = runtime_of(app)
+    topics = sorted(t.slug for t in await runtime.subscriptions.chat_topics(CHANNEL))
+    off = await ask(api, ADMIN, "/channel @AmnestyTest off")
+    assert (
+        "Updated" in reply,
+        topics,
+        "Unlinked" in off,
+        await count(app, Subscription, Subscription.chat_id == CHANNEL),
+        await count(app, LinkedChannel),
+        await count(app, AuditEntry, AuditEntry.action == "channel.unlink"),
+    ) == (True, ["indigenous-rights", "write-for-rights"], True, 0, 0, 1)
+
+
+async def test_channel_by_numeric_id_links_too(api: FakeBotApi, app: AnyApplication) -> None:
+    """A channel without @username is linked by its -100… id."""
+    api.add_channel(OTHER_CHANNEL, "Private campaign channel")
+    reply = await ask(api, ADMIN, f"/channel {OTHER_CHANNEL} StopTorture")
+    assert ("Linked" in reply, await count(app, LinkedChannel)) == (True, 1)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/channel", "Usage"),
+        ("/channel @amnestytest", "Usage"),
+        ("/channel amnestytest stoptorture", "Usage"),
+        ("/channel @nosuchchannel stoptorture", "I can't find the chat"),
+        ("/channel @amnestytest nosuchtopic", "No topic called"),
+        ("/channel @readonlychan stoptorture", "not an administrator allowed to post"),
+        ("/channel @nobody off", "is not linked"),
+        (f"/channel {SUPPORTER} stoptorture", "Usage"),
+    ],
+)
+async def test_bad_channel_arguments_are_answered_and_change_nothing(
+    api: FakeBotApi, app: AnyApplication, command: str, expected: str
+) -> None:
+    """Unknown chat, bot not allowed to post, unknown topic, no topics: a clear answer."""
+    api.add_channel(CHANNEL, TITLE, "amnestytest")
+    api.add_channel(OTHER_CHANNEL, "Read only", "readonlychan", can_post_messages=False)
+    reply = await ask(api, ADMIN, command)
+    assert (
+        expected in reply,
+        await count(app, LinkedChannel),
+        await count(app, Subscription, Subscription.chat_id < 0),
+    ) == (True, 0, 0)
+
+
+async def test_a_person_is_not_a_channel(api: FakeBotApi, app: AnyApplication) -> None:
+    """/channel naming a person's @username is refused."""
+    api.send_text(SUPPORTER, "/start", username="someperson")
+    await api.wait_for_message(SUPPORTER)
+    reply = await ask(api, ADMIN, "/channel @someperson stoptorture")
+    assert ("not a channel or a group" in reply, await count(app, LinkedChannel)) == (True, 0)
+
+
+async def test_non_admin_cannot_use_channel_or_channels(
+    api: FakeBotApi, app: AnyApplication
+) -> None:
+    """A supporter (and an organiser) is refused; nothing is linked."""
+    api.add_channel(CHANNEL, TITLE, "amnestytest")
+    await runtime_of(app).roles.grant(Actor(None, "test"), str(SUPPORTER + 10), "organiser")
+    refused = [
+        await ask(api, SUPPORTER, "/channel @amnestytest stoptorture"),
+        await ask(api, SUPPORTER + 10, "/channel @amnestytest stoptorture"),
+        await ask(api, SUPPORTER, "/channels"),
+    ]
+    assert (refused, await count(app, LinkedChannel)) == ([REFUSAL[Role.ADMIN]] * 3, 0)
+
+
+# -- health -------------------------------------------------------------------------------------
+
+
+async def test_channels_lists_topics_and_health(
+    api: FakeBotApi, app: AnyApplication, feeds: FeedServer
+) -> None:
+    """/channels: title, @name, topics, active, pending, last sent and failures."""
+    empty = await ask(api, ADMIN, "/channels")
+    await link(api)
+    await post_torture(app, feeds)
+    await api.wait_for_message(CHANNEL, lambda m: "Survivors" in (m.text or ""))
+    listing = ""
+    for _ in range(50):  # the sent mark is committed just after Telegram answers
+        listing = await ask(api, ADMIN, "/channels")
+        if "last sent: never" not in listing:
+            break
+    assert (
+        "No channel" in empty,
+        "Amnesty Test &lt;Channel&gt;" not in listing,
+        "Amnesty Test <Channel>" in listing,
+        "@amnestytest" in listing,
+        "StopTorture" in listing,
+        "✅ active" in listing,
+        "0 pending" in listing,
+        "last sent: never" in listing,
+        "0 failures in 24 h" in listing,
+    ) == (True, True, True, True, True, True, True, False, True)
+
+
+# -- lost ---------------------------------------------------------------------------------------
+
+
+async def test_removed_channel_becomes_inactive_and_every_admin_is_told_once(
+    api: FakeBotApi, app: AnyApplication
+) -> None:
+    """Kicked from the channel: inactive, pending dropped, both admins told once; added back
+    as a posting administrator, it is active again."""
+    await link(api)
+    api.kick(CHANNEL, by_user_id=ADMIN, notify=True)
+    for admin in (ADMIN, SECOND_ADMIN):
+        await api.wait_for_message(admin, lambda m: "no longer post" in (m.text or ""))
+    row = await chat_row(app, CHANNEL)
+    api.my_chat_member(CHANNEL, ADMIN, "kicked", "left", chat_type="channel")
+    api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
+    await api.wait_for_message(SECOND_ADMIN, lambda m: "I can post in" in (m.text or ""))
+    back = await chat_row(app, CHANNEL)
+    told = [
+        len([m for m in api.messages(a) if "no longer post" in (m.text or "")])
+        for a in (ADMIN, SECOND_ADMIN)
+    ]
+    assert (
+        (row.active, row.inactive_reason) if row else None,
+        told,
+        back.active if back else None,
+    ) == ((False, "the bot was removed from the channel"), [1, 1], True)
+
+
+async def test_demoted_channel_becomes_inactive_and_admins_are_told(
+    api: FakeBotApi, app: AnyApplication
+) -> None:
+    """Still administrator but without the right to post: inactive, admins told."""
+    await link(api)
+    api.my_chat_member(
+        CHANNEL,
+        ADMIN,
+        "administrator",
+        "administrator",
+        chat_type="channel",
+        can_post_messages=False,
+    )
+    told = await api.wait_for_message(SECOND_ADMIN, lambda m: "no longer post" in (m.text or ""))
+    row = await chat_row(app, CHANNEL)
+    assert ("may no longer post" in (told.text or ""), row.active if row else None) == (
+        True,
+        False,
+    )
+
+
+async def test_send_refused_makes_the_channel_inactive_and_admins_told_once(
+    api: FakeBotApi, app: AnyApplication, feeds: FeedServer
+) -> None:
+    """The bot was removed without an update: the 403 of a send makes the channel inactive,
+    its other pending post is dropped, and each admin is told once."""
+    await link(api)
+    api.kick(CHANNEL)  # no my_chat_member update
+    await post_torture(app, feeds, guid="p1")
+    for admin in (ADMIN, SECOND_ADMIN):
+        await api.wait_for_message(admin, lambda m: "no longer post" in (m.text or ""))
+    row = await chat_row(app, CHANNEL)
+    told = [
+        len([m for m in api.messages(a) if "no longer post" in (m.text or "")])
+        for a in (ADMIN, SECOND_ADMIN)
+    ]
+    assert (
+        row.active if row else None,
+        told,
+        await count(app, Delivery, Delivery.chat_id == CHANNEL, Delivery.status == "pending"),
+    ) == (False, [1, 1], 0)
