@@ -109,25 +109,11 @@ def button_kinds(message: BotMessage) -> list[str]:
 # -- the bot is added ---------------------------------------------------------------------------
 
 
-async def test_admin_who_adds_the_bot_to_a_channel_is_told_how_to_link_it(
+async def test_only_an_admin_who_adds_the_bot_to_a_channel_is_told(
     api: FakeBotApi, app: AnyApplication
 ) -> None:
-    """Made administrator by an admin: that admin is told in private, with the command."""
-    api.declare_chat(CHANNEL, "channel", title=TITLE, username="amnestytest")
-    api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
-    told = await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
-    assert (
-        "Amnesty Test <Channel>" in (told.text or ""),
-        "/channel @amnestytest" in (told.text or ""),
-        api.messages(SECOND_ADMIN),
-        await chat_row(app, CHANNEL),
-    ) == (True, True, [], None)
-
-
-async def test_bot_added_by_a_non_admin_says_nothing_and_links_nothing(
-    api: FakeBotApi, app: AnyApplication
-) -> None:
-    """A supporter making the bot an administrator gets no message and nothing is stored.
+    """A supporter making the bot an administrator gets no message and nothing is stored;
+    an admin doing it is told in private how to link the channel, with the command.
 
     The channel's updates are handled in order, so once the admin's later change is answered
     the supporter's was handled too.
@@ -136,8 +122,14 @@ async def test_bot_added_by_a_non_admin_says_nothing_and_links_nothing(
     api.my_chat_member(CHANNEL, SUPPORTER, "left", "administrator", chat_type="channel")
     api.my_chat_member(CHANNEL, SUPPORTER, "administrator", "left", chat_type="channel")
     api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
-    await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
-    assert (api.messages(SUPPORTER), await chat_row(app, CHANNEL)) == ([], None)
+    told = await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
+    assert (
+        "Amnesty Test <Channel>" in (told.text or ""),
+        "/channel @amnestytest" in (told.text or ""),
+        api.messages(SUPPORTER),
+        api.messages(SECOND_ADMIN),
+        await chat_row(app, CHANNEL),
+    ) == (True, True, [], [], None)
 
 
 async def test_admin_who_adds_the_bot_to_a_group_is_told_too(
@@ -206,46 +198,37 @@ async def test_channel_again_replaces_the_topics_and_off_unlinks(
     ) == (True, ["indigenous-rights", "write-for-rights"], True, 0, 0, 1)
 
 
-async def test_channel_by_numeric_id_links_too(api: FakeBotApi, app: AnyApplication) -> None:
-    """A channel without @username is linked by its -100… id."""
-    api.add_channel(OTHER_CHANNEL, "Private campaign channel")
-    reply = await ask(api, ADMIN, f"/channel {OTHER_CHANNEL} StopTorture")
-    assert ("Linked" in reply, await count(app, LinkedChannel)) == (True, 1)
-
-
-@pytest.mark.parametrize(
-    ("command", "expected"),
-    [
-        ("/channel", "Usage"),
-        ("/channel @amnestytest", "Usage"),
-        ("/channel amnestytest stoptorture", "Usage"),
-        ("/channel @nosuchchannel stoptorture", "I can't find the chat"),
-        ("/channel @amnestytest nosuchtopic", "No topic called"),
-        ("/channel @readonlychan stoptorture", "not an administrator allowed to post"),
-        ("/channel @nobody off", "is not linked"),
-        (f"/channel {SUPPORTER} stoptorture", "Usage"),
-    ],
+BAD_ARGUMENTS = (
+    ("/channel", "Usage"),
+    ("/channel @amnestytest", "Usage"),
+    ("/channel amnestytest stoptorture", "Usage"),
+    (f"/channel {SUPPORTER} stoptorture", "Usage"),
+    ("/channel @nosuchchannel stoptorture", "I can't find the chat"),
+    ("/channel @someperson stoptorture", "not a channel or a group"),
+    ("/channel @amnestytest nosuchtopic", "No topic called"),
+    ("/channel @readonlychan stoptorture", "not an administrator allowed to post"),
+    ("/channel @nobody off", "is not linked"),
 )
+
+
 async def test_bad_channel_arguments_are_answered_and_change_nothing(
-    api: FakeBotApi, app: AnyApplication, command: str, expected: str
+    api: FakeBotApi, app: AnyApplication
 ) -> None:
-    """Unknown chat, bot not allowed to post, unknown topic, no topics: a clear answer."""
+    """No topics, a malformed or unknown chat, a person, an unknown topic, a channel where
+    the bot may not post, unlinking what is not linked: each a clear answer, nothing linked.
+    Then a channel without @username links by its -100… id."""
     api.add_channel(CHANNEL, TITLE, "amnestytest")
     api.add_channel(OTHER_CHANNEL, "Read only", "readonlychan", can_post_messages=False)
-    reply = await ask(api, ADMIN, command)
-    assert (
-        expected in reply,
-        await count(app, LinkedChannel),
-        await count(app, Subscription, Subscription.chat_id < 0),
-    ) == (True, 0, 0)
-
-
-async def test_a_person_is_not_a_channel(api: FakeBotApi, app: AnyApplication) -> None:
-    """/channel naming a person's @username is refused."""
     api.send_text(SUPPORTER, "/start", username="someperson")
     await api.wait_for_message(SUPPORTER)
-    reply = await ask(api, ADMIN, "/channel @someperson stoptorture")
-    assert ("not a channel or a group" in reply, await count(app, LinkedChannel)) == (True, 0)
+    answers = [expected in await ask(api, ADMIN, command) for command, expected in BAD_ARGUMENTS]
+    unchanged = (
+        await count(app, LinkedChannel),
+        await count(app, Subscription, Subscription.chat_id < 0),
+    )
+    api.add_channel(CHANNEL - 1, "No username")
+    by_id = await ask(api, ADMIN, f"/channel {CHANNEL - 1} StopTorture")
+    assert (answers, unchanged, "Linked" in by_id) == ([True] * len(BAD_ARGUMENTS), (0, 0), True)
 
 
 async def test_non_admin_cannot_use_channel_or_channels(
@@ -294,35 +277,16 @@ async def test_channels_lists_topics_and_health(
 # -- lost ---------------------------------------------------------------------------------------
 
 
-async def test_removed_channel_becomes_inactive_and_every_admin_is_told_once(
-    api: FakeBotApi, app: AnyApplication
-) -> None:
-    """Kicked from the channel: inactive, pending dropped, both admins told once; added back
-    as a posting administrator, it is active again."""
-    await link(api)
-    api.kick(CHANNEL, by_user_id=ADMIN, notify=True)
-    for admin in (ADMIN, SECOND_ADMIN):
-        await api.wait_for_message(admin, lambda m: "no longer post" in (m.text or ""))
-    row = await chat_row(app, CHANNEL)
-    api.my_chat_member(CHANNEL, ADMIN, "kicked", "left", chat_type="channel")
-    api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
-    await api.wait_for_message(SECOND_ADMIN, lambda m: "I can post in" in (m.text or ""))
-    back = await chat_row(app, CHANNEL)
-    told = [
-        len([m for m in api.messages(a) if "no longer post" in (m.text or "")])
-        for a in (ADMIN, SECOND_ADMIN)
-    ]
-    assert (
-        (row.active, row.inactive_reason) if row else None,
-        told,
-        back.active if back else None,
-    ) == ((False, "the bot was removed from the channel"), [1, 1], True)
+def told(api: FakeBotApi, admin: int, words: str) -> int:
+    """How many messages to an admin contain `words`."""
+    return len([m for m in api.messages(admin) if words in (m.text or "")])
 
 
-async def test_demoted_channel_becomes_inactive_and_admins_are_told(
+async def test_demoted_or_removed_channel_is_inactive_and_every_admin_told_once(
     api: FakeBotApi, app: AnyApplication
 ) -> None:
-    """Still administrator but without the right to post: inactive, admins told."""
+    """Demoted (no right to post): inactive, both admins told; promoted again: active, both
+    told; removed: inactive again, told once more, the later "left" update tells nobody."""
     await link(api)
     api.my_chat_member(
         CHANNEL,
@@ -332,12 +296,27 @@ async def test_demoted_channel_becomes_inactive_and_admins_are_told(
         chat_type="channel",
         can_post_messages=False,
     )
-    told = await api.wait_for_message(SECOND_ADMIN, lambda m: "no longer post" in (m.text or ""))
-    row = await chat_row(app, CHANNEL)
-    assert ("may no longer post" in (told.text or ""), row.active if row else None) == (
-        True,
-        False,
-    )
+    await api.wait_for_message(SECOND_ADMIN, lambda m: "no longer post" in (m.text or ""))
+    demoted = await chat_row(app, CHANNEL)
+    api.my_chat_member(CHANNEL, ADMIN, "administrator", "administrator", chat_type="channel")
+    await api.wait_for_message(SECOND_ADMIN, lambda m: "I can post in" in (m.text or ""))
+    promoted = await chat_row(app, CHANNEL)
+    api.kick(CHANNEL, by_user_id=ADMIN, notify=True)
+    api.my_chat_member(CHANNEL, ADMIN, "kicked", "left", chat_type="channel")
+    api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
+    for admin in (ADMIN, SECOND_ADMIN):
+        await api.wait_until(
+            lambda a=admin: told(api, a, "I can post in") == 2 or None, what="second return"
+        )
+    removed_reasons = [
+        m.text for m in api.messages(ADMIN) if "removed from the channel" in (m.text or "")
+    ]
+    assert (
+        (demoted.active, demoted.inactive_reason) if demoted else None,
+        promoted.active if promoted else None,
+        [told(api, a, "no longer post") for a in (ADMIN, SECOND_ADMIN)],
+        len(removed_reasons),
+    ) == ((False, "the bot may no longer post in the channel"), True, [2, 2], 1)
 
 
 async def test_send_refused_makes_the_channel_inactive_and_admins_told_once(
