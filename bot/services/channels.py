@@ -237,8 +237,11 @@ class ChannelService:
     async def _report(
         self, session: AsyncSession, chat_id: int, reason: str, admins: Sequence[int]
     ) -> LostReport:
-        """The report about a chat for `admins` (asked of RoleService before the session:
-        on SQLite a second session inside a transaction would wait for the first)."""
+        """The report about a chat for `admins`, each with the language of their chat.
+
+        `admins` is asked of RoleService before the session opens: on SQLite a second
+        session inside a transaction would wait for the first.
+        """
         view = await self._view(session, chat_id)
         stored = await ChatRepo(session).languages(admins)
         recipients = tuple((a, stored.get(a) or self._default_language) for a in admins)
