@@ -47,8 +47,11 @@ async def test_save_find_replace_topics_and_remove(sessionmaker: Maker) -> None:
     async with sessionmaker.begin() as session:
         repo = ChannelRepo(session)
         created = await repo.save(CHANNEL, "Org", "OrgNews", 7, NOW)
+        await repo.update_identity(CHANNEL, "Org", "OldName")
         again = await repo.save(CHANNEL, "Org renamed", "OrgNews", 8, NOW)
+        await repo.update_identity(-5, "Not linked", None)  # nothing to update
         found = await repo.by_username("orgnews")
+        stale = await repo.by_username("OldName")
         changes = await repo.replace_topics(CHANNEL, [beta], NOW)
         same = await repo.replace_topics(CHANNEL, [beta], NOW)
         names = await repo.topic_names([CHANNEL])
@@ -59,6 +62,7 @@ async def test_save_find_replace_topics_and_remove(sessionmaker: Maker) -> None:
         created,
         again,
         found.title if found else None,
+        stale,
         changes,
         same,
         names,
@@ -69,6 +73,7 @@ async def test_save_find_replace_topics_and_remove(sessionmaker: Maker) -> None:
         True,
         False,
         "Org renamed",
+        None,
         ([beta], [alpha]),
         ([], []),
         {CHANNEL: ["Beta"]},
