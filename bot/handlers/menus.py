@@ -133,6 +133,18 @@ async def install_menus(bot: Bot) -> None:
 # users, refreshed by /grant and /revoke.
 
 
+def staff_entries(role: Role) -> tuple[tuple[str, str], ...]:
+    """The organiser and admin commands `role` may use: (command, description message id).
+
+    As its command menu lists them; /help lists them too.
+    """
+    if role is Role.ADMIN:
+        return _ORGANISER + _ADMIN
+    if role is Role.ORGANISER:
+        return _ORGANISER
+    return ()
+
+
 def commands_for(role: Role, language: str = SOURCE_LANGUAGE) -> tuple[BotCommand, ...]:
     """The private-chat menu of someone holding `role`, in `language`."""
     supporter = supporter_commands(language)

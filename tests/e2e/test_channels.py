@@ -216,11 +216,13 @@ async def test_bad_channel_arguments_are_answered_and_change_nothing(
 ) -> None:
     """No topics, a malformed or unknown chat, a person, an unknown topic, a channel where
     the bot may not post, unlinking what is not linked: each a clear answer, nothing linked.
-    Then a channel without @username links by its -100… id."""
+    Then a channel without @username links by its -100… id. An admin's /help lists /channel
+    and /channels, a supporter's does not."""
     api.add_channel(CHANNEL, TITLE, "amnestytest")
     api.add_channel(OTHER_CHANNEL, "Read only", "readonlychan", can_post_messages=False)
     api.send_text(SUPPORTER, "/start", username="someperson")
     await api.wait_for_message(SUPPORTER)
+    help_texts = [await ask(api, ADMIN, "/help"), await ask(api, SUPPORTER, "/help")]
     answers = [expected in await ask(api, ADMIN, command) for command, expected in BAD_ARGUMENTS]
     unchanged = (
         await count(app, LinkedChannel),
@@ -228,7 +230,13 @@ async def test_bad_channel_arguments_are_answered_and_change_nothing(
     )
     api.add_channel(CHANNEL - 1, "No username")
     by_id = await ask(api, ADMIN, f"/channel {CHANNEL - 1} StopTorture")
-    assert (answers, unchanged, "Linked" in by_id) == ([True] * len(BAD_ARGUMENTS), (0, 0), True)
+    listed = [("/channel " in t, "/channels — " in t) for t in help_texts]
+    assert (answers, unchanged, "Linked" in by_id, listed) == (
+        [True] * len(BAD_ARGUMENTS),
+        (0, 0),
+        True,
+        [(True, True), (False, False)],
+    )
 
 
 async def test_non_admin_cannot_use_channel_or_channels(
