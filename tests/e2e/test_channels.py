@@ -113,7 +113,8 @@ async def test_only_an_admin_who_adds_the_bot_to_a_channel_is_told(
     api: FakeBotApi, app: AnyApplication
 ) -> None:
     """A supporter making the bot an administrator gets no message and nothing is stored;
-    an admin doing it is told in private how to link the channel, with the command.
+    an admin doing it is told in private how to link the channel, with the command (and so
+    is an admin who adds the bot to a group).
 
     The channel's updates are handled in order, so once the admin's later change is answered
     the supporter's was handled too.
@@ -123,23 +124,17 @@ async def test_only_an_admin_who_adds_the_bot_to_a_channel_is_told(
     api.my_chat_member(CHANNEL, SUPPORTER, "administrator", "left", chat_type="channel")
     api.my_chat_member(CHANNEL, ADMIN, "left", "administrator", chat_type="channel")
     told = await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
+    api.declare_chat(GROUP, "group", title="Local group")
+    api.my_chat_member(GROUP, ADMIN, "left", "member", chat_type="group")
+    group = await api.wait_for_message(ADMIN, lambda m: f"/channel {GROUP}" in (m.text or ""))
     assert (
         "Amnesty Test <Channel>" in (told.text or ""),
         "/channel @amnestytest" in (told.text or ""),
+        "Local group" in (group.text or ""),
         api.messages(SUPPORTER),
         api.messages(SECOND_ADMIN),
         await chat_row(app, CHANNEL),
-    ) == (True, True, [], [], None)
-
-
-async def test_admin_who_adds_the_bot_to_a_group_is_told_too(
-    api: FakeBotApi, app: AnyApplication
-) -> None:
-    """Added to a group by an admin: the group is welcomed and the admin told in private."""
-    api.declare_chat(GROUP, "group", title="Local group")
-    api.my_chat_member(GROUP, ADMIN, "left", "member", chat_type="group")
-    told = await api.wait_for_message(ADMIN, lambda m: "I was added" in (m.text or ""))
-    assert f"/channel {GROUP}" in (told.text or "")
+    ) == (True, True, True, [], [], None)
 
 
 # -- /channel -----------------------------------------------------------------------------------
@@ -149,10 +144,12 @@ async def test_channel_links_and_a_matched_post_arrives_once_with_link_buttons_o
     api: FakeBotApi, app: AnyApplication, feeds: FeedServer
 ) -> None:
     """/channel links the chat to the topic; the post reaches it once, with "Read and act"
-    only, while a supporter gets Share, the action button and Unsubscribe."""
+    only, while a supporter gets Share, the action button and Unsubscribe; /channels then
+    lists it with its topics and health."""
     runtime = runtime_of(app)
     await runtime.topics.edit_topic(Actor(ADMIN, "admin"), "stoptorture", "action", "I wrote")
     await ask(api, SUPPORTER, "/subscribe stoptorture")
+    empty = await ask(api, ADMIN, "/channels")
     reply = await link(api)
     await post_torture(app, feeds)
     posted = await api.wait_for_message(CHANNEL, lambda m: "Survivors" in (m.text or ""))
@@ -160,7 +157,20 @@ async def test_channel_links_and_a_matched_post_arrives_once_with_link_buttons_o
     await post_torture(app, feeds)  # polled again: nothing new
     runtime.wake_delivery()
     row = await chat_row(app, CHANNEL)
+    listing = ""
+    for _ in range(50):  # the sent mark is committed just after Telegram answers
+        listing = await ask(api, ADMIN, "/channels")
+        if "last sent: never" not in listing:
+            break
+    health = (
+        "Amnesty Test <Channel> (@amnestytest) — channel" in listing,
+        "Topics: StopTorture" in listing,
+        "✅ active · 0 pending · last sent: " in listing and "never" not in listing,
+        "0 failures in 24 h" in listing,
+    )
     assert (
+        "No channel" in empty,
+        health,
         ("Linked" in reply, "StopTorture" in reply),
         button_kinds(posted),
         sorted(set(button_kinds(private))),
@@ -169,6 +179,8 @@ async def test_channel_links_and_a_matched_post_arrives_once_with_link_buttons_o
         await count(app, LinkedChannel, LinkedChannel.chat_id == CHANNEL),
         await count(app, AuditEntry, AuditEntry.action == "channel.link"),
     ) == (
+        True,
+        (True, True, True, True),
         (True, True),
         ["url"],
         ["callback_data", "switch_inline_query_chosen_chat", "url"],
@@ -251,35 +263,6 @@ async def test_non_admin_cannot_use_channel_or_channels(
         await ask(api, SUPPORTER, "/channels"),
     ]
     assert (refused, await count(app, LinkedChannel)) == ([REFUSAL[Role.ADMIN]] * 3, 0)
-
-
-# -- health -------------------------------------------------------------------------------------
-
-
-async def test_channels_lists_topics_and_health(
-    api: FakeBotApi, app: AnyApplication, feeds: FeedServer
-) -> None:
-    """/channels: title, @name, topics, active, pending, last sent and failures."""
-    empty = await ask(api, ADMIN, "/channels")
-    await link(api)
-    await post_torture(app, feeds)
-    await api.wait_for_message(CHANNEL, lambda m: "Survivors" in (m.text or ""))
-    listing = ""
-    for _ in range(50):  # the sent mark is committed just after Telegram answers
-        listing = await ask(api, ADMIN, "/channels")
-        if "last sent: never" not in listing:
-            break
-    assert (
-        "No channel" in empty,
-        "Amnesty Test &lt;Channel&gt;" not in listing,
-        "Amnesty Test <Channel>" in listing,
-        "@amnestytest" in listing,
-        "StopTorture" in listing,
-        "✅ active" in listing,
-        "0 pending" in listing,
-        "last sent: never" in listing,
-        "0 failures in 24 h" in listing,
-    ) == (True, True, True, True, True, True, True, False, True)
 
 
 # -- lost ---------------------------------------------------------------------------------------
