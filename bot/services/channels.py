@@ -26,7 +26,7 @@ from bot.db.repos import AuditRepo, ChannelRepo, ChatRepo, DeliveryRepo, TopicRe
 from bot.db.repos.pace import PaceRepo
 from bot.domain.channels import ChannelFacts, ChannelView
 from bot.domain.clock import Clock
-from bot.domain.types import Actor
+from bot.domain.types import Actor, Role
 from bot.errors import NotFoundError, TopicNotFoundError
 from bot.services.roles import RoleService
 from bot.services.subscriptions import MAX_KEY_CHARS, suggest_topics
@@ -88,7 +88,7 @@ class ChannelService:
 
     async def is_admin(self, user_id: int | None) -> bool:
         """Whether a Telegram user holds the admin role now (ADMIN_IDS or granted)."""
-        return (await self._roles.role_of(user_id)).value == "admin"
+        return await self._roles.role_of(user_id) is Role.ADMIN
 
     async def link(self, actor: Actor, facts: ChannelFacts, keys: Sequence[str]) -> LinkResult:
         """Link a chat the bot may post in to exactly these topics (replacing the previous set).
