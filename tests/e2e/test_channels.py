@@ -314,19 +314,25 @@ async def test_send_refused_makes_the_channel_inactive_and_admins_told_once(
     api: FakeBotApi, app: AnyApplication, feeds: FeedServer
 ) -> None:
     """The bot was removed without an update: the 403 of a send makes the channel inactive,
-    its other pending post is dropped, and each admin is told once."""
+    nothing stays pending for it, and each admin is told once. A linked group from which the
+    bot is removed is reported the same way (through my_chat_member)."""
     await link(api)
     api.kick(CHANNEL)  # no my_chat_member update
     await post_torture(app, feeds, guid="p1")
     for admin in (ADMIN, SECOND_ADMIN):
         await api.wait_for_message(admin, lambda m: "no longer post" in (m.text or ""))
     row = await chat_row(app, CHANNEL)
-    told = [
-        len([m for m in api.messages(a) if "no longer post" in (m.text or "")])
-        for a in (ADMIN, SECOND_ADMIN)
-    ]
+    api.declare_chat(GROUP, "group", title="Local group")
+    api.set_member_status(GROUP, api.bot_id, "member")
+    linked_group = await ask(api, ADMIN, f"/channel {GROUP} stoptorture")
+    api.kick(GROUP, by_user_id=ADMIN, notify=True)
+    group_note = await api.wait_for_message(
+        SECOND_ADMIN, lambda m: "no longer post in Local group" in (m.text or "")
+    )
     assert (
         row.active if row else None,
-        told,
+        [told(api, a, "no longer post in Amnesty") for a in (ADMIN, SECOND_ADMIN)],
         await count(app, Delivery, Delivery.chat_id == CHANNEL, Delivery.status == "pending"),
-    ) == (False, [1, 1], 0)
+        "Linked" in linked_group,
+        "removed from the group" in (group_note.text or ""),
+    ) == (False, [1, 1], 0, True, True)
