@@ -17,7 +17,7 @@ import contextlib
 import importlib.util
 import logging
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -36,9 +36,11 @@ from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
 from bot.errors import ConfigError, InvalidInputError
 from bot.feeds.fetch import HttpxFetcher, ImageGuard
+from bot.render.channels import channel_lost_message
 from bot.sender import LeanSender
 from bot.services.actions import ActionService
 from bot.services.broadcasts import BroadcastService, ProgressThrottle
+from bot.services.channels import ChannelService
 from bot.services.conversations import ConversationStateService
 from bot.services.delivery import DeliveryEngine
 from bot.services.feeds import FeedService
@@ -111,6 +113,7 @@ class Runtime:
     sharing: SharingService
     pace: PaceService
     conversations: ConversationStateService
+    channels: ChannelService
     delivery: DeliveryEngine | None = None
     sender_bot: Bot | None = None
     # Several instances on PostgreSQL: claims, the leader, the shared rate (services/fleet.py).
@@ -171,6 +174,35 @@ class Runtime:
             await self.fetcher.aclose()
         finally:
             await self.engine.dispose()
+
+
+def _lost_chat_reporter(
+    channels: ChannelService, sender: LeanSender
+) -> Callable[[int, str], Awaitable[None]]:
+    """The delivery engine's `on_chat_lost`: tell every admin about a lost linked chat.
+
+    The engine calls it once per loss (its conditional UPDATE made the chat inactive); an
+    unlinked group or channel is nobody's report. Sent on the bulk path, outside the pacing
+    (a handful of private messages).
+    """
+
+    async def report(chat_id: int, reason: str) -> None:
+        lost = await channels.lost_report(chat_id, reason)
+        if lost is None:
+            return
+        for admin_id, language in lost.recipients:
+            message = channel_lost_message(lost.channel, lost.reason, language)
+            outcome = await sender.send(admin_id, message)
+            if outcome.kind is not OutcomeKind.SENT:
+                log.warning(
+                    "lost channel not reported",
+                    extra={"user_id": admin_id, "error": outcome.error},
+                )
+        log.info(
+            "lost channel reported", extra={"chat_id": chat_id, "admins": len(lost.recipients)}
+        )
+
+    return report
 
 
 def load_topic_specs(settings: Settings) -> list[TopicSpec]:
@@ -269,6 +301,10 @@ async def build_runtime(
         )
         subscriptions = SubscriptionService(sessionmaker, clock, settings.default_language)
         sharing = SharingService(sessionmaker, clock, subscriptions)
+        roles = RoleService(sessionmaker, clock, settings.admin_ids)
+        channels = ChannelService(
+            sessionmaker, clock, roles, default_language=settings.default_language
+        )
         delivery: DeliveryEngine | None = None
         options = dict(wiring.options) if wiring is not None else {}
         rate = float(options.pop("rate", settings.send_rate_per_second))
@@ -304,6 +340,7 @@ async def build_runtime(
                 share_query=sharing.share_query if inline else None,
                 default_language=settings.default_language,
                 fleet=fleet,
+                on_chat_lost=_lost_chat_reporter(channels, sender),
                 **options,
             )
             await fleet.start()
@@ -320,7 +357,6 @@ async def build_runtime(
             default_language=settings.default_language,
             images=ImageGuard(allow_private=settings.allow_private_feed_urls),
         )
-        roles = RoleService(sessionmaker, clock, settings.admin_ids)
         return Runtime(
             settings=settings,
             engine=engine,
@@ -360,6 +396,7 @@ async def build_runtime(
                 on_change=delivery.wake if delivery is not None else None,
             ),
             conversations=ConversationStateService(sessionmaker, clock),
+            channels=channels,
             delivery=delivery,
             sender_bot=sender_bot,
             fleet=fleet,

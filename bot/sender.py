@@ -43,6 +43,7 @@ _UNREACHABLE_400 = (
     "chat not found",
     "user not found",
     "have no write access",
+    "need administrator rights",  # a channel where the bot may no longer post
     "not enough rights to send text messages",
     "group chat was deactivated",
     "chat_write_forbidden",

@@ -1518,3 +1518,74 @@ async def test_get_file_refuses_files_over_20_mb(api: FakeBotApi, bot: Bot) -> N
     update = api.send_document(USER, b"x" * (20 * 1024 * 1024 + 1), "big.opml")
     with pytest.raises(BadRequest, match="ile is too big"):
         await bot.get_file(update["message"]["document"]["file_id"])
+
+
+# -- channels -------------------------------------------------------------------------------------
+
+CHANNEL = -1001234567890
+
+
+async def test_channel_by_username_and_the_bots_posting_right(api: FakeBotApi, bot: Bot) -> None:
+    """getChat by @username gives a channel; getChatMember of the bot its can_post_messages."""
+    api.add_channel(CHANNEL, "Org News", "orgnews")
+    chat = await bot.get_chat("@OrgNews")
+    member = await bot.get_chat_member(CHANNEL, api.bot_id)
+    api.set_member_status(CHANNEL, api.bot_id, "administrator", can_post_messages=False)
+    demoted = await bot.get_chat_member(CHANNEL, api.bot_id)
+    assert (
+        (chat.id, chat.type, chat.title, chat.username),
+        (member.status, getattr(member, "can_post_messages", None)),
+        getattr(demoted, "can_post_messages", None),
+    ) == ((CHANNEL, "channel", "Org News", "orgnews"), ("administrator", True), False)
+
+
+async def test_channel_refuses_posts_without_the_right_and_inline_buttons(
+    api: FakeBotApi, bot: Bot
+) -> None:
+    """Without can_post_messages a send is refused; an inline-mode button always is."""
+    api.add_channel(CHANNEL, "Org News", "orgnews", can_post_messages=False)
+    with pytest.raises(BadRequest) as no_right:
+        await bot.send_message(CHANNEL, "x")
+    api.set_member_status(CHANNEL, api.bot_id, "administrator")
+    share = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    "Share",
+                    switch_inline_query_chosen_chat=SwitchInlineQueryChosenChat(
+                        "q", allow_user_chats=True
+                    ),
+                )
+            ]
+        ]
+    )
+    with pytest.raises(BadRequest) as inline:
+        await bot.send_message(CHANNEL, "x", reply_markup=share)
+    link = InlineKeyboardMarkup([[InlineKeyboardButton("Read", url="https://example.org")]])
+    sent = await bot.send_message(CHANNEL, "x", reply_markup=link)
+    assert (no_right.value.message, inline.value.message, sent.chat.type) == (
+        "Need administrator rights in the channel chat",
+        "Button_type_invalid",
+        "channel",
+    )
+
+
+async def test_my_chat_member_for_a_channel_names_who_and_the_right(
+    api: FakeBotApi, bot: Bot
+) -> None:
+    """A channel's my_chat_member update comes from the given user with can_post_messages."""
+    api.declare_chat(CHANNEL, "channel", title="Org News", username="orgnews")
+    api.my_chat_member(
+        CHANNEL, 42, "administrator", "administrator", chat_type="channel", can_post_messages=False
+    )
+    updates = await bot.get_updates()
+    change = updates[-1].my_chat_member
+    assert change is not None
+    with pytest.raises(BadRequest):
+        await bot.send_message(CHANNEL, "x")
+    assert (
+        change.chat.type,
+        change.from_user.id,
+        getattr(change.old_chat_member, "can_post_messages", None),
+        getattr(change.new_chat_member, "can_post_messages", None),
+    ) == ("channel", 42, True, False)

@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot.handlers import (
     actions,
     admins,
+    channels,
     errors,
     members,
     organisers,
@@ -133,7 +134,7 @@ def register_handlers(application: Application[Any, Any, Any, Any, Any, Any]) ->
     application.add_handlers(
         [
             CommandHandler(name, callback, filters=_NEW)
-            for name, callback in admins.COMMANDS.items()
+            for name, callback in {**admins.COMMANDS, **channels.COMMANDS}.items()
         ],
         group=ANSWER_GROUP,
     )

@@ -1,7 +1,9 @@
 """Who talks to the bot and whether the bot can still write to them.
 
 Owns two observers: `on_my_chat_member` (the bot was blocked, kicked or removed -> the chat
-becomes inactive and its pending deliveries are dropped; added or unblocked -> active again)
+becomes inactive and its pending deliveries are dropped; added or unblocked -> active again;
+channels go to `bot.handlers.channels.on_channel_member`, and a linked group's loss is
+reported to the admins there too)
 and `on_incoming_update` (a chat that writes or presses a button is registered and
 reactivated; its sender is remembered by numeric id and lower-cased @username only).
 Must not: import SQLAlchemy or `bot.db`, reply to ordinary messages, or stop other handlers.
@@ -15,6 +17,7 @@ from telegram import ChatMember, ChatMemberRestricted, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
+from bot.handlers import channels
 from bot.handlers.context import Context, subscriptions_of
 from bot.handlers.sharing import defers_registration
 from bot.render import supporters as render
@@ -51,22 +54,24 @@ def unreachable_reason(chat_type: str, status: str) -> str:
 async def on_my_chat_member(update: Update, context: Context) -> None:
     """The bot's own membership changed: mark the chat active or inactive."""
     change = update.my_chat_member
+    if change is not None and change.chat.type == ChatType.CHANNEL:
+        await channels.on_channel_member(update, context)
+        return
     if change is None or change.chat.type not in _SERVED_CHATS:
         return
     chat = change.chat
     old, new = change.old_chat_member, change.new_chat_member
     reachable = can_write(new)
     service = subscriptions_of(context)
-    await service.set_reachable(
-        chat.id,
-        reachable,
-        "" if reachable else unreachable_reason(chat.type, new.status),
-        chat_type=chat.type,
-    )
+    reason = "" if reachable else unreachable_reason(chat.type, new.status)
+    lost = await service.set_reachable(chat.id, reachable, reason, chat_type=chat.type)
     log.info(
         "chat reachability changed",
         extra={"chat_id": chat.id, "status": new.status, "reachable": reachable},
     )
+    if lost and chat.type != ChatType.PRIVATE:
+        # A group linked with /channel: every admin is told, once (the change was the loss).
+        await channels.report_lost(context, chat.id, reason)
     if reachable and chat.type != ChatType.PRIVATE and old.status in _GONE:
         # Whoever added the bot is the group's first contact: their language is the group's.
         adder = change.from_user
@@ -76,6 +81,8 @@ async def on_my_chat_member(update: Update, context: Context) -> None:
             await context.bot.send_message(chat.id, render.group_welcome_message(language).text)
         except TelegramError as error:
             log.info("group welcome not sent", extra={"chat_id": chat.id, "error": str(error)})
+        # An admin who added it is told in private how to link the group to topics.
+        await channels.tell_adder(update, context)
 
 
 async def on_incoming_update(update: Update, context: Context) -> None:

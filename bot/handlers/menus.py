@@ -77,6 +77,8 @@ _ADMIN: tuple[tuple[str, str], ...] = (
     ("feedinterval", N_("How often a feed is polled: /feedinterval <id|url> 15m|2h|1d|auto")),
     ("exportfeeds", N_("All feeds as an OPML file (send one back to import feeds)")),
     ("removefeed", N_("Remove a feed: /removefeed <id|url>")),
+    ("channel", N_("Post topics in a channel or group: /channel <@name|id> <topic…>|off")),
+    ("channels", N_("Linked channels and groups, with their health")),
     ("grant", N_("Give a role: /grant <id|@username> organiser|admin")),
     ("revoke", N_("Take a role back: /revoke <id|@username>")),
     ("team", N_("Organisers and admins")),
@@ -137,6 +139,18 @@ async def install_menus(bot: Bot) -> None:
 # Scoped with BotCommandScopeChat to the person's private chat (chat id == user id): the
 # supporter menu plus their audience's commands. Installed at start for ADMIN_IDS and granted
 # users, refreshed by /grant and /revoke.
+
+
+def staff_entries(role: Role) -> tuple[tuple[str, str], ...]:
+    """The organiser and admin commands `role` may use: (command, description message id).
+
+    As its command menu lists them; /help lists them too.
+    """
+    if role is Role.ADMIN:
+        return _ORGANISER + _ADMIN
+    if role is Role.ORGANISER:
+        return _ORGANISER
+    return ()
 
 
 def commands_for(role: Role, language: str = SOURCE_LANGUAGE) -> tuple[BotCommand, ...]:

@@ -38,6 +38,7 @@ from bot.handlers.context import chat_of as _chat
 from bot.handlers.context import message_of as _message
 from bot.handlers.context import query_of as _query
 from bot.handlers.guards import button_on_message, message_buttons
+from bot.handlers.menus import staff_entries
 from bot.handlers.replies import answer as _answer
 from bot.handlers.replies import edit as _edit
 from bot.handlers.replies import reply as _reply
@@ -150,9 +151,17 @@ async def start_command(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """/help: every command a supporter may use, in one message."""
+    """/help: every command a supporter may use, in one message.
+
+    In a private chat, an organiser's or admin's /help adds the commands of their role (their
+    command menu's entries), the role asked at the moment of use.
+    """
     language = await language_of(update, context)
-    await _reply(update, render.help_message(group=is_group(_chat(update)), language=language))
+    chat, user = _chat(update), update.effective_user
+    staff: tuple[tuple[str, str], ...] = ()
+    if chat.type == ChatType.PRIVATE and user is not None:
+        staff = staff_entries(await runtime_of(context).roles.role_of(user.id))
+    await _reply(update, render.help_message(group=is_group(chat), language=language, staff=staff))
 
 
 async def topics_command(update: Update, context: Context) -> None:

@@ -55,6 +55,7 @@ ADMIN_USAGE: dict[str, str] = {
     "feedlanguage": N_("/feedlanguage <feed id or url> en|fr|other|auto"),
     "feedinterval": N_("/feedinterval <feed id or url> 15m|2h|1d|auto"),
     "removefeed": N_("/removefeed <feed id or url>"),
+    "channel": N_("/channel <@name or id> <topic…> (or: /channel <@name or id> off)"),
     "audit": "/audit [n]",
 }
 

@@ -57,14 +57,16 @@ def post_notification(
     *,
     caption: bool = False,
     summary_chars: int = SUMMARY_CHARS,
+    channel: bool = False,
 ) -> RenderedMessage:
     """The message a subscriber gets for a new post.
 
     Topic emoji and name, the title as a link, a summary cut at a word boundary, date and
     source; buttons "Read and act" (the post's link) and "Share" (with `share_query`, when
     inline mode is on) in one row, the topic's action button if it has a label, and
-    "Unsubscribe from <topic>". The link preview follows the topic's `preview` (off, small
-    below the text, or large; small without a topic).
+    "Unsubscribe from <topic>". In a `channel` only "Read and act" stays (see `for_channel`).
+    The link preview follows the topic's `preview` (off, small below the text, or large;
+    small without a topic).
 
     With `caption`, the text is the caption of the post's image: within Telegram's 1,024
     characters after parsing, the summary shortened further if needed (at a word, never
@@ -82,8 +84,10 @@ def post_notification(
     rows.extend(_unsubscribe_row(topic, language))
     preview = topic.preview if topic is not None else PREVIEW_SMALL
     if preview == PREVIEW_OFF:
-        return RenderedMessage(text, tuple(rows), disable_preview=True)
-    return RenderedMessage(text, tuple(rows), preview_size=preview)
+        message = RenderedMessage(text, tuple(rows), disable_preview=True)
+    else:
+        message = RenderedMessage(text, tuple(rows), preview_size=preview)
+    return for_channel(message) if channel else message
 
 
 def _post_text(
@@ -144,12 +148,14 @@ def broadcast_message(
     broadcast_id: int | None = None,
     share_query: str | None = None,
     language: str = SOURCE_LANGUAGE,
+    *,
+    channel: bool = False,
 ) -> RenderedMessage:
     """An organiser's call to action: their (already safe) HTML and a "Take action" button.
 
     With `share_query`, a "Share" button beside it. With an `action_label`, an action button
     follows ("✅ I did it"); in the preview (no `broadcast_id` yet) it looks the same and only
-    acknowledges a press.
+    acknowledges a press. In a `channel` only "Take action" stays (see `for_channel`).
     """
     label = translator(language).gettext("Take action")
     rows = _link_rows(label, safe_url(action_url), share_query, language)
@@ -157,7 +163,21 @@ def broadcast_message(
         data = cb.action(cb.ACTION_BROADCAST, broadcast_id) if broadcast_id else cb.NOOP
         rows.append(_action_row(action_label, data, language))
     rows.extend(_unsubscribe_row(topic, language))
-    return RenderedMessage(text_html, tuple(rows))
+    message = RenderedMessage(text_html, tuple(rows))
+    return for_channel(message) if channel else message
+
+
+def for_channel(message: RenderedMessage) -> RenderedMessage:
+    """The message as a channel gets it: link buttons only.
+
+    Telegram refuses switch_inline buttons in channels (Share), and the action and
+    Unsubscribe buttons would count or change nothing sensible there (a channel's readers are
+    not the chat that follows the topic), so only URL buttons stay.
+    """
+    rows = tuple(
+        kept for row in message.buttons if (kept := tuple(b for b in row if b.url is not None))
+    )
+    return replace(message, buttons=rows)
 
 
 def _action_row(label: str, data: str, language: str) -> tuple[InlineKeyboardButton, ...]:

@@ -269,8 +269,17 @@ def picker_message(
     return topic_picker(shown, intro, cb.VIEW_PICKER, language)
 
 
-def help_message(*, group: bool = False, language: str = SOURCE_LANGUAGE) -> RenderedMessage:
-    """/help: every supporter command in one message."""
+def help_message(
+    *,
+    group: bool = False,
+    language: str = SOURCE_LANGUAGE,
+    staff: Sequence[tuple[str, str]] = (),
+) -> RenderedMessage:
+    """/help: every supporter command in one message.
+
+    `staff`: (command, description) of the organiser and admin commands the reader may use
+    (their command menu's entries), listed after the supporter commands.
+    """
     t = translator(language)
     lines = [t.gettext("<b>What I can do</b>"), ""]
     for command, args, what in SUPPORTER_HELP:
@@ -288,7 +297,10 @@ def help_message(*, group: bool = False, language: str = SOURCE_LANGUAGE) -> Ren
         )
     else:
         lines.append(t.gettext("A topic can be written as its name or its slug, in any case."))
-    return RenderedMessage("\n".join(lines))
+    if staff:
+        lines.extend(["", t.gettext("<b>For organisers and admins</b>")])
+        lines.extend(f"/{command} — {escape(t.gettext(what))}" for command, what in staff)
+    return RenderedMessage(fit("\n".join(lines)))
 
 
 def mysubs_message(

@@ -14,7 +14,11 @@ Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
   a 429 pauses all sending for retry_after; bulk sends never hold back replies to people
   (those go through the Application's own bot, not through this engine);
 - blocked, deactivated, kicked or missing chats become inactive and their pending deliveries are
-  dropped; a migrated group moves to its new id and the delivery is retried there;
+  dropped (one conditional UPDATE: the one send that made a group or channel inactive calls
+  `on_chat_lost`, which tells the admins about a linked channel once); a migrated group moves
+  to its new id and the delivery is retried there;
+- channels (chat type "channel") get their messages without the Share, action and
+  Unsubscribe buttons (`for_channel`); the render cache keys on that audience;
 - a group that refuses photos (but not text) gets the same message as text, at the chat's next
   free slot; if that fails too, only this delivery fails; an image Telegram cannot use goes the
   same way, and is tried once for all the post's chats (`_image_turn`, `posts.image_refused`);
@@ -48,6 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
 from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo
 from bot.db.repos.pace import DeliveryPace, PaceRepo
+from bot.domain.channels import CHANNEL
 from bot.domain.clock import Clock
 from bot.domain.delivery_policy import (
     PAID_RATE_PER_SECOND,
@@ -303,8 +308,12 @@ class DeliveryEngine:
         release_window: int = QUIET_RELEASE_SECONDS,
         default_language: str = SOURCE_LANGUAGE,
         fleet: Coordination | None = None,
+        on_chat_lost: Callable[[int, str], Awaitable[None]] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        # Called (after the commit) with a group's or channel's id and the reason when a send
+        # made it inactive: the runtime tells the admins about a linked channel.
+        self._on_chat_lost = on_chat_lost
         # The language of chats that have none stored (DEFAULT_LANGUAGE).
         self._default_language = default_language
         # Claims, the shared rate budget and a fleet-wide 429 pause (bot.services.fleet);
@@ -628,6 +637,7 @@ class DeliveryEngine:
             await self._buffer_sent(job.delivery_id, outcome.message_id)
             return
         now = self._clock.now()
+        lost: str | None = None
         async with self._sessionmaker.begin() as session:
             deliveries = DeliveryRepo(session)
             if decision.action is SendAction.RETRY:
@@ -646,7 +656,8 @@ class DeliveryEngine:
                 )
             elif decision.action is SendAction.DEACTIVATE_CHAT:
                 reason = decision.reason or "unreachable"
-                await ChatRepo(session).set_inactive(job.chat_id, reason, now)
+                if await ChatRepo(session).deactivate(job.chat_id, reason, now):
+                    lost = reason
                 await deliveries.drop_pending_for_chat(job.chat_id, reason)
                 await PaceRepo(session).drop_digests_for_chat(job.chat_id, reason)
                 self.stats.unreachable += 1
@@ -678,6 +689,11 @@ class DeliveryEngine:
                     "delivery failed",
                     extra={"delivery_id": job.delivery_id, "error": decision.reason},
                 )
+        if lost is not None and job.chat_id < 0 and self._on_chat_lost is not None:
+            try:
+                await self._on_chat_lost(job.chat_id, lost)
+            except Exception:  # telling the admins must not disturb sending
+                log.exception("could not report a lost chat", extra={"chat_id": job.chat_id})
 
     async def _pace(
         self, session: AsyncSession, rows: Sequence[Delivery], now: datetime
@@ -909,12 +925,15 @@ class DeliveryEngine:
                 )
                 for t in result_t.scalars()
             }
-        # Each chat reads its own language: one query per batch, one rendering per language.
-        stored = await ChatRepo(session).languages({r.chat_id for r in rows})
+        # Each chat reads its own language (and a channel its own buttons): one query per
+        # batch, one rendering per language and audience.
+        stored = await ChatRepo(session).audiences({r.chat_id for r in rows})
         jobs = []
         for row in rows:
-            language = stored.get(row.chat_id) or self._default_language
-            rendered = self._render(row, posts, topics, broadcasts, language)
+            language, kind = stored.get(row.chat_id, (None, ""))
+            language = language or self._default_language
+            channel = kind == CHANNEL
+            rendered = self._render(row, posts, topics, broadcasts, language, channel=channel)
             if rendered is None:
                 continue
             message, photo, fallback = rendered.message, rendered.photo, rendered.fallback
@@ -949,18 +968,21 @@ class DeliveryEngine:
         topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
         language: str,
+        *,
+        channel: bool = False,
     ) -> _Rendered | None:
         """The message of one delivery, rendered once per version of what it shows.
 
         The cache key is the rendered values themselves (the post's and the topic's views,
-        the broadcast's content) and the chat's language, read fresh with every claimed
-        batch: a renamed topic or an edited post is a new key, so it is rendered afresh, at
-        the cost of one hash. The post's view holds its image (None once Telegram refused
-        it) and the topic's its link preview, so both are part of the key. A post with an
-        image is a photo with the text as its caption, and the text message as the
-        fallback. A broadcast's text is the chat's language's version, else the one written
-        first.
+        the broadcast's content), the chat's language and its audience (a channel gets link
+        buttons only), read fresh with every claimed batch: a renamed topic or an edited post
+        is a new key, so it is rendered afresh, at the cost of one hash. The post's view
+        holds its image (None once Telegram refused it) and the topic's its link preview, so
+        both are part of the key. A post with an image is a photo with the text as its
+        caption, and the text message as the fallback. A broadcast's text is the chat's
+        language's version, else the one written first.
         """
+        audience = CHANNEL if channel else "chat"
         topic = topics.get(row.topic_id) if row.topic_id is not None else None
         if topic is not None:
             topic = topic.in_language(language)
@@ -970,17 +992,23 @@ class DeliveryEngine:
             post = posts.get(row.post_id)
             if post is None:
                 return None
-            key = ("p", post, topic, language)
+            key = ("p", post, topic, language, audience)
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
-            share = self._share_query(POST, post.id, topic) if self._share_query else None
-            text = post_notification(post, topic, self._tz, share, language)
+            share = (
+                self._share_query(POST, post.id, topic)
+                if self._share_query and not channel
+                else None
+            )
+            text = post_notification(post, topic, self._tz, share, language, channel=channel)
             image = safe_url(post.image)
             if image is None:
                 rendered = _Rendered(text)
             else:
-                caption = post_notification(post, topic, self._tz, share, language, caption=True)
+                caption = post_notification(
+                    post, topic, self._tz, share, language, caption=True, channel=channel
+                )
                 rendered = _Rendered(caption, image, text)
         else:
             broadcast = broadcasts.get(row.broadcast_id or 0)
@@ -995,13 +1023,13 @@ class DeliveryEngine:
                 broadcast.photo,
                 broadcast.action_label,
             )
-            key = ("b", content, topic, language)
+            key = ("b", content, topic, language, audience)
             cached = self._render_cache.get(key)
             if cached is not None:
                 return cached
             share = (
                 self._share_query(BROADCAST, broadcast.id, topic)
-                if self._share_query and broadcast.kind == BROADCAST
+                if self._share_query and broadcast.kind == BROADCAST and not channel
                 else None
             )
             notice_topic = (
@@ -1021,6 +1049,7 @@ class DeliveryEngine:
                 broadcast_id=broadcast.id,
                 share_query=share,
                 language=language,
+                channel=channel,
             )
             rendered = _Rendered(message, broadcast.photo)
         if len(self._render_cache) >= 5000:

@@ -218,10 +218,11 @@ class SubscriptionService:
 
     async def set_reachable(
         self, chat_id: int, reachable: bool, reason: str, *, chat_type: str = "private"
-    ) -> None:
+    ) -> bool:
         """Mark a chat reachable (creating it if needed) or unreachable.
 
         An unreachable chat gets nothing more: its pending deliveries are dropped.
+        Returns True only when this call made an active chat unreachable (once per loss).
 
         Args:
             chat_id: The chat.
@@ -234,9 +235,10 @@ class SubscriptionService:
             chats = ChatRepo(session)
             if reachable:
                 await chats.ensure(chat_id, chat_type, now)
-                return
-            await chats.set_inactive(chat_id, reason, now)
+                return False
+            lost = await chats.deactivate(chat_id, reason, now)
             await DeliveryRepo(session).drop_pending_for_chat(chat_id, reason)
+            return lost
 
     async def forget(self, chat_id: int, user_id: int) -> ForgetResult:
         """Delete a chat, its subscriptions and deliveries, and the user's row, in one go.

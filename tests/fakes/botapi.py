@@ -26,6 +26,10 @@ its HTML parser in tdlib/td, the Bot API documentation and python-telegram-bot 2
   64-byte / 200 / 32 / 256 / 100 limits and the exact error descriptions for them, blocked,
   deactivated, kicked, unknown and migrated chats, groups that forbid the bot text or photos,
   identical edits and stale callback queries;
+- channels (`add_channel`): getChat by id or @username, getChatMember of the bot with a
+  channel administrator's `can_post_messages`, sends refused without that right, inline-mode
+  buttons refused under channel posts, and my_chat_member updates for a channel from a
+  given user (`my_chat_member(..., chat_type="channel", can_post_messages=...)`);
 - paid broadcasts: a test switch (`set_stars_balance`) makes sends with allow_paid_broadcast
   fail with `400 Bad Request: BALANCE_TOO_LOW` once the balance is spent;
 - flood control: 30 sends/s overall (1000/s with allow_paid_broadcast), 1/s per chat with a
@@ -194,6 +198,10 @@ _SCOPE_TYPES = frozenset(
         "chat_administrators",
         "chat_member",
     }
+)
+# Inline-mode buttons, which Telegram refuses in channels.
+_SWITCH_INLINE = frozenset(
+    {"switch_inline_query", "switch_inline_query_current_chat", "switch_inline_query_chosen_chat"}
 )
 _MEMBER_STATUSES = frozenset(
     {"creator", "administrator", "member", "restricted", "left", "kicked"}
@@ -366,6 +374,7 @@ class _Chat:
     bot_status: str = "member"
     bot_can_send_messages: bool = True  # a group's permissions for the bot (restrict_bot)
     bot_can_send_photos: bool = True
+    bot_can_post: bool = True  # a channel administrator's can_post_messages
     migrated_to: int | None = None
     members: dict[int, str] = field(default_factory=dict)
     messages: dict[int, BotMessage] = field(default_factory=dict)
@@ -1309,28 +1318,71 @@ class FakeBotApi:
                 return description
         return None
 
+    def add_channel(
+        self,
+        chat_id: int,
+        title: str,
+        username: str | None = None,
+        *,
+        bot_status: str = "administrator",
+        can_post_messages: bool = True,
+    ) -> None:
+        """Make a channel known (getChat by id or @username) with the bot's status in it.
+
+        Sends to it need the bot to be its administrator with `can_post_messages` (or its
+        creator), else `400 Bad Request: need administrator rights in the channel chat`.
+        """
+        self.declare_chat(chat_id, "channel", title=title, username=username)
+        self.set_member_status(
+            chat_id, self.bot_id, bot_status, can_post_messages=can_post_messages
+        )
+
+    @staticmethod
+    def _check_channel_buttons(chat: _Chat, markup: JSONDict | None) -> None:
+        """Buttons that switch to inline mode are refused under a channel's posts.
+
+        Best guess at the description (TDLib refuses them when sending to a channel; the
+        exact text is not in the Bot API facts this fake follows).
+        """
+        if chat.type != "channel" or markup is None:
+            return
+        for row in markup["inline_keyboard"]:
+            for button in row:
+                if _SWITCH_INLINE & button.keys():
+                    raise _bad_request("BUTTON_TYPE_INVALID")
+
     @staticmethod
     def _check_rights(chat: _Chat, *, photo: bool) -> None:
         if chat.type == "private":
             return
+        if chat.type == "channel":
+            if chat.bot_status == "creator" or (
+                chat.bot_status == "administrator" and chat.bot_can_post
+            ):
+                return
+            raise _bad_request("need administrator rights in the channel chat")
         if photo and not chat.bot_can_send_photos:
             raise _bad_request("not enough rights to send photos to the chat")
         if not photo and not chat.bot_can_send_messages:
             raise _bad_request("not enough rights to send text messages to the chat")
 
-    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+    def set_member_status(
+        self, chat_id: int, user_id: int, status: str, *, can_post_messages: bool = True
+    ) -> None:
         """Set what getChatMember reports for a user (or the bot) in a chat.
 
         Args:
             chat_id: The chat.
             user_id: The user; the bot's own id sets the bot's status.
             status: creator, administrator, member, restricted, left or kicked.
+            can_post_messages: For the bot as a channel's administrator: may it post.
         """
         if status not in _MEMBER_STATUSES:
             raise ValueError(f"unknown chat member status {status!r}")
         chat = self._ensure_chat(chat_id)
         if user_id == self.bot_id:
             chat.bot_status = status
+            chat.bot_can_post = can_post_messages
         else:
             chat.members[user_id] = status
 
@@ -1653,11 +1705,15 @@ class FakeBotApi:
         chat_type: str | None = None,
         until_date: int = 0,
         apply: bool = True,
+        can_post_messages: bool = True,
+        old_can_post_messages: bool = True,
     ) -> JSONDict:
         """Queue a my_chat_member update (the bot's status changed) and return it.
 
         A private chat going member -> kicked is a block; kicked -> member an unblock.
         With `apply`, the chat's state follows (blocked, or the bot's group status).
+        In a channel an administrator's `can_post_messages` (old and new) is part of the
+        update; `user_id` is who made the change (the update's `from`).
         """
         chat = self._ensure_chat(chat_id, chat_type)
         if apply:
@@ -1665,15 +1721,29 @@ class FakeBotApi:
                 chat.blocked = new_status == "kicked"
             else:
                 chat.bot_status = new_status
+                chat.bot_can_post = can_post_messages
         user = self._user(user_id)
+        channel = chat.type == "channel"
         return self.inject_update(
             {
                 "my_chat_member": {
                     "chat": chat.to_api(),
                     "from": user,
                     "date": int(self.wall_clock()),
-                    "old_chat_member": self._member_dict(old_status, self.bot_user, until_date),
-                    "new_chat_member": self._member_dict(new_status, self.bot_user, until_date),
+                    "old_chat_member": self._member_dict(
+                        old_status,
+                        self.bot_user,
+                        until_date,
+                        channel=channel,
+                        can_post=old_can_post_messages,
+                    ),
+                    "new_chat_member": self._member_dict(
+                        new_status,
+                        self.bot_user,
+                        until_date,
+                        channel=channel,
+                        can_post=can_post_messages,
+                    ),
                 }
             }
         )
@@ -2294,6 +2364,7 @@ class FakeBotApi:
         reply_to = self._reply_target(chat, params.get("reply_parameters"))
         self._check_markup_limits(markup)
         self._check_rights(chat, photo=False)
+        self._check_channel_buttons(chat, markup)
         # A send to a blocked user still reaches Telegram, so it counts toward the limits.
         self._check_flood(chat, params)
         self._check_not_blocked(chat)
@@ -2354,6 +2425,7 @@ class FakeBotApi:
         self._check_markup_limits(markup)
         sizes = self._photo_sizes(photo, params)
         self._check_rights(chat, photo=True)
+        self._check_channel_buttons(chat, markup)
         self._check_flood(chat, params)
         self._check_not_blocked(chat)
         chat.last_message_id += 1
@@ -2651,10 +2723,39 @@ class FakeBotApi:
             },
         }
 
-    def _member_dict(self, status: str, user: JSONDict, until_date: int = 0) -> JSONDict:
+    def _member_dict(
+        self,
+        status: str,
+        user: JSONDict,
+        until_date: int = 0,
+        *,
+        channel: bool = False,
+        can_post: bool = True,
+    ) -> JSONDict:
         result: JSONDict = {"status": status, "user": dict(user)}
         if status == "creator":
             result["is_anonymous"] = False
+        elif status == "administrator" and channel:
+            # A channel's administrator rights: posting and editing are channel-only fields,
+            # pinning and topics belong to groups.
+            result.update(
+                {
+                    "can_be_edited": False,
+                    "is_anonymous": False,
+                    "can_manage_chat": True,
+                    "can_delete_messages": True,
+                    "can_manage_video_chats": True,
+                    "can_restrict_members": True,
+                    "can_promote_members": False,
+                    "can_change_info": True,
+                    "can_invite_users": True,
+                    "can_post_stories": True,
+                    "can_edit_stories": True,
+                    "can_delete_stories": True,
+                    "can_post_messages": can_post,
+                    "can_edit_messages": can_post,
+                }
+            )
         elif status == "administrator":
             result.update(
                 {
@@ -2712,7 +2813,12 @@ class FakeBotApi:
         if user_id <= 0:
             raise _bad_request("invalid user_id specified")
         if user_id == self.bot_id:
-            return self._member_dict(chat.bot_status, self.bot_user)
+            return self._member_dict(
+                chat.bot_status,
+                self.bot_user,
+                channel=chat.type == "channel",
+                can_post=chat.bot_can_post,
+            )
         if chat.type == "private":
             status = "member" if user_id == chat.id else "left"
         else:
@@ -2736,6 +2842,7 @@ class FakeBotApi:
             "kick": self.kick,
             "migrate": self.migrate,
             "set_member_status": self.set_member_status,
+            "add_channel": self.add_channel,
             "restrict_bot": self.restrict_bot,
             "set_accept_unknown_chats": self._set_accept_unknown_chats,
             "set_limits": self.set_limits,

@@ -6,7 +6,8 @@ speak through their own `insert()` constructs (see `_sql._insert`).
 
 One module per aggregate: `feeds`, `posts`, `topics` (with their rules), `chats` (chats and
 subscriptions; users and roles), `deliveries` (the outbox, the fan-out and its audience),
-`broadcasts`, `audit`, `state`, `totals` (per-message counters and topic growth, never per
+`broadcasts`, `channels` (chats linked with /channel), `audit`, `state`, `totals` (per-message
+counters and topic growth, never per
 chat), `privacy` (retention, forgetting, what /mydata counts), `reports` (figures that only
 read) and `results` (each message's figures, per topic). Import the classes from here:
 `from bot.db.repos import DeliveryRepo`.
@@ -16,6 +17,7 @@ Maintenance rule: every new public method gets a test in tests/db/, run on both 
 
 from bot.db.repos.audit import AuditRepo
 from bot.db.repos.broadcasts import BroadcastRepo
+from bot.db.repos.channels import ChannelRepo
 from bot.db.repos.chats import ChatRepo, UserRepo
 from bot.db.repos.deliveries import DeliveryRepo
 from bot.db.repos.feeds import FeedRepo
@@ -31,6 +33,7 @@ from bot.db.repos.totals import TotalsRepo
 __all__ = [
     "AuditRepo",
     "BroadcastRepo",
+    "ChannelRepo",
     "ChatRepo",
     "DeliveryRepo",
     "FeedRepo",

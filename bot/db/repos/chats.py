@@ -102,6 +102,30 @@ class ChatRepo:
             .values(active=False, inactive_reason=reason[:200], updated_at=now)
         )
 
+    async def deactivate(self, chat_id: int, reason: str, now: datetime) -> bool:
+        """Mark an active chat unreachable; True only for the one call that made it so.
+
+        A conditional UPDATE: when a removal update and failing sends race, or several
+        instances see the same 403, exactly one of them learns that the chat was lost (so
+        the admins are told once about a linked channel).
+        """
+        result = await self.session.execute(
+            update(Chat)
+            .where(Chat.id == chat_id, Chat.active.is_(True))
+            .values(active=False, inactive_reason=reason[:200], updated_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def audiences(self, chat_ids: Iterable[int]) -> dict[int, tuple[str | None, str]]:
+        """The stored (language, type) of each of these chats that exists."""
+        found: dict[int, tuple[str | None, str]] = {}
+        for chunk in _chunks(list(chat_ids), 500):
+            result = await self.session.execute(
+                select(Chat.id, Chat.language, Chat.type).where(Chat.id.in_(chunk))
+            )
+            found.update((chat_id, (language, kind)) for chat_id, language, kind in result.all())
+        return found
+
     # -- supporter side (bot.services.subscriptions) ------------------------------------------
 
     async def get(self, chat_id: int) -> Chat | None:
