@@ -74,7 +74,7 @@ async def _leader(client: httpx.AsyncClient, ports: list[int]) -> int:
     return leader
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize(
     "db_kind", ["postgres"], indirect=True
 )  # several instances: PostgreSQL only
@@ -106,6 +106,10 @@ async def test_three_webhook_instances_fan_out_to_10000_chats_despite_killing_th
             ALLOW_PRIVATE_FEED_URLS="true",
             POLL_INTERVAL_SECONDS="1",
             FEED_TIMEOUT_SECONDS="120",
+            # Leases renewed every 3.3 s: on a starved machine (the load of a shared 2-core
+            # box) renewals of a 3 s lease came late, and rows sent but not yet marked
+            # passed to other instances and repeated beyond the crash bound.
+            FLEET_LEASE_SECONDS="10",
         )
         instances: list[BotProcess] = []
         for port in ports:
@@ -124,7 +128,7 @@ async def test_three_webhook_instances_fan_out_to_10000_chats_despite_killing_th
 
         await api.wait_for_sent(CHATS // 4, timeout=SLOW)
         instances[leader].send_signal(signal.SIGKILL)
-        killed_at = time.monotonic()
+        killed_at, killed = time.monotonic(), api.clock()
         await asyncio.wait_for(instances[leader].wait(), 30)
         await api.wait_until(
             lambda: feeds.hits("/feed.xml") >= 2, timeout=40, what="the new leader's poll"
@@ -144,12 +148,27 @@ async def test_three_webhook_instances_fan_out_to_10000_chats_despite_killing_th
         feeds.release("/feed.xml")
         survivors = [p for i, p in enumerate(instances) if i != leader]
         statuses = await _stop(*survivors)
+        logs = [p.output()[1] for p in survivors]
 
     counts = api.sent_per_chat()
     supporters = range(FIRST_CHAT, FIRST_CHAT + CHATS)
     lost = sum(1 for chat in supporters if counts.get(chat, 0) == 0)
     duplicates = sum(counts[chat] - 1 for chat in supporters if counts.get(chat, 0) > 1)
     times = _sent_times(api)
+    # For a failure's message: when each repeated chat's sends came, counted from the kill
+    # (a repeat of the killed instance's sends in flight starts just before it), and what the
+    # survivors logged.
+    firsts: dict[int, float] = {}
+    repeats: list[tuple[float, float]] = []
+    for record in api.requests("sendMessage"):
+        chat = int(record.params["chat_id"])
+        if record.ok and chat in supporters and counts[chat] > 1:
+            when = round(record.time - killed, 1)
+            if chat in firsts:
+                repeats.append((firsts[chat], when))
+            else:
+                firsts[chat] = when
+    warnings = sorted({line[20:100] for log in logs for line in log.splitlines()})
     busiest = _busiest_second(times)
     # The pause reaches the others with their next booking (0.2 s of slots) after the flooded
     # instance has recorded it: within a second, and then holds until retry_after.
@@ -163,5 +182,13 @@ async def test_three_webhook_instances_fan_out_to_10000_chats_despite_killing_th
         during,
         took_over < 30,
         f"finished: {CHATS} of {CHATS:,} chats reached, 0 blocked" in (final.text or ""),
-    ) == (True, [0, 0], 0, True, True, [], True, True), (dialogue, duplicates, busiest, took_over)
+    ) == (True, [0, 0], 0, True, True, [], True, True), (
+        dialogue,
+        duplicates,
+        busiest,
+        took_over,
+        round(flood.time - killed, 1),
+        sorted(repeats),
+        warnings,
+    )
     assert await _pending(database_url) == 0

@@ -188,3 +188,28 @@ async def test_a_lapsed_or_ended_turn_holds_nobody(sessionmaker: Maker, clock: F
     assert kept is not None
     # Held up, a wait would take TURN_SECONDS: a second means it did not wait.
     assert (lapsed < 1, ended < 1, kept.state, nothing) == (True, True, 3, None)
+
+
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
+async def test_a_batch_is_not_sent_on_once_its_lease_may_have_lapsed(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """A claimed batch holds while a third of its lease is left; a renewal in time extends
+    it, a late renewal (after the lease ended: another instance may own the rows) does not."""
+    now = [100.0]
+    fleet = _fleet(engine, sessionmaker, lease_seconds=3.0, monotonic=lambda: now[0])
+    mark = fleet.claim_mark()
+    now[0] = 101.5
+    fresh = fleet.lease_holds(mark)
+    await fleet.renew()  # in time: the lease now ends at 104.5
+    now[0] = 103.0
+    renewed = fleet.lease_holds(mark)  # 1.5 s left (without the renewal: none)
+    now[0] = 103.9
+    short = fleet.lease_holds(mark)  # 0.6 s left: under a third of the lease
+    now[0] = 105.0
+    await fleet.renew()  # too late: renews nothing for this batch
+    late = fleet.lease_holds(mark)
+    again = fleet.lease_holds(fleet.claim_mark())  # a new claim has its own lease
+    assert (fresh, renewed, short, late, again) == (True, True, False, False, True)
