@@ -479,5 +479,8 @@ class ConversationState(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(Text)  # '' while the row holds only a turn
     updated_at: Mapped[datetime]
+    # The instance handling this person's update now, and when its turn lapses (issue 12).
+    busy_by: Mapped[str | None] = mapped_column(String(64))
+    busy_until: Mapped[datetime | None]

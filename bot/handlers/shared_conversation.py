@@ -7,7 +7,11 @@ state and user_data are read from the database into this process; after them (SA
 written back if they changed (`ConversationStateService`). A saved conversation older than the
 conversation timeout counts as ended, as it would in one process. Updates of one chat are
 handled in order within an instance (`PerChatUpdateProcessor`); two instances handling the same
-organiser's updates at the same moment is the one race left (the later write wins).
+organiser's updates at the same moment is the one race left (the later write wins): the
+instance whose handlers will run for the update takes the person's turn before them and gives
+it back with the save, and the next instance waits for the turn before it loads, so a reply
+that reaches the organiser before its state is saved cannot be answered from the old state
+(only two updates sent faster than one is loaded can still cross).
 
 Must not: import SQLAlchemy or `bot.db`.
 """
@@ -42,6 +46,7 @@ class SharedConversation:
         self._name: str = conversation.name
         self._timeout = timeout
         self._loaded: dict[tuple[int, int], tuple[object, dict[Any, Any]]] = {}
+        self._turns: set[tuple[int, int]] = set()  # keys whose turn this process holds
 
     def install(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         """Add the load and save hooks around every other handler."""
@@ -69,8 +74,10 @@ class SharedConversation:
         key = self._key(update)
         if key is None or context.user_data is None:
             return
-        service = runtime_of(context).conversations
-        saved = await service.load(self._name, f"{key[0]}:{key[1]}")
+        runtime = runtime_of(context)
+        service, name, me = runtime.conversations, f"{key[0]}:{key[1]}", runtime.fleet.instance
+        await service.wait_turn(self._name, name, me)
+        saved = await service.load(self._name, name)
         states = self._states()
         user_data = context.user_data
         user_data.clear()
@@ -83,6 +90,9 @@ class SharedConversation:
                 states[key] = saved.state
             user_data.update(saved.user_data)
         self._loaded[key] = (states.get(key), copy.deepcopy(dict(user_data)))
+        if self._conversation.check_update(update):  # this update is a step of the flow
+            await service.take_turn(self._name, name, me)
+            self._turns.add(key)
 
     async def save(self, update: object, context: Context) -> None:
         """Write this person's state and user_data back if the handlers changed them."""
@@ -94,11 +104,15 @@ class SharedConversation:
         if state == ConversationHandler.END:
             state = None
         user_data = dict(context.user_data)
+        runtime = runtime_of(context)
+        service, name = runtime.conversations, f"{key[0]}:{key[1]}"
         if loaded is not None and loaded == (state, user_data):
+            if key in self._turns:
+                self._turns.discard(key)
+                await service.end_turn(self._name, name, runtime.fleet.instance)
             return
-        await runtime_of(context).conversations.save(
-            self._name, f"{key[0]}:{key[1]}", state, copy.deepcopy(user_data)
-        )
+        self._turns.discard(key)
+        await service.save(self._name, name, state, copy.deepcopy(user_data))  # ends the turn
 
 
 def share_conversations(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -471,6 +471,7 @@ class DeliveryEngine:
         if room <= 0:
             await self._sleep(0.01)  # let in-flight sends make progress
             return 1
+        mark = self.fleet.claim_mark()
         now = self._clock.now()
         # Digests are built and sent by the leader alone: their claim is not leased.
         started = await self._start_digests(now) if self.fleet.leading else 0
@@ -503,6 +504,12 @@ class DeliveryEngine:
             if wait > 0:
                 await self._wait(wait)  # a 429 makes this the rest of the flood wait
                 self.pacer.started(paid=job.paid)
+            if not self.fleet.lease_holds(mark):
+                # A renewal came late: another instance may have these rows now. Claim again
+                # (what is still ours comes back) rather than send them twice.
+                self._slots.release()
+                log.warning("claimed batch outlived its lease; claiming again")
+                break
             self._in_flight.add(job.delivery_id)
             task = asyncio.create_task(self._send(job))
             self._tasks.add(task)

@@ -8,7 +8,10 @@ One small interface, `Coordination`, with two implementations:
 - `PostgresFleet` (every `run` and `worker` on PostgreSQL):
   - claims: `DeliveryRepo.claim_leased` (`FOR UPDATE SKIP LOCKED`, a lease of
     FLEET_LEASE_SECONDS, the chat's rest checked fleet-wide); a dead instance's claims are
-    taken over once their lease has passed; a clean stop gives its claims back;
+    taken over once their lease has passed; a clean stop gives its claims back; a batch whose
+    lease may have lapsed (a renewal came late: a starved process, a slow database) is not
+    sent on (`lease_holds`), since another instance may have taken its rows: it is claimed
+    again instead;
   - leader: a session-level advisory lock held on a dedicated connection, tried and checked
     every FLEET_HEARTBEAT_SECONDS; it goes with the connection when the process dies, so
     another instance leads at its next heartbeat; jobs (feed poller, scheduled broadcasts,
@@ -94,6 +97,14 @@ class Coordination(Protocol):
         """How many deliveries to claim at once, given the room and the send interval."""
         ...
 
+    def claim_mark(self) -> float:
+        """A mark taken just before a claim, for `lease_holds`."""
+        ...
+
+    def lease_holds(self, mark: float) -> bool:
+        """Whether rows claimed after `mark` are still surely this process's to send."""
+        ...
+
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
     ) -> Sequence[Delivery]:
@@ -128,6 +139,14 @@ class SingleProcess:
     def claim_size(self, room: int, interval: float) -> int:
         """How many deliveries to claim at once."""
         return room
+
+    def claim_mark(self) -> float:
+        """No lease alone: any mark."""
+        return 0.0
+
+    def lease_holds(self, mark: float) -> bool:
+        """Alone, a claim is never taken over."""
+        return True
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
@@ -190,6 +209,8 @@ class PostgresFleet:
         self._leading_since: float | None = None
         self._connection: AsyncConnection | None = None
         self._heartbeat: asyncio.Task[None] | None = None
+        # (started, done) of the last successful lease renewals, oldest first.
+        self._renewals: deque[tuple[float, float]] = deque(maxlen=64)
 
     @property
     def instance(self) -> str:
@@ -210,6 +231,28 @@ class PostgresFleet:
         """How many deliveries to claim at once."""
         # Small enough that a claimed batch is sent well within its lease at the fleet's rate.
         return max(1, min(room, max(8, int(self.lease_seconds / interval / 4))))
+
+    def claim_mark(self) -> float:
+        """This process's monotonic time, taken before the claim's `now`.
+
+        So a lease is thought to end no later than it does.
+        """
+        return self._monotonic()
+
+    def lease_holds(self, mark: float) -> bool:
+        """Whether a third of a lease at least is left on rows claimed after `mark`.
+
+        A claim's lease ends `lease_seconds` after it; each renewal that started and committed
+        before that end pushed it to `lease_seconds` after the renewal's start. A renewal that
+        came too late renews nothing (another instance may have claimed the rows), so the
+        engine stops sending such a batch and claims again. Normally a third of a lease or
+        more is left: renewals come every third of a lease.
+        """
+        end = mark + self.lease_seconds
+        for started, done in self._renewals:
+            if started > mark and done < end:
+                end = max(end, started + self.lease_seconds)
+        return end - self._monotonic() >= self.lease_seconds / 3
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
@@ -281,9 +324,18 @@ class PostgresFleet:
                 await self._try_lead()
             if self._monotonic() - renewed >= renew_every:
                 renewed = self._monotonic()
-                await self._renew()
+                await self.renew()
 
-    async def _renew(self) -> None:
+    async def renew(self) -> None:
+        """Renew this instance's live leases (the heartbeat does, every third of a lease)."""
+        started = self._monotonic()
+        last = self._renewals[-1][0] if self._renewals else None
+        if last is not None and started - last > self.lease_seconds * 2 / 3:
+            # Claims older than the lease may have passed to others meanwhile: a sign of a
+            # starved process or a slow database (sends already made may then repeat).
+            log.warning(
+                "claims renewed late", extra={"seconds_since_last": round(started - last, 2)}
+            )
         try:
             async with self._sessionmaker.begin() as session:
                 await DeliveryRepo(session).renew_claims(
@@ -291,6 +343,8 @@ class PostgresFleet:
                 )
         except Exception:
             log.exception("could not renew claims; they pass to others if the lease ends")
+            return
+        self._renewals.append((started, self._monotonic()))
 
     async def _try_lead(self) -> None:
         """Take the leader lock if free; check the connection that holds it if we lead."""

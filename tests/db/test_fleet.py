@@ -213,3 +213,35 @@ async def test_conversation_state_round_trip(sessionmaker: Maker) -> None:
         listed = await repo.load_states("broadcast")
         missing = await repo.load_state("broadcast", "3:3")
     assert (one, listed, missing) == ("two", {"1:1": "two"}, None)
+
+
+async def test_a_turn_only_row_holds_no_conversation(sessionmaker: Maker) -> None:
+    """A turn taken on a key with nothing saved is seen by `turn` but not by the loads; its
+    end removes the row, a save ends a turn and keeps the value (both databases)."""
+    until = NOW + timedelta(seconds=10)
+    async with sessionmaker.begin() as session:
+        repo = FleetRepo(session)
+        await repo.take_turn("broadcast", "1:1", "a", NOW, until)
+        await repo.save_state("broadcast", "2:2", "kept", NOW)
+        await repo.take_turn("broadcast", "2:2", "b", NOW, until)
+    async with sessionmaker.begin() as session:
+        repo = FleetRepo(session)
+        held = (await repo.turn("broadcast", "1:1"), await repo.turn("broadcast", "2:2"))
+        loaded = (await repo.load_state("broadcast", "1:1"), await repo.load_states("broadcast"))
+        await repo.end_turn("broadcast", "1:1", "someone else")  # not theirs: no change
+        await repo.save_state("broadcast", "2:2", "next", NOW)
+    async with sessionmaker.begin() as session:
+        repo = FleetRepo(session)
+        still = await repo.turn("broadcast", "1:1")
+        await repo.end_turn("broadcast", "1:1", "a")
+    async with sessionmaker.begin() as session:
+        repo = FleetRepo(session)
+        after = (await repo.turn("broadcast", "1:1"), await repo.turn("broadcast", "2:2"))
+        values = await repo.load_states("broadcast")
+    assert held == (("a", until), ("b", until))
+    assert (loaded, still, after, values) == (
+        (None, {"2:2": "kept"}),
+        ("a", until),
+        (None, None),
+        {"2:2": "next"},
+    )

@@ -16,6 +16,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -44,8 +45,8 @@ CRASH_BOUND = 8 + 32
 ADMIN = 2001
 
 
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotApi]:
+@asynccontextmanager
+async def fleet_api() -> AsyncIterator[FakeBotApi]:
     """The fake Bot API without flood limits: the fleet's own pacing is what is measured.
 
     The server records each request's time when it handles it, so a pause of this process
@@ -61,6 +62,13 @@ async def api() -> AsyncIterator[FakeBotApi]:
     finally:
         gc.enable()
         gc.unfreeze()
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    """The fake Bot API for a fleet (`fleet_api`)."""
+    async with fleet_api() as server:
+        yield server
 
 
 def _env(api: FakeBotApi, url: str, **extra: str) -> dict[str, str]:

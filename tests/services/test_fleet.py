@@ -14,7 +14,7 @@ import time
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.services.conversations import ConversationStateService
+from bot.services.conversations import TURN_SECONDS, ConversationStateService
 from bot.services.fleet import PostgresFleet, SingleProcess
 from tests.fakes.clock import FakeClock
 
@@ -137,3 +137,79 @@ async def test_conversation_state_round_trip(sessionmaker: Maker, clock: FakeClo
         clock.now().timestamp(),
         None,
     )
+
+
+async def test_the_next_instance_waits_for_the_turn_until_the_state_is_saved(
+    sessionmaker: Maker, clock: FakeClock
+) -> None:
+    """While instance A handles a step (it holds the person's turn), B waits before reading
+    the state; A's save ends the turn and B reads the new state."""
+    a, b = (
+        ConversationStateService(sessionmaker, clock),
+        ConversationStateService(sessionmaker, clock),
+    )
+    await a.save("broadcast", "1:1", 3, {"draft": 1})
+    await a.take_turn("broadcast", "1:1", "A")
+    waiter = asyncio.create_task(b.wait_turn("broadcast", "1:1", "B"))
+    done, _ = await asyncio.wait({waiter}, timeout=0.2)  # A holds the turn: B still waits
+    own = await a.wait_turn("broadcast", "1:1", "A")  # A's own turn does not hold A up
+    await a.save("broadcast", "1:1", 4, {"draft": 2})
+    waited = await asyncio.wait_for(waiter, 5)
+    saved = await b.load("broadcast", "1:1")
+    assert saved is not None
+    # Held up, B would wait TURN_SECONDS (the fake clock never lets the turn lapse).
+    assert (done, own < 1, waited >= 0.2, saved.state, saved.user_data) == (
+        set(),
+        True,
+        True,
+        4,
+        {"draft": 2},
+    )
+
+
+async def test_a_lapsed_or_ended_turn_holds_nobody(sessionmaker: Maker, clock: FakeClock) -> None:
+    """A killed instance's turn lapses after TURN_SECONDS; an ended turn (nothing changed)
+    keeps the saved conversation; a turn on a person with nothing saved leaves nothing."""
+    a, b = (
+        ConversationStateService(sessionmaker, clock),
+        ConversationStateService(sessionmaker, clock),
+    )
+    await a.save("broadcast", "1:1", 3, {"draft": 1})
+    await a.take_turn("broadcast", "1:1", "A")
+    clock.advance(TURN_SECONDS + 1)
+    lapsed = await b.wait_turn("broadcast", "1:1", "B")
+    await b.take_turn("broadcast", "1:1", "B")
+    await b.end_turn("broadcast", "1:1", "B")
+    ended = await a.wait_turn("broadcast", "1:1", "A")
+    kept = await a.load("broadcast", "1:1")
+    await a.take_turn("broadcast", "2:2", "A")
+    nothing = await b.load("broadcast", "2:2")
+    await a.end_turn("broadcast", "2:2", "A")
+    assert kept is not None
+    # Held up, a wait would take TURN_SECONDS: a second means it did not wait.
+    assert (lapsed < 1, ended < 1, kept.state, nothing) == (True, True, 3, None)
+
+
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
+async def test_a_batch_is_not_sent_on_once_its_lease_may_have_lapsed(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """A claimed batch holds while a third of its lease is left; a renewal in time extends
+    it, a late renewal (after the lease ended: another instance may own the rows) does not."""
+    now = [100.0]
+    fleet = _fleet(engine, sessionmaker, lease_seconds=3.0, monotonic=lambda: now[0])
+    mark = fleet.claim_mark()
+    now[0] = 101.5
+    fresh = fleet.lease_holds(mark)
+    await fleet.renew()  # in time: the lease now ends at 104.5
+    now[0] = 103.0
+    renewed = fleet.lease_holds(mark)  # 1.5 s left (without the renewal: none)
+    now[0] = 103.9
+    short = fleet.lease_holds(mark)  # 0.6 s left: under a third of the lease
+    now[0] = 105.0
+    await fleet.renew()  # too late: renews nothing for this batch
+    late = fleet.lease_holds(mark)
+    again = fleet.lease_holds(fleet.claim_mark())  # a new claim has its own lease
+    assert (fresh, renewed, short, late, again) == (True, True, False, False, True)

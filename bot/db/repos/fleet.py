@@ -112,15 +112,19 @@ class FleetRepo:
                 ConversationState.name == name
             )
         )
-        return {str(key): str(value) for key, value in result.all()}
+        return {str(key): str(value) for key, value in result.all() if value}
 
     async def load_state(self, name: str, key: str) -> str | None:
-        """One persisted value, or None."""
-        row = await self.session.get(ConversationState, (name, key))
-        return None if row is None else row.value
+        """One persisted value, or None (none, or a row holding only a turn)."""
+        value = await self.session.scalar(
+            select(ConversationState.value).where(
+                ConversationState.name == name, ConversationState.key == key
+            )
+        )
+        return value or None
 
     async def save_state(self, name: str, key: str, value: str | None, now: datetime) -> None:
-        """Store a value (None deletes it)."""
+        """Store a value (None deletes it); either ends the turn on it."""
         if value is None:
             await self.session.execute(
                 delete(ConversationState).where(
@@ -128,10 +132,52 @@ class FleetRepo:
                 )
             )
             return
+        changes = {"value": value, "updated_at": now, "busy_by": None, "busy_until": None}
         await self.session.execute(
             _insert(self.session, ConversationState)
-            .values(name=name, key=key, value=value, updated_at=now)
-            .on_conflict_do_update(
-                index_elements=["name", "key"], set_={"value": value, "updated_at": now}
+            .values(name=name, key=key, **changes)
+            .on_conflict_do_update(index_elements=["name", "key"], set_=changes)
+        )
+
+    async def turn(self, name: str, key: str) -> tuple[str, datetime] | None:
+        """Who holds the turn on (name, key) and until when, or None (nobody)."""
+        result = await self.session.execute(
+            select(ConversationState.busy_by, ConversationState.busy_until).where(
+                ConversationState.name == name,
+                ConversationState.key == key,
+                ConversationState.busy_by.is_not(None),
             )
+        )
+        row = result.first()
+        if row is None or row[1] is None:
+            return None
+        return str(row[0]), row[1]
+
+    async def take_turn(
+        self, name: str, key: str, holder: str, now: datetime, until: datetime
+    ) -> None:
+        """Mark `holder` as handling (name, key) until `until`.
+
+        A row holding only the turn is made if there is none; its value is kept otherwise.
+        """
+        await self.session.execute(
+            _insert(self.session, ConversationState)
+            .values(name=name, key=key, value="", updated_at=now, busy_by=holder, busy_until=until)
+            .on_conflict_do_update(
+                index_elements=["name", "key"], set_={"busy_by": holder, "busy_until": until}
+            )
+        )
+
+    async def end_turn(self, name: str, key: str, holder: str) -> None:
+        """End `holder`'s turn on (name, key), if it still holds it; a turn-only row goes."""
+        mine = (
+            ConversationState.name == name,
+            ConversationState.key == key,
+            ConversationState.busy_by == holder,
+        )
+        await self.session.execute(
+            delete(ConversationState).where(*mine, ConversationState.value == "")
+        )
+        await self.session.execute(
+            update(ConversationState).where(*mine).values(busy_by=None, busy_until=None)
         )
