@@ -85,7 +85,8 @@ async def test_a_leader_whose_connection_breaks_steps_down(
 async def test_two_instances_share_one_rate(
     db_kind: str, engine: AsyncEngine, sessionmaker: Maker
 ) -> None:
-    """Slots taken by two instances at rate 20 are 50 ms apart overall, never closer."""
+    """Slots taken by two instances at rate 20 are spread 52 ms apart overall (95 % of the
+    rate): never given twice, never more than 20 in a second."""
     fleets = [_fleet(engine, sessionmaker), _fleet(engine, sessionmaker)]
     times: list[float] = []
     for _ in range(10):
@@ -97,8 +98,10 @@ async def test_two_instances_share_one_rate(
     span = times[-1] - times[0]
     for fleet in fleets:
         await fleet.aclose()
-    # Each instance maps the database's clock to its own within half a round trip.
-    assert (min(gaps) > 0.04, span > 0.9) == (True, True), gaps
+    # Each instance maps the database's clock to its own within half a round trip, which a
+    # loaded machine stretches to tens of milliseconds: a slot given twice would be ~0 apart.
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert (min(gaps) > 0.015, span > 0.9, busiest <= 20) == (True, True, True), gaps
 
 
 @pytest.mark.parametrize(
