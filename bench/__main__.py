@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from bench import delivery, fanout, fleet, matching, poll, replies
+from bench import delivery, fanout, fleet, matching, poll, pollscale, replies
 from bench.common import Ctx, Row, ensure_pg_database, env_pg_url, make_tmp
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,6 +36,7 @@ FIGURES: dict[str, tuple[Figure, bool]] = {
     "fanout": (fanout.fan_out_write, True),
     "matching": (matching.matching, False),
     "poll": (poll.poll_cycle, True),
+    "pollscale": (pollscale.poll_at_scale, True),
     "replies": (replies.replies, True),
     "memory": (fanout.memory, True),
 }

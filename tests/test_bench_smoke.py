@@ -19,6 +19,8 @@ EXPECTED = {
     "matching",
     "poll",
     "poll304",
+    "pollscale",
+    "pollscale_cpu",
     "replies",
     "memory",
 }

@@ -9,6 +9,7 @@ parsing happen outside any transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -85,6 +86,7 @@ class IngestService:
         retention_days: int | None = None,
         twin_window: timedelta = DEFAULT_TWIN_WINDOW,
         default_language: str = MAIN_LANGUAGE,
+        serialise_writes: bool | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
@@ -102,6 +104,13 @@ class IngestService:
         # What a chat with no language stored reads (DEFAULT_LANGUAGE), for the twin rule.
         self._default_language = default_language
         self.last_cycle_at: float | None = None  # time.monotonic() of the last finished cycle
+        # SQLite has one writer: feeds' write transactions take turns here, woken at once,
+        # instead of sleeping in SQLite's busy handler (a convoy: 1.7 s per store under load,
+        # and "database is locked" after the 30 s busy timeout). None: on SQLite only.
+        if serialise_writes is None:
+            bind = sessionmaker.kw.get("bind")
+            serialise_writes = bind is not None and bind.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock() if serialise_writes else None
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed that is due now, concurrently (bounded); never raises for a feed."""
@@ -163,6 +172,10 @@ class IngestService:
         return FeedCheck(url=final_url, feed=parsed, topics=topics)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _writing(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """Hold around a write transaction: the in-process write lock on SQLite, else nothing."""
+        return self._write_lock if self._write_lock is not None else contextlib.nullcontext()
 
     async def _matcher(self) -> tuple[TopicMatcher, dict[int, str]]:
         """The matcher over the current rules (rule changes apply from the next poll on)."""
@@ -242,7 +255,7 @@ class IngestService:
     ) -> PollOutcome:
         now = self._clock.now()
         entries = unique_entries(parsed.entries)
-        async with self._sessionmaker.begin() as session:
+        async with self._writing(), self._sessionmaker.begin() as session:
             feeds, posts = FeedRepo(session), PostRepo(session)
             feed = await feeds.get(feed_id)
             if feed is None:  # removed while we were fetching
@@ -383,7 +396,9 @@ class IngestService:
     async def _record_not_modified_many(
         self, unchanged: Sequence[tuple[int, str | None, str | None]]
     ) -> None:
-        """Record 304 answers, all in one transaction (one commit per feed cost 3 ms each).
+        """Record 304 answers in one transaction, the feeds loaded in one query.
+
+        One commit per feed cost 3 ms each; one SELECT per feed, 5-13 ms each on SQLite.
 
         If this fails the feeds simply stay due and answer 304 again on the next tick.
         """
@@ -391,10 +406,10 @@ class IngestService:
             return
         now = self._clock.now()
         try:
-            async with self._sessionmaker.begin() as session:
-                feeds = FeedRepo(session)
+            async with self._writing(), self._sessionmaker.begin() as session:
+                found = await FeedRepo(session).get_many([feed_id for feed_id, _, _ in unchanged])
                 for feed_id, etag, last_modified in unchanged:
-                    feed = await feeds.get(feed_id)
+                    feed = found.get(feed_id)
                     if feed is not None:
                         self._mark_success(
                             feed, now, etag or feed.etag, last_modified or feed.last_modified
@@ -408,7 +423,7 @@ class IngestService:
         If it fails, the feed stays due and is polled again on the next tick.
         """
         now = self._clock.now()
-        async with self._sessionmaker.begin() as session:
+        async with self._writing(), self._sessionmaker.begin() as session:
             feed = await FeedRepo(session).get(feed_id)
             if feed is None:
                 return
