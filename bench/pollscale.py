@@ -162,9 +162,10 @@ async def _count(runtime: Runtime) -> tuple[int, int]:
 
 async def poll_at_scale(ctx: Ctx) -> list[Row]:
     """Prime 10,000 feeds, time whole cycles, then measure CPU over 5 minutes of polling."""
-    feeds = ctx.size(10_000, 200)
+    feeds = ctx.options.get("poll_feeds") or ctx.size(10_000, 100)
     interval = 60 if not ctx.quick else 2
-    duration = 300.0 if not ctx.quick else 4.0
+    minutes = ctx.options.get("poll_minutes")
+    duration = 60.0 * minutes if minutes else ctx.size(300, 4)
     tick = poll_tick_seconds(interval)
     url = await fresh_database(ctx, "pollscale")
     settings = Settings(  # type: ignore[call-arg]
