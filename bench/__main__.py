@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from bench import delivery, fanout, fleet, matching, poll, replies
+from bench import delivery, fanout, fleet, matching, poll, pollscale, replies
 from bench.common import Ctx, Row, ensure_pg_database, env_pg_url, make_tmp
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -36,6 +36,7 @@ FIGURES: dict[str, tuple[Figure, bool]] = {
     "fanout": (fanout.fan_out_write, True),
     "matching": (matching.matching, False),
     "poll": (poll.poll_cycle, True),
+    "pollscale": (pollscale.poll_at_scale, True),
     "replies": (replies.replies, True),
     "memory": (fanout.memory, True),
 }
@@ -48,6 +49,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3, help="runs of the short figures")
     parser.add_argument("--db", choices=("sqlite", "postgres", "all"), default="all")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--poll-feeds", type=int, default=None, help="feeds of the poll-at-scale row (10,000)"
+    )
+    parser.add_argument(
+        "--poll-minutes",
+        type=float,
+        default=None,
+        help="minutes of polling for its CPU figure (5; --quick: 4 s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -104,6 +114,7 @@ async def _run(args: argparse.Namespace) -> list[tuple[str, Row]]:
                     repeat=args.repeat,
                     tmp=tmp,
                     pg_admin_url=pg,
+                    options={"poll_feeds": args.poll_feeds, "poll_minutes": args.poll_minutes},
                 )
                 started = time.monotonic()
                 print(f"… {name} on {db}", file=sys.stderr, flush=True)

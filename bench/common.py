@@ -63,6 +63,8 @@ class Ctx:
     repeat: int
     tmp: Path
     pg_admin_url: str | None = None
+    # Sizes a figure may take from the command line (e.g. poll_feeds); None: its own default.
+    options: dict[str, Any] = field(default_factory=dict)
 
     def size(self, full: int, quick: int) -> int:
         """The full size, or the tiny one with --quick."""

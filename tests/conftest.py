@@ -62,6 +62,11 @@ _pg_server_url: str | None = None  # TEST_DATABASE_URL as given: where the datab
 _pg_created = False
 
 
+def pg_server_url() -> str | None:
+    """TEST_DATABASE_URL as given (a database that exists), for tools that create their own."""
+    return _pg_server_url
+
+
 def _worker_database_url(url: str, worker: str) -> str:
     """The URL of this worker's own database: the given name with `_<worker>` appended."""
     parsed = make_url(url)

@@ -624,6 +624,10 @@ class HttpxFetcher:
         etag = response.headers.get("etag")
         last_modified = response.headers.get("last-modified")
         if status == httpx.codes.NOT_MODIFIED:
+            # A 304 has no body; reading its end lets the connection go back to the pool
+            # (closing an unread streamed response closes the connection: a new TCP connection
+            # for every unchanged feed).
+            await response.aread()
             return NotModified(
                 url=str(response.url),
                 etag=etag or sent.get("If-None-Match"),

@@ -9,6 +9,7 @@ parsing happen outside any transaction.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -90,6 +91,7 @@ class IngestService:
         twin_window: timedelta = DEFAULT_TWIN_WINDOW,
         default_language: str = MAIN_LANGUAGE,
         images: ImageGuard | None = None,
+        serialise_writes: bool | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._fetcher = fetcher
@@ -110,6 +112,13 @@ class IngestService:
         # Which entries' image URLs may be kept (sent to Telegram as photos). Without one,
         # only the checks that need no look-up (http(s), no literal private address).
         self._images = images or ImageGuard(allow_private=True)
+        # SQLite has one writer: feeds' write transactions take turns here, woken at once,
+        # instead of sleeping in SQLite's busy handler (a convoy: 1.7 s per store under load,
+        # and "database is locked" after the 30 s busy timeout). None: on SQLite only.
+        if serialise_writes is None:
+            bind = sessionmaker.kw.get("bind")
+            serialise_writes = bind is not None and bind.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock() if serialise_writes else None
 
     async def poll_due(self) -> PollSummary:
         """Poll every feed that is due now, concurrently (bounded); never raises for a feed."""
@@ -175,6 +184,10 @@ class IngestService:
         return FeedCheck(url=final_url, feed=parsed, topics=topics, reasons=reasons)
 
     # -- internals ---------------------------------------------------------------------------
+
+    def _writing(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """Hold around a write transaction: the in-process write lock on SQLite, else nothing."""
+        return self._write_lock if self._write_lock is not None else contextlib.nullcontext()
 
     async def _matcher(self) -> tuple[TopicMatcher, dict[int, str]]:
         """The matcher over the current rules (rule changes apply from the next poll on)."""
@@ -257,7 +270,7 @@ class IngestService:
     ) -> PollOutcome:
         entries = await self._checked_images(unique_entries(parsed.entries))
         now = self._clock.now()
-        async with self._sessionmaker.begin() as session:
+        async with self._writing(), self._sessionmaker.begin() as session:
             feeds, posts = FeedRepo(session), PostRepo(session)
             feed = await feeds.get(feed_id)
             if feed is None:  # removed while we were fetching
@@ -429,7 +442,9 @@ class IngestService:
         )
 
     async def _record_not_modified_many(self, unchanged: Sequence[_Unchanged]) -> None:
-        """Record 304 answers, all in one transaction (one commit per feed cost 3 ms each).
+        """Record 304 answers in one transaction, the feeds loaded in one query.
+
+        One commit per feed cost 3 ms each; one SELECT per feed, 5-13 ms each on SQLite.
 
         If this fails the feeds simply stay due and answer 304 again on the next tick.
         """
@@ -437,10 +452,10 @@ class IngestService:
             return
         now = self._clock.now()
         try:
-            async with self._sessionmaker.begin() as session:
-                feeds = FeedRepo(session)
+            async with self._writing(), self._sessionmaker.begin() as session:
+                found = await FeedRepo(session).get_many([seen.feed_id for seen in unchanged])
                 for seen in unchanged:
-                    feed = await feeds.get(seen.feed_id)
+                    feed = found.get(seen.feed_id)
                     if feed is not None:
                         # The body (and its <ttl>) is unchanged: only a max-age can add to
                         # the ask stored at the last full answer.
@@ -462,7 +477,7 @@ class IngestService:
         If it fails, the feed stays due and is polled again on the next tick.
         """
         now = self._clock.now()
-        async with self._sessionmaker.begin() as session:
+        async with self._writing(), self._sessionmaker.begin() as session:
             feed = await FeedRepo(session).get(feed_id)
             if feed is None:
                 return

@@ -13,6 +13,7 @@ Standalone, for benchmarks (serves /feed/<n>.xml for n = 1..N, with ETags, plus 
 
     python -m tests.fakes.feedserver --port 8090 --feeds 500 --entries 20 \\
         --hang-percent 5 --error-percent 5
+    curl -X POST 'http://127.0.0.1:8090/__churn?percent=10'   # 10 % of the feeds get a new post
 """
 
 from __future__ import annotations
@@ -199,6 +200,10 @@ class FeedServer:
 
         self._routes[_slash(path)] = serve
 
+    def handle(self, path: str, handler: Handler) -> None:
+        """Answer `path` with `handler` (an aiohttp handler), replacing what was there."""
+        self._routes[_slash(path)] = handler
+
     def redirect(self, path: str, to: str, status: int = 301) -> None:
         """Redirect `path` to `to` (a path on this server, or an absolute URL)."""
 
@@ -369,6 +374,88 @@ _CATEGORIES = (
 _BENCH_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 
+def _bench_item(n: int, i: int) -> dict[str, Any]:
+    """Post `i` of benchmark feed `n` (i >= 1: the original posts, newest first)."""
+    category = _CATEGORIES[(n + i) % len(_CATEGORIES)]
+    return {
+        "title": f"Feed {n} post {i}: {category} update",
+        "link": f"https://campaign.example.org/feed/{n}/post/{i}",
+        "guid": f"feed-{n}-post-{i}",
+        "description": f"<p>Post {i} of feed {n}. Act now.</p>",
+        "categories": [category],
+        "pubDate": _BENCH_EPOCH - timedelta(hours=i),
+    }
+
+
+def _bench_new_item(n: int, version: int) -> dict[str, Any]:
+    """The post a churned benchmark feed gains at `version` (2, 3, ...); its title says "bench"."""
+    return {
+        "title": f"Feed {n} update {version}: bench action alert",
+        "link": f"https://campaign.example.org/feed/{n}/update/{version}",
+        "guid": f"feed-{n}-update-{version}",
+        "description": f"<p>Update {version} of feed {n}. Act now.</p>",
+        "categories": ["bench"],
+        "pubDate": _BENCH_EPOCH + timedelta(minutes=version),
+    }
+
+
+class BenchmarkFeeds:
+    """The `/feed/<n>.xml` feeds of `populate_benchmark`, and their churn.
+
+    `churn(percent)` gives the next `percent` % of the healthy feeds (in turn, so every call
+    changes different feeds) one new post each: the newest post is added, the oldest dropped
+    (the feed keeps `entries` posts) and the ETag and Last-Modified change, so the next
+    conditional GET gets a 200 with the new body instead of a 304.
+    """
+
+    def __init__(self, srv: FeedServer, entries: int, healthy: Sequence[int]) -> None:
+        self._srv = srv
+        self._entries = entries
+        self._healthy = list(healthy)
+        self._versions: dict[int, int] = dict.fromkeys(self._healthy, 1)
+        self._cursor = 0
+        for n in self._healthy:
+            self._serve(n)
+
+    def _serve(self, n: int) -> None:
+        version = self._versions[n]
+        new = [_bench_new_item(n, v) for v in range(version, 1, -1)]
+        old = [_bench_item(n, i) for i in range(1, self._entries + 1)]
+        items = (new + old)[: self._entries]
+        self._srv.add(
+            f"/feed/{n}.xml",
+            rss(items, title=f"Feed {n}"),
+            etag=f'"feed-{n}-v{version}"',
+            last_modified=format_datetime(
+                _BENCH_EPOCH + timedelta(minutes=version - 1), usegmt=True
+            ),
+        )
+
+    def churn(self, percent: float) -> list[int]:
+        """Give the next `percent` % of the healthy feeds one new post; return their numbers."""
+        if not self._healthy:
+            return []
+        count = min(len(self._healthy), round(len(self._healthy) * percent / 100))
+        changed = []
+        for _ in range(count):
+            n = self._healthy[self._cursor]
+            self._cursor = (self._cursor + 1) % len(self._healthy)
+            self._versions[n] += 1
+            self._serve(n)
+            changed.append(n)
+        return changed
+
+    async def handle_churn(self, request: web.Request) -> web.StreamResponse:
+        """`POST /__churn?percent=10`: churn and answer `{"changed": <count>}`."""
+        if request.method != "POST":
+            return web.Response(status=405, text="POST only\n")
+        try:
+            percent = float(request.query.get("percent", "10"))
+        except ValueError:
+            return web.Response(status=400, text="percent must be a number\n")
+        return web.json_response({"changed": len(self.churn(percent))})
+
+
 def populate_benchmark(
     srv: FeedServer,
     *,
@@ -380,13 +467,15 @@ def populate_benchmark(
 ) -> list[str]:
     """Serve `/feed/<n>.xml` for n = 1..feeds; some hang or fail, chosen by `seed`.
 
-    Returns the feed URLs; they are also listed, one a line, at `/feeds.txt`.
+    Returns the feed URLs; they are also listed, one a line, at `/feeds.txt`. The healthy
+    feeds change on `POST /__churn?percent=P` (`BenchmarkFeeds.churn`).
     """
     numbers = list(range(1, feeds + 1))
     chooser = random.Random(seed)
     chooser.shuffle(numbers)
     hanging = set(numbers[: round(feeds * hang_percent / 100)])
     failing = set(numbers[len(hanging) : len(hanging) + round(feeds * error_percent / 100)])
+    healthy = []
     for n in range(1, feeds + 1):
         path = f"/feed/{n}.xml"
         if n in hanging:
@@ -394,23 +483,9 @@ def populate_benchmark(
         if n in failing:
             srv.error(path, (500, 502, 503)[n % 3])
             continue
-        items = [
-            {
-                "title": f"Feed {n} post {i}: {_CATEGORIES[(n + i) % len(_CATEGORIES)]} update",
-                "link": f"https://campaign.example.org/feed/{n}/post/{i}",
-                "guid": f"feed-{n}-post-{i}",
-                "description": f"<p>Post {i} of feed {n}. Act now.</p>",
-                "categories": [_CATEGORIES[(n + i) % len(_CATEGORIES)]],
-                "pubDate": _BENCH_EPOCH - timedelta(hours=i),
-            }
-            for i in range(1, entries + 1)
-        ]
-        srv.add(
-            path,
-            rss(items, title=f"Feed {n}"),
-            etag=f'"feed-{n}-v1"',
-            last_modified=format_datetime(_BENCH_EPOCH, usegmt=True),
-        )
+        healthy.append(n)
+    bench = BenchmarkFeeds(srv, entries, healthy)
+    srv.handle("/__churn", bench.handle_churn)
     urls = [srv.url(f"/feed/{n}.xml") for n in range(1, feeds + 1)]
     srv.add("/feeds.txt", "\n".join(urls) + "\n", content_type="text/plain; charset=utf-8")
     return urls

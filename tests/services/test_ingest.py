@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.config import async_database_url
 from bot.db.models import Delivery, Feed, Post, PostTopic, Topic
-from bot.db.repos import ChatRepo, TopicRepo
+from bot.db.repos import ChatRepo, FeedRepo, TopicRepo
+from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import PollOutcome
 from bot.feeds.fetch import HttpxFetcher
@@ -582,3 +585,36 @@ async def test_failure_that_cannot_be_recorded_leaves_other_feeds_alone(
         [("down.xml", "error"), ("ok.xml", "new"), ("slow.xml", "new")],
         ["post-1", "post-100"],
     )
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+async def test_sqlite_stores_take_turns_without_the_busy_handler(
+    database_url: str, clock: FakeClock
+) -> None:
+    """On SQLite, concurrent feeds' write transactions wait for each other in the process.
+
+    With SQLite's busy handler switched off, two stores overlapping would fail at once with
+    "database is locked"; every feed of a concurrent first cycle is stored.
+    """
+    engine = make_engine(async_database_url(database_url))
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _no_busy_wait(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.close()
+
+    sessionmaker = make_sessionmaker(engine)
+    try:
+        async with FeedServer() as server, HttpxFetcher(allow_private=True) as fetcher:
+            ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300)
+            async with sessionmaker.begin() as session:
+                for n in range(24):
+                    items = [{"title": f"Post {i}", "guid": f"{n}-{i}"} for i in range(5)]
+                    server.add(f"/feed/{n}.xml", rss(items), etag=f'"{n}"')
+                    await FeedRepo(session).add(server.url(f"/feed/{n}.xml"), None, clock.now())
+            summary = await ingest.poll_due()
+    finally:
+        await engine.dispose()
+    assert [o.error for o in summary.outcomes if o.error] == []
+    assert summary.feeds_polled == 24
