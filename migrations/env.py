@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.db import models  # noqa: F401  (registers every table on Base.metadata)
-from bot.db.base import Base, include_name
+from bot.db.base import Base, include_name, include_object_on
 
 config = context.config
 target_metadata = Base.metadata
@@ -40,6 +40,9 @@ def _configure(connection: Connection | None = None, **kwargs: Any) -> None:
         compare_type=True,
         compare_server_default=False,
         include_name=include_name,
+        include_object=include_object_on(
+            connection.dialect.name if connection is not None else url.split(":")[0].split("+")[0]
+        ),
         **kwargs,
     )
 

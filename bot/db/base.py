@@ -7,6 +7,7 @@ time zone, so `UTCDateTime` converts on the way in and out; on PostgreSQL it is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -74,3 +75,17 @@ def is_search_object(name: str | None) -> bool:
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     """Alembic's `include_name` hook: compare everything but the search objects."""
     return not is_search_object(name)
+
+
+def include_object_on(dialect: str) -> Callable[..., bool]:
+    """Alembic's `include_object` hook on `dialect`.
+
+    A model index made for some dialects only (`info["dialects"]`, with `ddl_if`) is compared
+    only on those: on the others the migrations do not create it.
+    """
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        dialects = getattr(obj, "info", {}).get("dialects") if type_ == "index" else None
+        return dialects is None or dialect in dialects
+
+    return include

@@ -28,6 +28,10 @@ Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
   chat's quiet hours (plus the chat's place in the release window), or held for the chat's
   digest; due digests are built (held posts attached to a `digests` row in one transaction)
   and sent like deliveries, their posts marked sent with them (docs/ARCHITECTURE.md, "Pace");
+- claim ahead (a shared fleet, PostgreSQL): with a backlog, the next batch is claimed and
+  prepared while the second half of the current one sends, so the leased claim's round trips
+  and lock never leave the engine idle; its exclude list holds the rows in flight and those
+  of the current batch not started yet;
 - tracked links (with `links`, i.e. PUBLIC_URL set): a message is still rendered once per
   post or broadcast; only the URL of its link button changes per delivery
   (`with_tracked_link`), to PUBLIC_URL/r/<token of this delivery>.
@@ -279,6 +283,7 @@ class EngineStats:
     held: int = 0
     digests: int = 0
     paid_refused: int = 0
+    claimed_ahead: int = 0  # batches claimed while the one before was sending (shared fleet)
 
 
 class DeliveryEngine:
@@ -336,6 +341,9 @@ class DeliveryEngine:
         self._wake = asyncio.Event()
         self._stopping = False
         self._in_flight: set[int] = set()
+        # Shared fleets (PostgreSQL): the next batch, claimed and prepared while the current
+        # one sends, so the engine never waits on the leased claim (see `drain_once`).
+        self._ahead: asyncio.Task[tuple[list[_Job], int]] | None = None
         self._slots = asyncio.Semaphore(concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
         # Rendered messages keyed by what they show (see `_render`), so an edit renders afresh.
@@ -413,6 +421,10 @@ class DeliveryEngine:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_seconds)
         await self._wait_in_flight()
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and not ahead.cancelled() and ahead.exception() is not None:
+            # Its rows stay leased to this instance: a clean stop gives them back.
+            log.warning("claim ahead failed", extra={"error": type(ahead.exception()).__name__})
 
     async def stop(self) -> None:
         """Stop claiming new deliveries and let the sends in flight finish."""
@@ -421,6 +433,9 @@ class DeliveryEngine:
         await self._wait_in_flight()
 
     async def _wait_in_flight(self) -> None:
+        ahead = self._ahead
+        if ahead is not None:  # left for the next pass (or given back with the claims)
+            await asyncio.wait([ahead])
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         while self._unflushed:
@@ -475,17 +490,28 @@ class DeliveryEngine:
         now = self._clock.now()
         # Digests are built and sent by the leader alone: their claim is not leased.
         started = await self._start_digests(now) if self.fleet.leading else 0
-        room = self.fleet.claim_size(room, self.pacer.interval)
-        async with self._sessionmaker() as session:
-            rows = await self.fleet.claim(session, now, room, self._in_flight)
-            rows, paced = await self._pace(session, rows, now)
-            if paced:
-                await session.commit()
-                return started + paced  # the claim changed: claim again at once
-            jobs = await self._prepare(session, rows)
-        for job in jobs:
+        size = self.fleet.claim_size(room, self.pacer.interval)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            jobs, paced = await ahead
+        else:
+            jobs, paced = await self._claim_jobs(now, size, self._in_flight)
+        if paced:
+            return started + paced  # the claim changed: claim again at once
+        # With a backlog on a shared fleet, the next batch is claimed once half of this one
+        # has started: a leased claim costs round trips and the claim lock, and the sends of
+        # the second half overlap it. Rows not started yet are excluded from it as well as
+        # those in flight (this owner's live leases are claimable for it again).
+        claim_ahead_at = len(jobs) // 2 if self.fleet.shared and len(jobs) >= size // 2 else -1
+        for index, job in enumerate(jobs):
             if self._stopping:
                 break
+            if index == claim_ahead_at and self._ahead is None:
+                exclude = self._in_flight | {j.delivery_id for j in jobs[index:]}
+                self._ahead = asyncio.create_task(
+                    self._claim_jobs(self._clock.now(), size, exclude), name="delivery-claim"
+                )
+                self.stats.claimed_ahead += 1
             # A chat that had a message a moment ago waits for the next pass.
             if self.pacer.chat_ready_in(job.chat_id) > 0:
                 continue
@@ -519,6 +545,22 @@ class DeliveryEngine:
             await self._sleep(min(0.2, self.pacer.interval * 4))
             return 0
         return started
+
+    async def _claim_jobs(
+        self, now: datetime, size: int, exclude: set[int]
+    ) -> tuple[list[_Job], int]:
+        """Claim up to `size` due deliveries (not `exclude`) and prepare them to send.
+
+        Returns:
+            The jobs, and how many claimed rows pace held instead (then no jobs: claim again).
+        """
+        async with self._sessionmaker() as session:
+            rows = await self.fleet.claim(session, now, size, exclude)
+            rows, paced = await self._pace(session, rows, now)
+            if paced:
+                await session.commit()
+                return [], paced
+            return await self._prepare(session, rows), 0
 
     async def drain_all(self, deadline: float = 60.0) -> None:
         """Send until nothing is due, within `deadline` seconds (tests and one-shot tools)."""

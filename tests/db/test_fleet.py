@@ -10,11 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, insert, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db.models import Chat, Subscription
+from bot.db.models import Chat, Delivery, Subscription
 from bot.db.repos import DeliveryRepo, FleetRepo, PostRepo, TopicRepo
+from bot.db.repos.deliveries import DIGEST_HELD
 from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
 
 Maker = async_sessionmaker[AsyncSession]
@@ -121,6 +122,53 @@ async def test_a_chat_held_or_just_sent_by_another_instance_waits(
         resting,
         [c for _, c in rested],
     ) == ([-5], [1, 1], [], [-5])
+
+
+@POSTGRES_ONLY
+async def test_a_post_held_for_a_digest_is_not_claimed_alone(
+    db_kind: str, sessionmaker: Maker
+) -> None:
+    """A due post held for its chat's digest leaves only inside the digest, never by itself."""
+    await _seed(sessionmaker, [1, 2])
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(Delivery).where(Delivery.chat_id == 2).values(pace=DIGEST_HELD)
+        )
+    taken = await _claim(sessionmaker, "a", NOW + timedelta(seconds=1))
+    assert [c for _, c in taken] == [1]
+
+
+@POSTGRES_ONLY
+async def test_the_leased_claim_plan_is_bounded_by_the_batch_without_statistics(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """Whatever the statistics (none after a fresh fan-out), the claim walks
+    ix_deliveries_pending in order, checks each candidate's chat through a chat_id index and
+    leases by primary key: no sort, no bitmap of the pending range, no scan of the table."""
+    await _seed(sessionmaker, list(range(1, 301)))
+    captured: list[tuple[str, object]] = []
+
+    def capture(*args: object) -> None:
+        captured.append((str(args[2]), args[3]))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        await _claim(sessionmaker, "a", NOW, limit=10, exclude=(1, 2))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+    lock, lock_params = next(c for c in captured if "pg_advisory_xact_lock" in c[0])
+    claim, claim_params = next(c for c in captured if "UPDATE deliveries" in c[0])
+    async with engine.connect() as conn:
+        await conn.exec_driver_sql(lock, lock_params)  # type: ignore[arg-type]
+        rows = await conn.exec_driver_sql("EXPLAIN " + claim, claim_params)  # type: ignore[arg-type]
+        plan = " | ".join(str(row[0]) for row in rows)
+        await conn.rollback()
+    assert (
+        "Index Scan using ix_deliveries_pending" in plan,
+        "Index Scan using pk_deliveries" in plan,
+        "Index Scan using uq_deliveries_chat_id" in plan,
+        any(word in plan for word in ("Sort", "Bitmap", "Seq Scan", "Hash")),
+    ) == (True, True, True, False), plan
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from sqlalchemy import JSON, column, inspect, select, table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.db import migrate
-from bot.db.base import Base, UTCDateTime, include_name, is_search_object
+from bot.db.base import Base, UTCDateTime, include_name, include_object_on, is_search_object
 from bot.db.models import Broadcast
 
 
@@ -22,6 +22,7 @@ def _diff(connection: Any) -> list[Any]:
             "compare_type": True,
             "target_metadata": Base.metadata,
             "include_name": include_name,
+            "include_object": include_object_on(connection.dialect.name),
         },
     )
     return list(compare_metadata(context, Base.metadata))

@@ -21,6 +21,7 @@ from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo, TopicR
 from bot.domain.types import DeliveryStatus, ParsedEntry, TopicSpec
 from bot.sender import LeanSender, TelegramSender
 from bot.services.delivery import DeliveryEngine, Sender
+from bot.services.fleet import PostgresFleet
 from tests.fakes.botapi import FakeBotApi
 from tests.fakes.clock import FakeClock
 
@@ -438,7 +439,7 @@ async def test_broadcast_goes_out_before_a_backlog_of_posts(
 async def test_claim_reads_pending_deliveries_in_index_order(
     engine: AsyncEngine, db_kind: str, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    """The claim query walks ix_deliveries_claim in order instead of sorting the backlog."""
+    """The claim query walks its index in order instead of sorting the backlog."""
     captured: list[tuple[str, object]] = []
 
     def capture(*args: object) -> None:
@@ -462,4 +463,33 @@ async def test_claim_reads_pending_deliveries_in_index_order(
             rows = await conn.exec_driver_sql("EXPLAIN " + statement, parameters)  # type: ignore[arg-type]
             plan = " | ".join(str(row[0]) for row in rows)
     sorts = "Sort" in plan or "TEMP B-TREE" in plan
-    assert ("ix_deliveries_claim" in plan, sorts) == (True, False), plan
+    # PostgreSQL has the pending rows' partial index too (the leased claim's, migration 0014).
+    index = "ix_deliveries_claim" if db_kind == "sqlite" else "ix_deliveries_pending"
+    assert (index in plan, sorts) == (True, False), plan
+
+
+@pytest.mark.parametrize("db_kind", ["postgres"], indirect=True)  # a shared fleet: PostgreSQL
+async def test_a_fleet_engine_claims_ahead_without_sending_anything_twice(
+    api: FakeBotApi,
+    engine_factory: object,
+    engine: AsyncEngine,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FakeClock,
+) -> None:
+    """On a shared fleet the next batch is claimed while the current one sends; the rows of
+    the current batch not started yet (this instance's live leases) are not claimed again."""
+    chats = list(range(1001, 1061))
+    await _fan_out(sessionmaker, clock, chats)
+    fleet = PostgresFleet(engine, sessionmaker, rate=1000.0, lead=False)
+    delivery = engine_factory(fleet=fleet, batch_size=20, concurrency=2)  # type: ignore[operator]
+    try:
+        await delivery.drain_all()
+    finally:
+        await fleet.aclose()
+    async with sessionmaker() as session:
+        pending = await DeliveryRepo(session).count(DeliveryStatus.PENDING)
+    assert (api.sent_per_chat(), pending, delivery.stats.claimed_ahead >= 2) == (
+        dict.fromkeys(chats, 1),
+        0,
+        True,
+    )

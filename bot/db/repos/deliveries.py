@@ -15,6 +15,7 @@ from sqlalchemy import (
     exists,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -35,6 +36,11 @@ DIGEST_HELD = 2
 CLAIM_LOCK = 0x6361_6D70_0001
 # A leased claim reads this many times its batch in claim order before the per-chat check.
 CLAIM_OVERFETCH = 4
+# The claim lock, with the planner settings of the claim's transaction (`claim_leased`).
+_CLAIM_LOCK = text(
+    "SELECT pg_advisory_xact_lock(:key), set_config('enable_bitmapscan', 'off', true),"
+    " set_config('enable_seqscan', 'off', true)"
+)
 # After a send, a chat rests this long before another instance may send to it (groups: 20/min).
 GROUP_REST_SECONDS = 3
 
@@ -299,15 +305,21 @@ class DeliveryRepo:
         Returns:
             The claimed rows, highest priority and oldest first.
         """
-        await self.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLAIM_LOCK})
-        # First the due rows in claim order, straight from ix_deliveries_claim with a bounded
-        # over-fetch (a correlated per-chat check in the same WHERE made PostgreSQL read and
-        # sort the whole pending queue at every claim: 20 msg/s at 20,000 pending); then the
-        # per-chat check on those few rows only.
+        # The lock, and for this transaction only: no bitmap or sequential scans (below).
+        await self.session.execute(_CLAIM_LOCK, {"key": CLAIM_LOCK})
+        # One statement whose plan does not depend on the table's statistics (stale right after
+        # a fan-out, and a prepared statement's generic plan knows no values), each part
+        # bounded by the batch, not by the table (docs/PERFORMANCE.md, "The leased claim"):
+        # 1. the due rows in claim order from the partial index ix_deliveries_pending, with a
+        #    bounded over-fetch (the literals let PostgreSQL prove that index usable). Without
+        #    statistics PostgreSQL expected a handful of due rows and chose a bitmap scan of
+        #    the whole pending range and a sort (35 ms at 16,000 pending); with those scans
+        #    off, the ordered index scan that stops after the batch is all that is left;
         due = (
             select(Delivery.id.label("id"), Delivery.chat_id.label("chat_id"))
             .where(
-                Delivery.status == DeliveryStatus.PENDING.value,
+                Delivery.status == literal_column(f"'{DeliveryStatus.PENDING.value}'"),
+                Delivery.pace != literal_column(str(DIGEST_HELD)),
                 Delivery.next_attempt_at <= now,
                 or_(
                     Delivery.lease_until.is_(None),
@@ -323,6 +335,10 @@ class DeliveryRepo:
         if skip:
             due = due.where(Delivery.id.not_in(skip))
         due_cte = due.cte("due").prefix_with("MATERIALIZED")
+        # 2. the per-chat check, a scalar subquery run per candidate (never turned into a join
+        #    over the whole table) that looks the chat up by chat_id alone: the CASE keeps the
+        #    status out of the index conditions (an OR of two status ranges had PostgreSQL
+        #    AND the chat's rows with a bitmap of every pending row, 2 ms per candidate);
         other = aliased(Delivery)
         rest = now - timedelta(seconds=GROUP_REST_SECONDS)
         busy = (
@@ -331,24 +347,27 @@ class DeliveryRepo:
                 other.chat_id == due_cte.c.chat_id,
                 other.id != due_cte.c.id,
                 other.claimed_by != owner,
-                or_(
-                    and_(
-                        other.status == DeliveryStatus.PENDING.value,
-                        other.lease_until > now,
-                    ),
-                    and_(
+                case(
+                    (other.status == DeliveryStatus.PENDING.value, other.lease_until > now),
+                    (
                         other.status == DeliveryStatus.SENT.value,
-                        other.sent_at > rest,
-                        or_(other.chat_id < 0, other.sent_at > now - timedelta(seconds=1)),
+                        and_(
+                            other.sent_at > rest,
+                            or_(other.chat_id < 0, other.sent_at > now - timedelta(seconds=1)),
+                        ),
                     ),
+                    else_=False,
                 ),
             )
-            .exists()
+            .limit(1)
+            .scalar_subquery()
         )
-        picked = select(due_cte.c.id).where(~busy).limit(limit)
+        picked = select(due_cte.c.id).where(busy.is_(None)).limit(limit)
+        # 3. the lease, through the primary key (= ANY of an array, not an IN that PostgreSQL
+        #    may hash-join against a scan of the table), returning what the engine reads.
         stmt = (
             update(Delivery)
-            .where(Delivery.id.in_(picked.scalar_subquery()))
+            .where(Delivery.id == func.any(func.array(picked.scalar_subquery())))
             .values(claimed_by=owner, lease_until=now + timedelta(seconds=lease_seconds))
             .returning(Delivery)
             .execution_options(synchronize_session=False)
