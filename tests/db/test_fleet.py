@@ -7,6 +7,7 @@ conversation state runs on both databases.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -205,6 +206,29 @@ async def test_renewing_extends_only_live_claims_of_the_owner(
     taken = await _claim(sessionmaker, "c", NOW + timedelta(seconds=12))
     later = await _claim(sessionmaker, "c", NOW + timedelta(seconds=16))
     assert (renewed_a, renewed_b, len(taken), len(later)) == (2, 0, 1, 3)
+
+
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
+async def test_renewing_skips_rows_being_marked_instead_of_waiting_for_them(
+    db_kind: str, sessionmaker: Maker
+) -> None:
+    """A row another transaction holds (the instance's own flush marking it sent) is not
+    waited for: waiting in another lock order than the flush's deadlocked."""
+    await _seed(sessionmaker, [1, 2, 3])
+    claimed = await _claim(sessionmaker, "a", NOW, lease=10)
+    async with sessionmaker.begin() as flushing:
+        await flushing.execute(
+            update(Delivery)
+            .where(Delivery.id == claimed[0][0])
+            .values(status=DeliveryStatus.SENT.value, sent_at=NOW)
+        )
+        async with sessionmaker.begin() as session:
+            renewed = await asyncio.wait_for(
+                DeliveryRepo(session).renew_claims("a", NOW + timedelta(seconds=5), 10), 5
+            )
+    assert (len(claimed), renewed) == (3, 2)
 
 
 @pytest.mark.parametrize(

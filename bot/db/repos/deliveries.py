@@ -382,16 +382,25 @@ class DeliveryRepo:
 
         A running instance renews what it holds (a long flood wait must not let its claims
         pass to another instance while it still means to send them); an expired lease is not
-        renewed, since another instance may have taken the row.
+        renewed, since another instance may have taken the row. Rows locked at this moment are
+        skipped, not waited for: they are being marked sent (or failed) by this instance's own
+        flush, and waiting on them in another order than that flush deadlocked (seen in the
+        fleet bench: PostgreSQL aborted the renewal).
         """
-        result = await self.session.execute(
-            update(Delivery)
+        held = (
+            select(Delivery.id)
             .where(
                 Delivery.status == DeliveryStatus.PENDING.value,
                 Delivery.claimed_by == owner,
                 Delivery.lease_until > now,
             )
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(held.scalar_subquery()))
             .values(lease_until=now + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
         )
         return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
