@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import Feed
 from bot.domain.clock import SystemClock
 from bot.errors import FeedRefusedError
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
@@ -29,7 +29,7 @@ PRIVATE = [
 
 
 def _feed_service(
-    sessionmaker: async_sessionmaker[AsyncSession], fetcher: HttpxFetcher, *, allow_private: bool
+    sessionmaker: async_sessionmaker[AsyncSession], fetcher: AiohttpFetcher, *, allow_private: bool
 ) -> FeedService:
     clock = SystemClock()
     return FeedService(
@@ -45,7 +45,7 @@ def _feed_service(
 async def test_catalog_refuses_private_feed_urls(
     sessionmaker: async_sessionmaker[AsyncSession], url: str
 ) -> None:
-    async with HttpxFetcher(allow_private=False) as fetcher:
+    async with AiohttpFetcher(allow_private=False) as fetcher:
         feed_service = _feed_service(sessionmaker, fetcher, allow_private=False)
         with pytest.raises(FeedRefusedError):
             await feed_service.add_feed(url)
@@ -54,7 +54,7 @@ async def test_catalog_refuses_private_feed_urls(
 async def test_catalog_accepts_private_urls_when_allowed(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with HttpxFetcher(allow_private=True) as fetcher:
+    async with AiohttpFetcher(allow_private=True) as fetcher:
         feed_service = _feed_service(sessionmaker, fetcher, allow_private=True)
         info = await feed_service.add_feed("http://127.0.0.1:9/feed.xml")
     assert info.url.startswith("http://127.0.0.1")
@@ -73,7 +73,7 @@ async def test_poll_refuses_a_redirect_to_a_private_address(
         requested.append(str(request.url))
         return httpx.Response(302, headers={"Location": location})
 
-    fetcher = HttpxFetcher(
+    fetcher = AiohttpFetcher(
         allow_private=False,
         transport=httpx.MockTransport(handler),
         resolve=_public_resolver,
@@ -95,7 +95,9 @@ async def test_poll_refuses_a_name_that_resolves_to_loopback(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """DNS rebinding shape: the name looks public, its address is loopback."""
-    async with HttpxFetcher(allow_private=False, resolve=_loopback_resolver, timeout=2) as fetcher:
+    async with AiohttpFetcher(
+        allow_private=False, resolve=_loopback_resolver, timeout=2
+    ) as fetcher:
         await _feed_service(sessionmaker, fetcher, allow_private=False).add_feed(
             "http://rebind.example.org/rss"
         )
