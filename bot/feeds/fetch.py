@@ -16,8 +16,10 @@ public, and the connector then connects only to the addresses it validated, so D
 cannot slip a private address in between check and connect. TLS still verifies the original
 host name (aiohttp passes it as `server_hostname`). Literal IP hosts, which aiohttp does not
 resolve (including legacy spellings like `127.1` or `2130706433`), are refused by
-`check_url_syntax` before any I/O, on the first URL and on every redirect hop. Not covered:
-HTTP proxies (trust_env is off, none are used).
+`check_url_syntax` before any I/O, on the first URL and on every redirect hop. When a caller
+injects its own connector (tests route names to a local server) the resolver is bypassed, so
+each hop is checked at URL level by resolving its host first; that path has a check-then-use
+gap and is meant for tests only. Not covered: HTTP proxies (trust_env is off, none are used).
 """
 
 from __future__ import annotations
@@ -429,6 +431,7 @@ class AiohttpFetcher:
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
         resolve: Resolver = resolve_host,
         user_agent: str = USER_AGENT,
+        connector: aiohttp.BaseConnector | None = None,
     ) -> None:
         """Remember the settings; no I/O happens until the first fetch.
 
@@ -442,8 +445,13 @@ class AiohttpFetcher:
             max_redirects: Redirects followed before giving up.
             resolve: Host name resolver (tests map names to addresses with it).
             user_agent: The User-Agent header.
+            connector: Replaces the guarded connector (tests route names to a local server
+                with it); closed with the fetcher. The SSRF guard then checks each hop by
+                resolving its host before the request (a check-then-use gap: tests only).
         """
         self._allow_private = allow_private
+        self._connector = connector
+        self._check_hops = connector is not None and not allow_private
         self._max_bytes = max_bytes
         self._timeout = timeout
         self._total_timeout = total_timeout
@@ -458,7 +466,7 @@ class AiohttpFetcher:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            connector = aiohttp.TCPConnector(
+            connector = self._connector or aiohttp.TCPConnector(
                 limit=MAX_CONNECTIONS,
                 limit_per_host=0,
                 resolver=GuardedResolver(resolve=self._resolve, allow_private=self._allow_private),
@@ -514,7 +522,7 @@ class AiohttpFetcher:
                 raise FeedFetchError(
                     url, f"timed out after {self._total_timeout:g} s (whole fetch)"
                 ) from None
-            if isinstance(exc, aiohttp.ServerTimeoutError | aiohttp.ConnectionTimeoutError):
+            if isinstance(exc, aiohttp.ServerTimeoutError):
                 raise FeedFetchError(url, self._describe_timeout(exc)) from None
             raise
         except aiohttp.ClientError as exc:
@@ -530,6 +538,8 @@ class AiohttpFetcher:
         moved_permanently = True
         session = self._client()
         for hop in range(self._max_redirects + 1):
+            if self._check_hops:
+                await self._check_resolved(url, current, redirected=hop > 0)
             try:
                 response = await session.get(
                     yarl.URL(current, encoded=True), headers=headers, allow_redirects=False
@@ -581,6 +591,18 @@ class AiohttpFetcher:
             loop = " -> ".join([*chain[chain.index(target) :], target])
             raise FeedFetchError(url, f"redirect loop: {loop}")
         return target
+
+    async def _check_resolved(self, url: str, current: str, *, redirected: bool) -> None:
+        """URL-level SSRF check for an injected connector: resolve and validate the host."""
+        target = yarl.URL(current, encoded=True)
+        host = target.raw_host or ""
+        port = target.port or (443 if target.scheme == "https" else 80)
+        try:
+            await _resolve_checked(host, port, self._resolve, allow_private=False)
+        except FeedRefusedError as exc:
+            raise _refused(url, current, exc, redirected=redirected) from None
+        except OSError as exc:
+            raise FeedFetchError(url, f"cannot resolve {host}: {_os_cause(exc)}") from None
 
     async def _conclude(
         self, url: str, response: aiohttp.ClientResponse, sent: dict[str, str], permanent_url: str

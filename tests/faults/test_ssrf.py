@@ -4,8 +4,8 @@ redirects (or resolves) to a private address records a readable refusal instead 
 
 from __future__ import annotations
 
-import httpx
 import pytest
+from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -16,6 +16,7 @@ from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
+from tests.fakes.routing import routed_connector
 
 PRIVATE = [
     "http://127.0.0.1/feed.xml",
@@ -69,13 +70,17 @@ async def test_poll_refuses_a_redirect_to_a_private_address(
     """A public-looking feed answers 302 to a private address: refused, recorded, not fetched."""
     requested: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: web.Request) -> web.Response:
         requested.append(str(request.url))
-        return httpx.Response(302, headers={"Location": location})
+        return web.Response(status=302, headers={"Location": location})
 
+    runner = web.ServerRunner(web.Server(handler))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
     fetcher = AiohttpFetcher(
         allow_private=False,
-        transport=httpx.MockTransport(handler),
+        connector=routed_connector(runner.addresses[0][1]),
         resolve=_public_resolver,
     )
     async with fetcher:
@@ -86,6 +91,7 @@ async def test_poll_refuses_a_redirect_to_a_private_address(
         summary = await ingest.poll_due()
     async with sessionmaker() as session:
         feed = (await session.scalars(select(Feed))).one()
+    await runner.cleanup()
     assert [o.status for o in summary.outcomes] == ["error"]
     assert requested == ["http://feeds.example.org/rss"]
     assert 0 < len(feed.last_error or "") < 500

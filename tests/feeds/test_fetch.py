@@ -26,6 +26,7 @@ from bot.feeds.fetch import (
     check_url_syntax,
 )
 from tests.fakes.feedserver import FeedServer, rss
+from tests.fakes.routing import routed_connector
 
 FEED = rss([{"title": "Stop torture", "guid": "p1", "link": "https://example.org/p1"}])
 NEWER_FEED = rss(
@@ -528,6 +529,62 @@ async def test_resolver_refuses_when_any_address_is_private() -> None:
 
     with pytest.raises(FeedRefusedError, match=r"resolves to 10\.1\.2\.3, a private"):
         await guard.resolve("mixed.example", 443)
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://evil.example/feed.xml",
+        "http://127.0.0.1/feed.xml",
+        "http://[::1]/feed.xml",
+        "http://[::ffff:127.0.0.1]/feed.xml",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
+async def test_fetch_refuses_a_redirect_to_a_private_host(location: str) -> None:
+    """A public feed redirecting to a private address is refused before the second request."""
+
+    def answer(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": location})
+
+    resolver = FakeResolver(RESOLVER_TABLE)
+    async with RawServer(answer) as raw:
+        fetcher = AiohttpFetcher(
+            allow_private=False, connector=routed_connector(raw.port), resolve=resolver
+        )
+        async with fetcher:
+            with pytest.raises(FeedRefusedError, match=r"redirect to .* refused: .*ALLOW_PRIVATE"):
+                await fetcher.fetch("http://feeds.example.org/feed.xml")
+
+    assert [str(request.url) for request in raw.seen] == ["http://feeds.example.org/feed.xml"]
+
+
+async def test_fetch_refuses_a_private_name_with_an_injected_connector() -> None:
+    """With an injected connector the guard still resolves and checks the first hop."""
+    resolver = FakeResolver(RESOLVER_TABLE)
+    async with RawServer(feed_response) as raw:
+        fetcher = AiohttpFetcher(
+            allow_private=False, connector=routed_connector(raw.port), resolve=resolver
+        )
+        async with fetcher:
+            with pytest.raises(FeedRefusedError, match=r"evil\.example resolves to 127\.0\.0\.1"):
+                await fetcher.fetch("http://evil.example/feed.xml")
+
+    assert raw.seen == []
+
+
+async def test_fetch_allows_a_public_host() -> None:
+    """A host resolving to a public address is fetched (routed to a local server)."""
+    resolver = FakeResolver(RESOLVER_TABLE)
+    async with RawServer(feed_response) as raw:
+        fetcher = AiohttpFetcher(
+            allow_private=False, connector=routed_connector(raw.port), resolve=resolver
+        )
+        async with fetcher:
+            actual = await fetcher.fetch("http://feeds.example.org/feed.xml")
+
+    assert isinstance(actual, Retrieved)
+    assert actual.content == FEED.encode()
 
 
 @pytest.mark.parametrize(
