@@ -713,8 +713,8 @@ def _describe_client_error(exc: aiohttp.ClientError) -> str:
         (aiohttp.ClientOSError, "the connection broke"),
     )
     label = next((text for kind, text in kinds if isinstance(exc, kind)), "network error")
-    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{label}: {cause[:200]}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{label}: {text[:200]}"
 
 
 def _os_cause(exc: OSError) -> str:
