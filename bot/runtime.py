@@ -35,7 +35,7 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import OutcomeKind, PollOutcome, TopicSpec
 from bot.errors import ConfigError, InvalidInputError
-from bot.feeds.fetch import HttpxFetcher, ImageGuard
+from bot.feeds.fetch import AiohttpFetcher, ImageGuard
 from bot.render.channels import channel_lost_message
 from bot.sender import LeanSender
 from bot.services.actions import ActionService
@@ -96,7 +96,7 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     clock: Clock
-    fetcher: HttpxFetcher
+    fetcher: AiohttpFetcher
     ingest: IngestService
     subscriptions: SubscriptionService
     roles: RoleService
@@ -255,7 +255,7 @@ async def build_runtime(
     *,
     clock: Clock | None = None,
     engine: AsyncEngine | None = None,
-    fetcher: HttpxFetcher | None = None,
+    fetcher: AiohttpFetcher | None = None,
     upgrade: bool = True,
     seed_topics: bool = True,
     wiring: DeliveryWiring | None = None,
@@ -273,7 +273,7 @@ async def build_runtime(
     specs = load_topic_specs(settings) if seed_topics else []
     engine = engine or make_engine(settings.async_database_url)
     clock = clock or SystemClock()
-    fetcher = fetcher or HttpxFetcher(
+    fetcher = fetcher or AiohttpFetcher(
         allow_private=settings.allow_private_feed_urls,
         max_bytes=settings.feed_max_bytes,
         timeout=settings.feed_timeout_seconds,

@@ -7,16 +7,17 @@ streaming (gzip/deflate included, so a small compressed body cannot inflate past
 SSRF guard that refuses feed hosts on loopback, private, link-local and other non-public addresses.
 Every failure leaves as `FeedFetchError` (or `FeedRefusedError`) with one readable line.
 
-Must not: parse feeds, decide schedules, touch the database or Telegram. Imports httpx/httpcore,
-`bot.errors` and the standard library only.
+Must not: parse feeds, decide schedules, touch the database or Telegram. Imports aiohttp/yarl,
+certifi, `bot.errors` and the standard library only.
 
-SSRF design. With the built-in transport the guard lives in `GuardedNetworkBackend`, an
-httpcore network backend: it resolves the host once, refuses if *any* address is not public,
-then connects to one of the addresses it validated, so DNS rebinding cannot slip a private
-address in between check and connect. TLS still verifies the original host name, because
-httpcore calls `start_tls` with the origin's host as `server_hostname`. Literal IP hosts
-(including legacy spellings like `127.1` or `2130706433`) are refused before any I/O. When a
-caller injects its own transport (tests pass `httpx.MockTransport`) the backend is bypassed, so
+SSRF design. The guard lives in `GuardedResolver`, the aiohttp resolver of the fetcher's
+`TCPConnector` (DNS cache off): it resolves the host once, refuses if *any* address is not
+public, and the connector then connects only to the addresses it validated, so DNS rebinding
+cannot slip a private address in between check and connect. TLS still verifies the original
+host name (aiohttp passes it as `server_hostname`). Literal IP hosts, which aiohttp does not
+resolve (including legacy spellings like `127.1` or `2130706433`), are refused by
+`check_url_syntax` before any I/O, on the first URL and on every redirect hop. When a caller
+injects its own connector (tests route names to a local server) the resolver is bypassed, so
 each hop is checked at URL level by resolving its host first; that path has a check-then-use
 gap and is meant for tests only. Not covered: HTTP proxies (trust_env is off, none are used).
 """
@@ -32,12 +33,14 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from http.cookiejar import CookieJar, DefaultCookiePolicy
+from http import HTTPStatus
 from types import TracebackType
 from typing import Protocol, Self
 
-import httpcore
-import httpx
+import aiohttp
+import certifi
+import yarl
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot import __version__
 from bot.errors import FeedFetchError, FeedRefusedError
@@ -188,33 +191,34 @@ def check_url_syntax(url: str, *, allow_private: bool = True) -> str:
     Refuses schemes other than http/https, URLs without a host, URLs with a user name or
     password and, when `allow_private` is false, hosts that are literal non-public addresses
     or the loopback names `localhost` and `*.localhost`.
-    The fragment is dropped; scheme and host are lower-cased (httpx's normalisation).
+    The fragment is dropped; scheme and host are lower-cased.
 
     Raises:
         FeedRefusedError: The URL is not acceptable; the message says why.
     """
     text = url.strip()
     try:
-        parsed = httpx.URL(text)
-    except httpx.InvalidURL as exc:
+        parsed = yarl.URL(text)
+        host = parsed.host
+    except (ValueError, TypeError) as exc:
         raise FeedRefusedError(url, f"not a valid URL: {exc}") from None
-    if parsed.scheme not in ("http", "https"):
+    if parsed.scheme.lower() not in ("http", "https"):
         raise FeedRefusedError(url, "only http:// and https:// feed URLs are allowed")
-    if not parsed.host:
+    if not host or not parsed.is_absolute():
         raise FeedRefusedError(url, "the URL has no host name")
-    if parsed.userinfo:
+    if parsed.raw_user or parsed.raw_password:
         # Never repeat the credentials in an error (it reaches logs and chat).
-        shown = str(parsed.copy_with(username=None, password=None))
+        shown = str(parsed.with_user(None))
         raise FeedRefusedError(shown, "URLs with a user name or password are not allowed")
     if not allow_private:
-        address = parse_ip_literal(parsed.host)
+        address = parse_ip_literal(host)
         kind = describe_address(address) if address is not None else None
         if kind is not None:
             raise FeedRefusedError(url, f"{address} is a {kind} address; {_ALLOW_HINT}")
-        host = parsed.host.rstrip(".")
-        if host == "localhost" or host.endswith(".localhost"):  # RFC 6761: always loopback
-            raise FeedRefusedError(url, f"{host} is a loopback name; {_ALLOW_HINT}")
-    return str(parsed.copy_with(fragment=None))
+        bare = host.rstrip(".").lower()
+        if bare == "localhost" or bare.endswith(".localhost"):  # RFC 6761: always loopback
+            raise FeedRefusedError(url, f"{bare} is a loopback name; {_ALLOW_HINT}")
+    return str(parsed.with_scheme(parsed.scheme.lower()).with_fragment(None))
 
 
 def _refusal(host: str, address: IPAddress, kind: str) -> str:
@@ -231,7 +235,7 @@ async def _resolve_checked(
 
     Raises:
         FeedRefusedError: One of the addresses is not public (its `url` is the host;
-            `HttpxFetcher.fetch` re-raises it with the feed URL).
+            `AiohttpFetcher.fetch` re-raises it with the feed URL).
         socket.gaierror: The name does not resolve.
     """
     literal = parse_ip_literal(host)
@@ -312,11 +316,13 @@ class ImageGuard:
         if len(url) > IMAGE_URL_MAX:
             return None
         try:
-            check_url_syntax(url, allow_private=False)
-            parsed = httpx.URL(url)
-        except (FeedRefusedError, httpx.InvalidURL):
+            parsed = yarl.URL(check_url_syntax(url, allow_private=False))
+        except (FeedRefusedError, ValueError):
             return None
-        return parsed.host, parsed.port or (443 if parsed.scheme == "https" else 80)
+        host = parsed.host
+        if host is None:
+            return None
+        return host, parsed.port or (443 if parsed.scheme == "https" else 80)
 
     async def _verdicts(self, hosts: set[tuple[str, int]]) -> dict[tuple[str, int], bool]:
         now = self._monotonic()
@@ -341,96 +347,47 @@ class ImageGuard:
         return True
 
 
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore backend that resolves once, validates, and connects to a validated IP.
+class GuardedResolver(AbstractResolver):
+    """An aiohttp resolver that resolves once, validates every address, and returns them.
 
-    Refusals are raised as `FeedRefusedError` (httpx passes non-httpcore errors through).
-
-    asyncio only (it resolves with the running loop). TLS is started later by httpcore on the
-    returned stream with `server_hostname` set to the original host, so certificates are still
-    checked against the name, not the IP.
+    `TCPConnector` connects only to the addresses returned here, so DNS rebinding cannot slip
+    a private address in between check and connect; TLS still verifies the original host name
+    (aiohttp passes it as `server_hostname`). Refusals are raised as `FeedRefusedError`
+    (aiohttp passes non-OSError exceptions through). aiohttp skips the resolver for literal IP
+    hosts: `check_url_syntax` refuses those before any I/O.
     """
 
-    def __init__(
-        self,
-        *,
-        resolve: Resolver = resolve_host,
-        allow_private: bool,
-        inner: httpcore.AsyncNetworkBackend | None = None,
-    ) -> None:
-        """Wrap `inner` (default: httpcore's AnyIO backend), resolving with `resolve`."""
+    def __init__(self, *, resolve: Resolver = resolve_host, allow_private: bool) -> None:
         self._resolve = resolve
         self._allow_private = allow_private
-        self._inner = inner if inner is not None else httpcore.AnyIOBackend()
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's backend interface)
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Resolve and validate `host`, then connect to its first reachable address."""
-        try:
-            async with asyncio.timeout(timeout):
-                addresses = await _resolve_checked(
-                    host, port, self._resolve, allow_private=self._allow_private
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        except OSError as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {_os_cause(exc)}") from None
-        errors: list[Exception] = []
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                errors.append(exc)
-        raise errors[-1]  # `_resolve_checked` never returns an empty list
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        """Resolve and validate `host`; an unknown name raises OSError (gaierror)."""
+        addresses = await _resolve_checked(
+            host, port, self._resolve, allow_private=self._allow_private
+        )
+        return [
+            ResolveResult(
+                hostname=host,
+                host=str(address),
+                port=port,
+                family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in addresses
+        ]
 
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's backend interface)
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Refuse: feeds are never fetched over a Unix socket."""
-        raise httpcore.ConnectError("unix sockets are not used for feeds")
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep (httpcore uses this between connection retries)."""
-        await asyncio.sleep(seconds)
+    async def close(self) -> None:
+        """Nothing to release."""
 
 
 @functools.cache
 def _default_ssl_context() -> ssl.SSLContext:
-    """Build httpx's verifying SSL context once (loading the CA bundle takes ~40 ms)."""
-    return httpx.create_ssl_context(trust_env=False)
-
-
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's HTTP transport, with its connection pool rebuilt on `GuardedNetworkBackend`."""
-
-    def __init__(self, *, backend: GuardedNetworkBackend, limits: httpx.Limits) -> None:
-        ssl_context = _default_ssl_context()
-        super().__init__(verify=ssl_context, trust_env=False, limits=limits)
-        # httpx 0.28 cannot be handed an httpcore network backend (encode/httpx#3749 proposes
-        # it), so replace the pool it just built (no I/O yet) with the same settings plus ours.
-        # tests/feeds/test_fetch.py checks that connections really go through the backend.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
+    """A verifying SSL context on certifi's CA bundle, built once (loading it takes ~40 ms)."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 class _Inflater:
@@ -457,12 +414,11 @@ class _Inflater:
         return b"" if self._zlib is None else self._zlib.flush(limit)
 
 
-class HttpxFetcher:
-    """Fetch feeds with one shared `httpx.AsyncClient`; see the module docstring for the rules.
+class AiohttpFetcher:
+    """Fetch feeds with one shared `aiohttp.ClientSession`; see the module docstring for the rules.
 
-    Use as an async context manager, or call `aclose()` when done. A `transport` passed in
-    (for tests, `httpx.MockTransport`) replaces the guarded one and is closed with the fetcher;
-    the SSRF guard then checks each hop by resolving its host before the request.
+    Use as an async context manager, or call `aclose()` when done. The session is created on
+    first use (aiohttp wants a running loop).
     """
 
     def __init__(
@@ -470,52 +426,65 @@ class HttpxFetcher:
         *,
         allow_private: bool,
         max_bytes: int = DEFAULT_MAX_BYTES,
-        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
         total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
         max_redirects: int = DEFAULT_MAX_REDIRECTS,
-        transport: httpx.AsyncBaseTransport | None = None,
         resolve: Resolver = resolve_host,
         user_agent: str = USER_AGENT,
+        connector: aiohttp.BaseConnector | None = None,
     ) -> None:
-        """Build the client; no I/O happens until the first fetch.
+        """Remember the settings; no I/O happens until the first fetch.
 
         Args:
             allow_private: Allow hosts on loopback/private/link-local/... addresses
                 (ALLOW_PRIVATE_FEED_URLS; for tests and intranets).
             max_bytes: Largest accepted body, after decompression.
-            timeout: Seconds for each of connect/read/write/pool, or an `httpx.Timeout`
-                to set them one by one.
+            timeout: Seconds to connect, and seconds to wait for each piece of data.
             total_timeout: Seconds for the whole fetch, redirects included, so a server that
                 trickles bytes cannot hold a fetch forever.
             max_redirects: Redirects followed before giving up.
-            transport: Replaces the network (tests); see the class docstring.
             resolve: Host name resolver (tests map names to addresses with it).
             user_agent: The User-Agent header.
+            connector: Replaces the guarded connector (tests route names to a local server
+                with it); closed with the fetcher. The SSRF guard then checks each hop by
+                resolving its host before the request (a check-then-use gap: tests only).
         """
         self._allow_private = allow_private
+        self._connector = connector
+        self._check_hops = connector is not None and not allow_private
         self._max_bytes = max_bytes
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = timeout
         self._total_timeout = total_timeout
         self._max_redirects = max_redirects
         self._resolve = resolve
-        self._check_hops = transport is not None and not allow_private
-        if transport is None:
-            backend = GuardedNetworkBackend(resolve=resolve, allow_private=allow_private)
-            limits = httpx.Limits(max_connections=MAX_CONNECTIONS)
-            transport = _GuardedTransport(backend=backend, limits=limits)
-        self._client = httpx.AsyncClient(
-            transport=transport,
-            timeout=self._timeout,
-            follow_redirects=False,
-            trust_env=False,
-            # Feeds are fetched statelessly: no cookie set by one feed reaches another.
-            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
-            headers={
-                "User-Agent": user_agent,
-                "Accept": ACCEPT,
-                "Accept-Encoding": ACCEPT_ENCODING,
-            },
-        )
+        self._headers = {
+            "User-Agent": user_agent,
+            "Accept": ACCEPT,
+            "Accept-Encoding": ACCEPT_ENCODING,
+        }
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = self._connector or aiohttp.TCPConnector(
+                limit=MAX_CONNECTIONS,
+                limit_per_host=0,
+                resolver=GuardedResolver(resolve=self._resolve, allow_private=self._allow_private),
+                use_dns_cache=False,  # every connection is resolved and checked afresh
+                ssl=_default_ssl_context(),
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                # Feeds are fetched statelessly: no cookie set by one feed reaches another.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+                auto_decompress=False,  # `_Inflater` decodes within the size cap
+                timeout=aiohttp.ClientTimeout(
+                    total=None, connect=self._timeout, sock_read=self._timeout
+                ),
+                headers=self._headers,
+            )
+        return self._session
 
     async def __aenter__(self) -> Self:
         return self
@@ -529,8 +498,10 @@ class HttpxFetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the client and its connections."""
-        await self._client.aclose()
+        """Close the session and its connections."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
@@ -546,16 +517,16 @@ class HttpxFetcher:
         try:
             async with deadline:
                 return await self._follow(url, start, headers)
-        except TimeoutError:
-            if not deadline.expired():
-                raise
-            raise FeedFetchError(
-                url, f"timed out after {self._total_timeout:g} s (whole fetch)"
-            ) from None
-        except httpx.TimeoutException as exc:
-            raise FeedFetchError(url, self._describe_timeout(exc)) from None
-        except httpx.TransportError as exc:
-            raise FeedFetchError(url, _describe_transport_error(exc)) from None
+        except TimeoutError as exc:
+            if deadline.expired():
+                raise FeedFetchError(
+                    url, f"timed out after {self._total_timeout:g} s (whole fetch)"
+                ) from None
+            if isinstance(exc, aiohttp.ServerTimeoutError):
+                raise FeedFetchError(url, self._describe_timeout(exc)) from None
+            raise
+        except aiohttp.ClientError as exc:
+            raise FeedFetchError(url, _describe_client_error(exc)) from None
 
     async def _follow(
         self, url: str, start: str, headers: dict[str, str]
@@ -565,35 +536,52 @@ class HttpxFetcher:
         current = start
         permanent = start  # where the leading run of permanent redirects has led so far
         moved_permanently = True
+        session = self._client()
         for hop in range(self._max_redirects + 1):
             if self._check_hops:
                 await self._check_resolved(url, current, redirected=hop > 0)
-            request = self._client.build_request("GET", current, headers=headers)
             try:
-                response = await self._client.send(request, stream=True)
-            except FeedRefusedError as exc:  # from GuardedNetworkBackend, at connect time
+                response = await session.get(
+                    yarl.URL(current, encoded=True), headers=headers, allow_redirects=False
+                )
+            except FeedRefusedError as exc:  # from GuardedResolver, at connect time
                 raise _refused(url, current, exc, redirected=hop > 0) from None
             try:
-                if response.status_code in _REDIRECT_STATUSES and "location" in response.headers:
+                if response.status in _REDIRECT_STATUSES and "location" in response.headers:
                     current = self._next_hop(url, response, chain)
                     chain.append(current)
                     moved_permanently = (
-                        moved_permanently and response.status_code in PERMANENT_REDIRECT_STATUSES
+                        moved_permanently and response.status in PERMANENT_REDIRECT_STATUSES
                     )
                     if moved_permanently:
                         permanent = current
+                    # Read the (small) redirect body so the connection can be reused.
+                    await self._drain(response)
                     continue
-                return await self._conclude(url, response, headers, permanent)
-            finally:
-                await response.aclose()
+                result = await self._conclude(url, response, headers, permanent)
+            except BaseException:
+                response.close()  # a body left unread: drop the connection, not reuse it
+                raise
+            response.release()
+            return result
         raise FeedFetchError(url, f"too many redirects (more than {self._max_redirects})")
 
-    def _next_hop(self, url: str, response: httpx.Response, chain: list[str]) -> str:
+    async def _drain(self, response: aiohttp.ClientResponse) -> None:
+        """Read a redirect's body up to 64 KiB to keep the connection; else close it."""
+        size = 0
+        async for chunk in response.content.iter_any():
+            size += len(chunk)
+            if size > 65536:
+                response.close()
+                return
+        response.release()
+
+    def _next_hop(self, url: str, response: aiohttp.ClientResponse, chain: list[str]) -> str:
         """Return the checked, absolute target of a redirect response."""
         location = response.headers["location"]
         try:
-            target = str(response.url.join(location))
-        except httpx.InvalidURL:
+            target = str(response.url.join(yarl.URL(location)))
+        except ValueError:
             raise FeedFetchError(url, f"redirect to an invalid URL {location!r}") from None
         try:
             target = check_url_syntax(target, allow_private=self._allow_private)
@@ -605,9 +593,9 @@ class HttpxFetcher:
         return target
 
     async def _check_resolved(self, url: str, current: str, *, redirected: bool) -> None:
-        """URL-level SSRF check for injected transports: resolve and validate the host."""
-        target = httpx.URL(current)
-        host = target.raw_host.decode("ascii")
+        """URL-level SSRF check for an injected connector: resolve and validate the host."""
+        target = yarl.URL(current, encoded=True)
+        host = target.raw_host or ""
         port = target.port or (443 if target.scheme == "https" else 80)
         try:
             await _resolve_checked(host, port, self._resolve, allow_private=False)
@@ -617,17 +605,15 @@ class HttpxFetcher:
             raise FeedFetchError(url, f"cannot resolve {host}: {_os_cause(exc)}") from None
 
     async def _conclude(
-        self, url: str, response: httpx.Response, sent: dict[str, str], permanent_url: str
+        self, url: str, response: aiohttp.ClientResponse, sent: dict[str, str], permanent_url: str
     ) -> Retrieved | NotModified:
         """Turn a final (non-redirect) response into the result, reading the body capped."""
-        status = response.status_code
+        status = response.status
         etag = response.headers.get("etag")
         last_modified = response.headers.get("last-modified")
-        if status == httpx.codes.NOT_MODIFIED:
-            # A 304 has no body; reading its end lets the connection go back to the pool
-            # (closing an unread streamed response closes the connection: a new TCP connection
-            # for every unchanged feed).
-            await response.aread()
+        if status == HTTPStatus.NOT_MODIFIED:
+            # A 304 has no body; reading its end lets the connection go back to the pool.
+            await response.read()
             return NotModified(
                 url=str(response.url),
                 etag=etag or sent.get("If-None-Match"),
@@ -636,7 +622,7 @@ class HttpxFetcher:
                 max_age=cache_max_age(response.headers.get("cache-control")),
             )
         if not 200 <= status < 300:
-            reason = response.reason_phrase or httpx.codes.get_reason_phrase(status)
+            reason = response.reason or _reason_phrase(status)
             raise FeedFetchError(url, f"HTTP {status} {reason}".strip(), status=status)
         return Retrieved(
             url=str(response.url),
@@ -649,7 +635,7 @@ class HttpxFetcher:
             max_age=cache_max_age(response.headers.get("cache-control")),
         )
 
-    async def _read_capped(self, url: str, response: httpx.Response) -> bytes:
+    async def _read_capped(self, url: str, response: aiohttp.ClientResponse) -> bytes:
         """Read the body, raising as soon as it (decompressed) passes `max_bytes`."""
         limit = self._max_bytes
         declared = response.headers.get("content-length", "")
@@ -659,16 +645,10 @@ class HttpxFetcher:
             inflater = _Inflater(response.headers.get("content-encoding"))
         except ValueError as exc:
             raise FeedFetchError(url, str(exc)) from None
-        if response.is_stream_consumed:
-            # The transport handed over a body already in memory (httpx.MockTransport does),
-            # and httpx has decoded it: only the cap is left to check.
-            if len(response.content) > limit:
-                raise FeedFetchError(url, _too_large("the body", limit))
-            return response.content
         chunks: list[bytes] = []
         size = 0
         try:
-            async for raw in response.aiter_raw():
+            async for raw in response.content.iter_any():
                 chunk = inflater.feed(raw, limit - size + 1)
                 size += len(chunk)
                 if size > limit:
@@ -682,18 +662,11 @@ class HttpxFetcher:
         chunks.append(tail)
         return b"".join(chunks)
 
-    def _describe_timeout(self, exc: httpx.TimeoutException) -> str:
+    def _describe_timeout(self, exc: TimeoutError) -> str:
         """Say which timeout fired and after how long."""
-        phases: tuple[tuple[type[httpx.TimeoutException], str, float | None], ...] = (
-            (httpx.ConnectTimeout, "connecting", self._timeout.connect),
-            (httpx.ReadTimeout, "waiting for data", self._timeout.read),
-            (httpx.WriteTimeout, "sending the request", self._timeout.write),
-            (httpx.PoolTimeout, "waiting for a free connection", self._timeout.pool),
-        )
-        for kind, phase, seconds in phases:
-            if isinstance(exc, kind) and seconds is not None:
-                return f"timed out after {seconds:g} s ({phase})"
-        return "timed out"
+        if isinstance(exc, aiohttp.ConnectionTimeoutError):
+            return f"timed out after {self._timeout:g} s (connecting)"
+        return f"timed out after {self._timeout:g} s (waiting for data)"
 
 
 def cache_max_age(header: str | None) -> int | None:
@@ -719,17 +692,29 @@ def _too_large(what: str, limit: int) -> str:
     return f"response too large: {what} is over the limit of {limit} bytes"
 
 
-def _describe_transport_error(exc: httpx.TransportError) -> str:
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _describe_client_error(exc: aiohttp.ClientError) -> str:
     """One short line for a network error, without traceback text."""
-    kinds: tuple[tuple[type[httpx.TransportError], str], ...] = (
-        (httpx.ConnectError, "could not connect"),
-        (httpx.RemoteProtocolError, "the server broke the HTTP protocol"),
-        (httpx.ReadError, "the connection broke while reading"),
-        (httpx.WriteError, "the connection broke while sending"),
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        cause = exc.os_error
+        if isinstance(cause, socket.gaierror) or isinstance(exc, aiohttp.ClientConnectorDNSError):
+            return f"could not connect: cannot resolve {exc.host}: {_os_cause(cause)}"
+        return f"could not connect: {_os_cause(cause)} ({exc.host}:{exc.port})"
+    kinds: tuple[tuple[type[aiohttp.ClientError], str], ...] = (
+        (aiohttp.ServerDisconnectedError, "the connection broke while reading"),
+        (aiohttp.ClientPayloadError, "the connection broke while reading"),
+        (aiohttp.ClientResponseError, "the server broke the HTTP protocol"),
+        (aiohttp.ClientOSError, "the connection broke"),
     )
     label = next((text for kind, text in kinds if isinstance(exc, kind)), "network error")
-    cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{label}: {cause[:200]}"
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"{label}: {text[:200]}"
 
 
 def _os_cause(exc: OSError) -> str:

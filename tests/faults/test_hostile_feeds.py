@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Delivery, Feed, Post
 from bot.domain.clock import SystemClock
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
@@ -42,7 +42,7 @@ async def test_hostile_feeds_cycle_ends_with_readable_errors(
     latin1 = rss([{"title": "Café faults", "guid": "c-1"}]).encode("latin-1")
     async with (
         FeedServer() as srv,
-        HttpxFetcher(allow_private=True, timeout=1.5, total_timeout=3) as fetcher,
+        AiohttpFetcher(allow_private=True, timeout=1.5, total_timeout=3) as fetcher,
     ):
         ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300)
         roles = RoleService(sessionmaker, clock)

@@ -4,18 +4,19 @@ redirects (or resolves) to a private address records a readable refusal instead 
 
 from __future__ import annotations
 
-import httpx
 import pytest
+from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Feed
 from bot.domain.clock import SystemClock
 from bot.errors import FeedRefusedError
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
+from tests.fakes.routing import routed_connector
 
 PRIVATE = [
     "http://127.0.0.1/feed.xml",
@@ -29,7 +30,7 @@ PRIVATE = [
 
 
 def _feed_service(
-    sessionmaker: async_sessionmaker[AsyncSession], fetcher: HttpxFetcher, *, allow_private: bool
+    sessionmaker: async_sessionmaker[AsyncSession], fetcher: AiohttpFetcher, *, allow_private: bool
 ) -> FeedService:
     clock = SystemClock()
     return FeedService(
@@ -45,7 +46,7 @@ def _feed_service(
 async def test_catalog_refuses_private_feed_urls(
     sessionmaker: async_sessionmaker[AsyncSession], url: str
 ) -> None:
-    async with HttpxFetcher(allow_private=False) as fetcher:
+    async with AiohttpFetcher(allow_private=False) as fetcher:
         feed_service = _feed_service(sessionmaker, fetcher, allow_private=False)
         with pytest.raises(FeedRefusedError):
             await feed_service.add_feed(url)
@@ -54,7 +55,7 @@ async def test_catalog_refuses_private_feed_urls(
 async def test_catalog_accepts_private_urls_when_allowed(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
-    async with HttpxFetcher(allow_private=True) as fetcher:
+    async with AiohttpFetcher(allow_private=True) as fetcher:
         feed_service = _feed_service(sessionmaker, fetcher, allow_private=True)
         info = await feed_service.add_feed("http://127.0.0.1:9/feed.xml")
     assert info.url.startswith("http://127.0.0.1")
@@ -69,13 +70,17 @@ async def test_poll_refuses_a_redirect_to_a_private_address(
     """A public-looking feed answers 302 to a private address: refused, recorded, not fetched."""
     requested: list[str] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: web.Request) -> web.Response:
         requested.append(str(request.url))
-        return httpx.Response(302, headers={"Location": location})
+        return web.Response(status=302, headers={"Location": location})
 
-    fetcher = HttpxFetcher(
+    runner = web.ServerRunner(web.Server(handler))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    fetcher = AiohttpFetcher(
         allow_private=False,
-        transport=httpx.MockTransport(handler),
+        connector=routed_connector(runner.addresses[0][1]),
         resolve=_public_resolver,
     )
     async with fetcher:
@@ -86,6 +91,7 @@ async def test_poll_refuses_a_redirect_to_a_private_address(
         summary = await ingest.poll_due()
     async with sessionmaker() as session:
         feed = (await session.scalars(select(Feed))).one()
+    await runner.cleanup()
     assert [o.status for o in summary.outcomes] == ["error"]
     assert requested == ["http://feeds.example.org/rss"]
     assert 0 < len(feed.last_error or "") < 500
@@ -95,7 +101,9 @@ async def test_poll_refuses_a_name_that_resolves_to_loopback(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """DNS rebinding shape: the name looks public, its address is loopback."""
-    async with HttpxFetcher(allow_private=False, resolve=_loopback_resolver, timeout=2) as fetcher:
+    async with AiohttpFetcher(
+        allow_private=False, resolve=_loopback_resolver, timeout=2
+    ) as fetcher:
         await _feed_service(sessionmaker, fetcher, allow_private=False).add_feed(
             "http://rebind.example.org/rss"
         )

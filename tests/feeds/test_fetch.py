@@ -1,7 +1,7 @@
 """Tests for bot.feeds.fetch (and the local FeedServer it runs against).
 
 Real HTTP goes only to the FeedServer on 127.0.0.1; anything that would need another host uses
-httpx.MockTransport or a recording httpcore backend, and names are resolved by a fake resolver.
+a small local aiohttp server (RawServer), and names are resolved by a fake resolver.
 """
 
 from __future__ import annotations
@@ -10,23 +10,23 @@ import asyncio
 import gzip
 import socket
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 
-import httpcore
-import httpx
 import pytest
+from aiohttp import web
 
 from bot import __version__
 from bot.errors import FeedFetchError, FeedRefusedError
 from bot.feeds.fetch import (
-    GuardedNetworkBackend,
-    HttpxFetcher,
+    AiohttpFetcher,
+    GuardedResolver,
     ImageGuard,
     NotModified,
     Retrieved,
     check_url_syntax,
 )
 from tests.fakes.feedserver import FeedServer, rss
+from tests.fakes.routing import routed_connector
 
 FEED = rss([{"title": "Stop torture", "guid": "p1", "link": "https://example.org/p1"}])
 NEWER_FEED = rss(
@@ -61,39 +61,36 @@ RESOLVER_TABLE = {
 }
 
 
-class RecordingBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore backend that records where it was asked to connect and never connects."""
+class RawServer:
+    """A local aiohttp server answering every request with `answer`; records the requests."""
 
-    def __init__(self) -> None:
-        self.hosts: list[str] = []
+    def __init__(self, answer: Callable[[web.Request], web.StreamResponse]) -> None:
+        self.answer = answer
+        self.seen: list[web.Request] = []
+        self.port = 0
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        self.hosts.append(host)
-        return httpcore.AsyncMockStream([])
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(request)
+        return self.answer(request)
 
+    async def __aenter__(self) -> RawServer:
+        server = web.Server(self._handle)
+        self._runner = web.ServerRunner(server)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
 
-def mock_transport(
-    answer: Callable[[httpx.Request], httpx.Response],
-) -> tuple[httpx.MockTransport, list[httpx.Request]]:
-    """A MockTransport that records requests and answers with `answer`."""
-    seen: list[httpx.Request] = []
+    async def __aexit__(self, *exc: object) -> None:
+        await self._runner.cleanup()
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return answer(request)
-
-    return httpx.MockTransport(handler), seen
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
 
 
-def feed_response(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, text=FEED, headers={"Content-Type": "application/rss+xml"})
+def feed_response(request: web.Request) -> web.Response:
+    return web.Response(text=FEED, headers={"Content-Type": "application/rss+xml"})
 
 
 @pytest.fixture
@@ -103,23 +100,23 @@ async def srv() -> AsyncIterator[FeedServer]:
 
 
 @pytest.fixture
-async def fetcher() -> AsyncIterator[HttpxFetcher]:
-    async with HttpxFetcher(allow_private=True, timeout=2.0, total_timeout=4.0) as client:
+async def fetcher() -> AsyncIterator[AiohttpFetcher]:
+    async with AiohttpFetcher(allow_private=True, timeout=2.0, total_timeout=4.0) as client:
         yield client
 
 
 @pytest.fixture
-async def guarded() -> AsyncIterator[HttpxFetcher]:
+async def guarded() -> AsyncIterator[AiohttpFetcher]:
     """A fetcher with the SSRF guard on, the real transport, and the fake resolver."""
     resolver = FakeResolver(RESOLVER_TABLE)
-    async with HttpxFetcher(allow_private=False, timeout=2.0, resolve=resolver) as client:
+    async with AiohttpFetcher(allow_private=False, timeout=2.0, resolve=resolver) as client:
         yield client
 
 
 # Conditional GET
 
 
-async def test_fetch_returns_body_and_validators(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_fetch_returns_body_and_validators(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """A 200 gives the body, content type, validators, status and URL."""
     srv.add("/feed.xml", FEED, etag='"v1"', last_modified=LAST_MODIFIED)
 
@@ -137,7 +134,7 @@ async def test_fetch_returns_body_and_validators(srv: FeedServer, fetcher: Httpx
     assert actual == expected
 
 
-async def test_fetch_with_etag_gets_not_modified(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_fetch_with_etag_gets_not_modified(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """Sending the ETag from the first fetch makes the second one a 304."""
     srv.add("/feed.xml", FEED, etag='"v1"')
     first = await fetcher.fetch(srv.url("/feed.xml"))
@@ -153,7 +150,7 @@ async def test_fetch_with_etag_gets_not_modified(srv: FeedServer, fetcher: Httpx
     )
 
 
-async def test_max_age_is_carried_on_200_and_304(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_max_age_is_carried_on_200_and_304(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """Cache-Control max-age comes back on both answers; max-age=0 or junk is no ask."""
     srv.add("/feed.xml", FEED, etag='"v1"', headers={"Cache-Control": "public, Max-Age=900"})
     srv.add("/zero.xml", FEED, headers={"Cache-Control": "max-age=0"})
@@ -172,7 +169,7 @@ async def test_max_age_is_carried_on_200_and_304(srv: FeedServer, fetcher: Httpx
 
 
 async def test_fetch_with_last_modified_gets_not_modified(
-    srv: FeedServer, fetcher: HttpxFetcher
+    srv: FeedServer, fetcher: AiohttpFetcher
 ) -> None:
     """Sending Last-Modified back as If-Modified-Since makes the fetch a 304."""
     srv.add("/feed.xml", FEED, last_modified=LAST_MODIFIED)
@@ -187,7 +184,7 @@ async def test_fetch_with_last_modified_gets_not_modified(
     )
 
 
-async def test_fetch_sees_a_replaced_body(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_fetch_sees_a_replaced_body(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """After the feed gains a post, the old ETag no longer matches and the new body comes back."""
     srv.add("/feed.xml", FEED, etag='"v1"')
     await fetcher.fetch(srv.url("/feed.xml"))
@@ -201,11 +198,10 @@ async def test_fetch_sees_a_replaced_body(srv: FeedServer, fetcher: HttpxFetcher
 
 async def test_fetch_sends_identifying_headers() -> None:
     """Requests carry the bot's User-Agent and prefer feed media types."""
-    transport, seen = mock_transport(feed_response)
-    async with HttpxFetcher(allow_private=True, transport=transport) as fetcher:
-        await fetcher.fetch("http://feeds.example.org/feed.xml")
+    async with RawServer(feed_response) as raw, AiohttpFetcher(allow_private=True) as fetcher:
+        await fetcher.fetch(raw.url("/feed.xml"))
 
-    headers = seen[0].headers
+    headers = raw.seen[0].headers
     assert headers["User-Agent"].startswith(f"CampaignActionBot/{__version__} (+https://")
     assert headers["Accept"].startswith("application/rss+xml, application/atom+xml")
 
@@ -213,15 +209,15 @@ async def test_fetch_sends_identifying_headers() -> None:
 async def test_fetch_keeps_no_cookies() -> None:
     """A cookie set by one response is not sent with the next request."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, text=FEED, headers={"Set-Cookie": "session=abc; Path=/"})
+    def answer(request: web.Request) -> web.Response:
+        return web.Response(text=FEED, headers={"Set-Cookie": "session=abc; Path=/"})
 
-    transport, seen = mock_transport(answer)
-    async with HttpxFetcher(allow_private=True, transport=transport) as fetcher:
-        await fetcher.fetch("http://feeds.example.org/feed.xml")
-        await fetcher.fetch("http://feeds.example.org/feed.xml")
+    async with RawServer(answer) as raw, AiohttpFetcher(allow_private=True) as fetcher:
+        await fetcher.fetch(raw.url("/feed.xml"))
+        await fetcher.fetch(raw.url("/feed.xml"))
 
-    assert "cookie" not in seen[1].headers
+    assert len(raw.seen) == 2
+    assert "Cookie" not in raw.seen[1].headers
 
 
 # Time limits
@@ -230,7 +226,7 @@ async def test_fetch_keeps_no_cookies() -> None:
 async def test_fetch_times_out_on_a_hanging_path(srv: FeedServer) -> None:
     """A server that never answers fails the fetch after the read timeout."""
     srv.hang("/feed.xml")
-    async with HttpxFetcher(allow_private=True, timeout=0.3) as fetcher:
+    async with AiohttpFetcher(allow_private=True, timeout=0.3) as fetcher:
         with pytest.raises(FeedFetchError, match=r"timed out after 0\.3 s"):
             await fetcher.fetch(srv.url("/feed.xml"))
 
@@ -238,7 +234,7 @@ async def test_fetch_times_out_on_a_hanging_path(srv: FeedServer) -> None:
 async def test_fetch_deadline_cuts_a_trickling_path(srv: FeedServer) -> None:
     """A server that sends a little now and then is cut off by the total deadline."""
     srv.trickle("/feed.xml", b"<rss>", count=1000, interval=0.05)
-    async with HttpxFetcher(allow_private=True, timeout=1.0, total_timeout=0.3) as fetcher:
+    async with AiohttpFetcher(allow_private=True, timeout=1.0, total_timeout=0.3) as fetcher:
         with pytest.raises(FeedFetchError, match=r"timed out after 0\.3 s \(whole fetch\)"):
             await fetcher.fetch(srv.url("/feed.xml"))
 
@@ -247,7 +243,7 @@ async def test_fetch_deadline_cuts_a_trickling_path(srv: FeedServer) -> None:
 
 
 async def test_fetch_follows_redirects_to_the_final_url(
-    srv: FeedServer, fetcher: HttpxFetcher
+    srv: FeedServer, fetcher: AiohttpFetcher
 ) -> None:
     """Redirects (301, 302, 307, 308) are followed and the final URL is returned."""
     srv.redirect("/a", "/b", status=301)
@@ -277,7 +273,7 @@ async def test_fetch_follows_redirects_to_the_final_url(
     ],
 )
 async def test_fetch_permanent_url_follows_only_the_leading_permanent_redirects(
-    srv: FeedServer, fetcher: HttpxFetcher, statuses: tuple[int, ...], expected: str
+    srv: FeedServer, fetcher: AiohttpFetcher, statuses: tuple[int, ...], expected: str
 ) -> None:
     """The URL to keep moves along 301/308 hops up to the first temporary redirect."""
     hops = ["/a", "/b", "/c", "/d"][: len(statuses) + 1]
@@ -291,7 +287,7 @@ async def test_fetch_permanent_url_follows_only_the_leading_permanent_redirects(
     assert (actual.url, actual.permanent_url) == (srv.url(hops[-1]), srv.url(expected))
 
 
-async def test_fetch_refuses_a_sixth_redirect(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_fetch_refuses_a_sixth_redirect(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """Six redirects in a row are one too many; the sixth hop is never requested."""
     for n in range(6):
         srv.redirect(f"/r{n}", f"/r{n + 1}")
@@ -302,7 +298,7 @@ async def test_fetch_refuses_a_sixth_redirect(srv: FeedServer, fetcher: HttpxFet
     assert srv.hits("/r6") == 0
 
 
-async def test_fetch_refuses_a_redirect_loop(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_fetch_refuses_a_redirect_loop(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """A redirect back to an earlier hop is reported as a loop."""
     srv.redirect("/a", "/b")
     srv.redirect("/b", "/a")
@@ -317,7 +313,7 @@ async def test_fetch_refuses_a_redirect_loop(srv: FeedServer, fetcher: HttpxFetc
 async def test_fetch_refuses_a_streaming_body_over_the_cap(srv: FeedServer) -> None:
     """A body without Content-Length is cut off once it passes the cap."""
     srv.huge("/feed.xml", size=50 * 1024 * 1024)
-    async with HttpxFetcher(allow_private=True, max_bytes=64 * 1024, timeout=2.0) as fetcher:
+    async with AiohttpFetcher(allow_private=True, max_bytes=64 * 1024, timeout=2.0) as fetcher:
         with pytest.raises(FeedFetchError, match=r"too large: the body is over .* 65536 bytes"):
             await fetcher.fetch(srv.url("/feed.xml"))
 
@@ -325,7 +321,7 @@ async def test_fetch_refuses_a_streaming_body_over_the_cap(srv: FeedServer) -> N
 async def test_fetch_closes_the_connection_of_an_oversize_body(srv: FeedServer) -> None:
     """After refusing an oversize body the connection is closed, not drained."""
     srv.huge("/feed.xml", size=50 * 1024 * 1024)
-    async with HttpxFetcher(allow_private=True, max_bytes=64 * 1024, timeout=2.0) as fetcher:
+    async with AiohttpFetcher(allow_private=True, max_bytes=64 * 1024, timeout=2.0) as fetcher:
         with pytest.raises(FeedFetchError):
             await fetcher.fetch(srv.url("/feed.xml"))
 
@@ -337,16 +333,18 @@ async def test_fetch_closes_the_connection_of_an_oversize_body(srv: FeedServer) 
 async def test_fetch_refuses_a_large_content_length_early() -> None:
     """A declared Content-Length above the cap is refused before the body is read."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"Content-Length": "2048"}, content=b"x" * 2048)
+    def answer(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 2048)
 
-    transport, _ = mock_transport(answer)
-    async with HttpxFetcher(allow_private=True, max_bytes=1024, transport=transport) as fetcher:
+    async with (
+        RawServer(answer) as raw,
+        AiohttpFetcher(allow_private=True, max_bytes=1024) as fetcher,
+    ):
         with pytest.raises(FeedFetchError, match="Content-Length 2048 bytes is over"):
-            await fetcher.fetch("http://feeds.example.org/feed.xml")
+            await fetcher.fetch(raw.url("/feed.xml"))
 
 
-async def test_fetch_decompresses_gzip(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_fetch_decompresses_gzip(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """A gzip-encoded body comes back decompressed."""
     srv.add("/feed.xml", gzip.compress(FEED.encode()), headers={"Content-Encoding": "gzip"})
 
@@ -360,7 +358,7 @@ async def test_fetch_refuses_a_gzip_bomb(srv: FeedServer) -> None:
     """A small compressed body that inflates past the cap is refused."""
     bomb = gzip.compress(b"\0" * (8 * 1024 * 1024))
     srv.add("/feed.xml", bomb, headers={"Content-Encoding": "gzip"})
-    async with HttpxFetcher(allow_private=True, max_bytes=1024 * 1024) as fetcher:
+    async with AiohttpFetcher(allow_private=True, max_bytes=1024 * 1024) as fetcher:
         with pytest.raises(FeedFetchError, match="too large: the body"):
             await fetcher.fetch(srv.url("/feed.xml"))
 
@@ -368,13 +366,12 @@ async def test_fetch_refuses_a_gzip_bomb(srv: FeedServer) -> None:
 async def test_fetch_refuses_an_unknown_content_encoding() -> None:
     """A body in an encoding we did not ask for is an error, not garbage."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"Content-Encoding": "br"}, content=b"\x8b\x02\x80")
+    def answer(request: web.Request) -> web.Response:
+        return web.Response(body=b"\x8b\x02\x80", headers={"Content-Encoding": "br"})
 
-    transport, _ = mock_transport(answer)
-    async with HttpxFetcher(allow_private=True, transport=transport) as fetcher:
+    async with RawServer(answer) as raw, AiohttpFetcher(allow_private=True) as fetcher:
         with pytest.raises(FeedFetchError, match="unsupported Content-Encoding 'br'"):
-            await fetcher.fetch("http://feeds.example.org/feed.xml")
+            await fetcher.fetch(raw.url("/feed.xml"))
 
 
 # HTTP and network errors
@@ -389,7 +386,7 @@ async def test_fetch_refuses_an_unknown_content_encoding() -> None:
     ],
 )
 async def test_fetch_reports_http_errors_with_status(
-    srv: FeedServer, fetcher: HttpxFetcher, status: int, message: str
+    srv: FeedServer, fetcher: AiohttpFetcher, status: int, message: str
 ) -> None:
     """An error status becomes FeedFetchError carrying the status and a readable line."""
     srv.error("/feed.xml", status)
@@ -400,7 +397,7 @@ async def test_fetch_reports_http_errors_with_status(
     assert (caught.value.message, caught.value.status) == (message, status)
 
 
-async def test_fetch_reports_a_refused_connection_readably(fetcher: HttpxFetcher) -> None:
+async def test_fetch_reports_a_refused_connection_readably(fetcher: AiohttpFetcher) -> None:
     """A closed port gives a one-line 'could not connect' error."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -413,7 +410,7 @@ async def test_fetch_reports_a_refused_connection_readably(fetcher: HttpxFetcher
 
 async def test_fetch_reports_an_unknown_host_readably() -> None:
     """A name that does not resolve says so in one line."""
-    async with HttpxFetcher(allow_private=True, resolve=FakeResolver({})) as fetcher:
+    async with AiohttpFetcher(allow_private=True, resolve=FakeResolver({})) as fetcher:
         with pytest.raises(
             FeedFetchError,
             match=r"could not connect: cannot resolve nowhere\.example: Name or service not known",
@@ -438,11 +435,11 @@ async def test_fetch_reports_an_unknown_host_readably() -> None:
 )
 async def test_fetch_refuses_bad_urls_before_any_io(url: str) -> None:
     """Non-http(s) schemes, missing hosts and credentials are refused without a request."""
-    transport, seen = mock_transport(feed_response)
-    async with HttpxFetcher(allow_private=True, transport=transport) as fetcher:
+    resolver = FakeResolver(RESOLVER_TABLE)
+    async with AiohttpFetcher(allow_private=True, resolve=resolver) as fetcher:
         with pytest.raises(FeedRefusedError):
             await fetcher.fetch(url)
-    assert seen == []
+    assert resolver.calls == []
 
 
 def test_check_url_syntax_normalises() -> None:
@@ -484,7 +481,9 @@ def test_check_url_syntax_refuses_private_literals_when_asked() -> None:
         ("0x7f.0.0.1", "loopback"),
     ],
 )
-async def test_fetch_refuses_non_public_hosts(guarded: HttpxFetcher, host: str, kind: str) -> None:
+async def test_fetch_refuses_non_public_hosts(
+    guarded: AiohttpFetcher, host: str, kind: str
+) -> None:
     """Hosts that are, or resolve to, non-public addresses are refused with a hint."""
     with pytest.raises(FeedRefusedError, match=f"{kind}.*ALLOW_PRIVATE_FEED_URLS=true"):
         await guarded.fetch(f"http://{host}/feed.xml")
@@ -494,7 +493,7 @@ async def test_fetch_refuses_a_name_for_loopback_at_connect_time(srv: FeedServer
     """A name resolving to loopback is refused at connect time; nothing reaches the server."""
     srv.add("/feed.xml", FEED)
     resolver = FakeResolver(RESOLVER_TABLE)
-    async with HttpxFetcher(allow_private=False, resolve=resolver) as fetcher:
+    async with AiohttpFetcher(allow_private=False, resolve=resolver) as fetcher:
         with pytest.raises(FeedRefusedError, match=r"evil\.example resolves to 127\.0\.0\.1"):
             await fetcher.fetch(f"http://evil.example:{srv.port}/feed.xml")
 
@@ -505,11 +504,31 @@ async def test_fetch_connects_through_the_guarded_backend(srv: FeedServer) -> No
     """The real transport resolves with the injected resolver and connects to that address."""
     srv.add("/feed.xml", FEED)
     resolver = FakeResolver(RESOLVER_TABLE)
-    async with HttpxFetcher(allow_private=True, resolve=resolver) as fetcher:
+    async with AiohttpFetcher(allow_private=True, resolve=resolver) as fetcher:
         actual = await fetcher.fetch(f"http://feeds.test:{srv.port}/feed.xml")
 
     assert isinstance(actual, Retrieved)
     assert (resolver.calls, srv.hits("/feed.xml")) == (["feeds.test"], 1)
+
+
+async def test_resolver_returns_only_the_validated_addresses() -> None:
+    """The connector's resolver resolves once and hands aiohttp the IPs it checked."""
+    resolver = FakeResolver(RESOLVER_TABLE)
+    guard = GuardedResolver(resolve=resolver, allow_private=False)
+
+    answers = await guard.resolve("feeds.example.org", 443)
+
+    assert (resolver.calls, [a["host"] for a in answers]) == (["feeds.example.org"], [PUBLIC_IP])
+    assert answers[0]["hostname"] == "feeds.example.org"  # TLS checks the name, not the IP
+
+
+async def test_resolver_refuses_when_any_address_is_private() -> None:
+    """One private address among public ones is enough to refuse."""
+    resolver = FakeResolver({"mixed.example": [PUBLIC_IP, "10.1.2.3"]})
+    guard = GuardedResolver(resolve=resolver, allow_private=False)
+
+    with pytest.raises(FeedRefusedError, match=r"resolves to 10\.1\.2\.3, a private"):
+        await guard.resolve("mixed.example", 443)
 
 
 @pytest.mark.parametrize(
@@ -525,66 +544,68 @@ async def test_fetch_connects_through_the_guarded_backend(srv: FeedServer) -> No
 async def test_fetch_refuses_a_redirect_to_a_private_host(location: str) -> None:
     """A public feed redirecting to a private address is refused before the second request."""
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(302, headers={"Location": location})
+    def answer(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": location})
 
-    transport, seen = mock_transport(answer)
     resolver = FakeResolver(RESOLVER_TABLE)
-    async with HttpxFetcher(allow_private=False, transport=transport, resolve=resolver) as fetcher:
-        with pytest.raises(FeedRefusedError, match=r"redirect to .* refused: .*ALLOW_PRIVATE"):
-            await fetcher.fetch("http://feeds.example.org/feed.xml")
+    async with RawServer(answer) as raw:
+        fetcher = AiohttpFetcher(
+            allow_private=False, connector=routed_connector(raw.port), resolve=resolver
+        )
+        async with fetcher:
+            with pytest.raises(FeedRefusedError, match=r"redirect to .* refused: .*ALLOW_PRIVATE"):
+                await fetcher.fetch("http://feeds.example.org/feed.xml")
 
-    assert [str(request.url) for request in seen] == ["http://feeds.example.org/feed.xml"]
+    assert [str(request.url) for request in raw.seen] == ["http://feeds.example.org/feed.xml"]
 
 
-async def test_fetch_refuses_a_private_name_with_an_injected_transport() -> None:
-    """With an injected transport the guard still resolves and checks the first hop."""
-    transport, seen = mock_transport(feed_response)
+async def test_fetch_refuses_a_private_name_with_an_injected_connector() -> None:
+    """With an injected connector the guard still resolves and checks the first hop."""
     resolver = FakeResolver(RESOLVER_TABLE)
-    async with HttpxFetcher(allow_private=False, transport=transport, resolve=resolver) as fetcher:
-        with pytest.raises(FeedRefusedError, match=r"evil\.example resolves to 127\.0\.0\.1"):
-            await fetcher.fetch("http://evil.example/feed.xml")
+    async with RawServer(feed_response) as raw:
+        fetcher = AiohttpFetcher(
+            allow_private=False, connector=routed_connector(raw.port), resolve=resolver
+        )
+        async with fetcher:
+            with pytest.raises(FeedRefusedError, match=r"evil\.example resolves to 127\.0\.0\.1"):
+                await fetcher.fetch("http://evil.example/feed.xml")
 
-    assert seen == []
+    assert raw.seen == []
 
 
 async def test_fetch_allows_a_public_host() -> None:
-    """A host resolving to a public address is fetched (through a MockTransport)."""
-    transport, _ = mock_transport(feed_response)
+    """A host resolving to a public address is fetched (routed to a local server)."""
     resolver = FakeResolver(RESOLVER_TABLE)
-    async with HttpxFetcher(allow_private=False, transport=transport, resolve=resolver) as fetcher:
-        actual = await fetcher.fetch("http://feeds.example.org/feed.xml")
+    async with RawServer(feed_response) as raw:
+        fetcher = AiohttpFetcher(
+            allow_private=False, connector=routed_connector(raw.port), resolve=resolver
+        )
+        async with fetcher:
+            actual = await fetcher.fetch("http://feeds.example.org/feed.xml")
 
     assert isinstance(actual, Retrieved)
     assert actual.content == FEED.encode()
 
 
-async def test_backend_connects_to_the_validated_address() -> None:
-    """The backend resolves once and connects to the IP it checked, not to the name."""
-    inner = RecordingBackend()
-    resolver = FakeResolver(RESOLVER_TABLE)
-    backend = GuardedNetworkBackend(resolve=resolver, allow_private=False, inner=inner)
-
-    await backend.connect_tcp("feeds.example.org", 443)
-
-    assert (resolver.calls, inner.hosts) == (["feeds.example.org"], [PUBLIC_IP])
-
-
-async def test_backend_refuses_when_any_address_is_private() -> None:
-    """One private address among public ones is enough to refuse, and nothing connects."""
-    inner = RecordingBackend()
-    resolver = FakeResolver({"mixed.example": [PUBLIC_IP, "10.1.2.3"]})
-    backend = GuardedNetworkBackend(resolve=resolver, allow_private=False, inner=inner)
-
-    with pytest.raises(FeedRefusedError, match=r"resolves to 10\.1\.2\.3, a private"):
-        await backend.connect_tcp("mixed.example", 443)
-    assert inner.hosts == []
+@pytest.mark.parametrize(
+    "location",
+    [
+        "http://127.0.0.1/feed.xml",
+        "http://[::1]/feed.xml",
+        "http://[::ffff:127.0.0.1]/feed.xml",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
+def test_redirect_targets_on_literal_private_addresses_are_refused(location: str) -> None:
+    """Every hop goes through check_url_syntax, which refuses literal non-public addresses."""
+    with pytest.raises(FeedRefusedError, match="ALLOW_PRIVATE"):
+        check_url_syntax(location, allow_private=False)
 
 
 # The FeedServer itself
 
 
-async def test_feedserver_counts_hits_per_path(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_feedserver_counts_hits_per_path(srv: FeedServer, fetcher: AiohttpFetcher) -> None:
     """Every request to a path is counted, 304s included."""
     srv.add("/feed.xml", FEED, etag='"v1"')
 
@@ -595,7 +616,7 @@ async def test_feedserver_counts_hits_per_path(srv: FeedServer, fetcher: HttpxFe
 
 
 async def test_feedserver_release_lets_a_hanging_path_answer(
-    srv: FeedServer, fetcher: HttpxFetcher
+    srv: FeedServer, fetcher: AiohttpFetcher
 ) -> None:
     """After release, a hanging path serves what was added to it."""
     srv.add("/feed.xml", FEED)
@@ -609,7 +630,9 @@ async def test_feedserver_release_lets_a_hanging_path_answer(
     assert actual.content == FEED.encode()
 
 
-async def test_feedserver_html_points_at_the_feed(srv: FeedServer, fetcher: HttpxFetcher) -> None:
+async def test_feedserver_html_points_at_the_feed(
+    srv: FeedServer, fetcher: AiohttpFetcher
+) -> None:
     """The HTML page carries a rel=alternate link to the feed path."""
     srv.html_with_alternate("/", "/feed.xml")
 

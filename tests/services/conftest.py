@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.domain.topics import default_topics_text, parse_topics_toml
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.reports import ReportService
@@ -30,14 +30,14 @@ async def feeds() -> AsyncIterator[FeedServer]:
 
 
 @pytest.fixture
-async def fetcher() -> AsyncIterator[HttpxFetcher]:
+async def fetcher() -> AsyncIterator[AiohttpFetcher]:
     """The real fetcher, allowed to reach the loopback feed server."""
-    async with HttpxFetcher(allow_private=True, timeout=2.0) as real:
+    async with AiohttpFetcher(allow_private=True, timeout=2.0) as real:
         yield real
 
 
 @pytest.fixture
-def ingest(sessionmaker: Sessions, fetcher: HttpxFetcher, clock: FakeClock) -> IngestService:
+def ingest(sessionmaker: Sessions, fetcher: AiohttpFetcher, clock: FakeClock) -> IngestService:
     """The polling service with a pinned jitter."""
     return IngestService(sessionmaker, fetcher, clock, interval_seconds=60, rng=lambda: 0.0)
 

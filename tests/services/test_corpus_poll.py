@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db.models import Feed, Post
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.roles import RoleService
@@ -28,7 +28,7 @@ async def test_corpus_cycle_records_every_feed(
 ) -> None:
     """One poll cycle over all corpus files: no exception, every feed has a success or an error."""
     files = _corpus_files()
-    async with FeedServer() as server, HttpxFetcher(allow_private=True, timeout=5) as fetcher:
+    async with FeedServer() as server, AiohttpFetcher(allow_private=True, timeout=5) as fetcher:
         ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300, concurrency=16)
         roles = RoleService(sessionmaker, clock)
         feed_service = FeedService(

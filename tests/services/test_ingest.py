@@ -16,7 +16,7 @@ from bot.db.repos import ChatRepo, FeedRepo, TopicRepo
 from bot.db.session import make_engine, make_sessionmaker
 from bot.domain.topics import default_topics_text, parse_topics_toml
 from bot.domain.types import PollOutcome
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.topics import TopicService
@@ -551,7 +551,7 @@ async def refuse_feed_updates(
 async def test_failure_that_cannot_be_recorded_leaves_other_feeds_alone(
     feeds: FeedServer,
     feed_service: FeedService,
-    fetcher: HttpxFetcher,
+    fetcher: AiohttpFetcher,
     clock: FakeClock,
     sessionmaker: async_sessionmaker[AsyncSession],
     refuse_feed_updates: Callable[[int], Awaitable[None]],
@@ -606,7 +606,7 @@ async def test_sqlite_stores_take_turns_without_the_busy_handler(
 
     sessionmaker = make_sessionmaker(engine)
     try:
-        async with FeedServer() as server, HttpxFetcher(allow_private=True) as fetcher:
+        async with FeedServer() as server, AiohttpFetcher(allow_private=True) as fetcher:
             ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=300)
             async with sessionmaker.begin() as session:
                 for n in range(24):

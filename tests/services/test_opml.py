@@ -8,7 +8,7 @@ from sqlalchemy import select
 from bot.db.models import Feed
 from bot.domain.views import ImportRefusal
 from bot.errors import InvalidInputError
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.feeds.opml import MAX_OUTLINES, parse_opml
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
@@ -76,7 +76,7 @@ async def test_import_refuses_private_addresses_and_bad_urls(
 ) -> None:
     """Without ALLOW_PRIVATE_FEED_URLS a 127.0.0.1 feed is refused, like a non-http URL."""
     feeds.add("/a.xml", rss([{"title": "A", "link": "https://e.org/a"}]))
-    async with HttpxFetcher(allow_private=False, timeout=2.0) as fetcher:
+    async with AiohttpFetcher(allow_private=False, timeout=2.0) as fetcher:
         ingest = IngestService(sessionmaker, fetcher, clock, interval_seconds=60)
         service = FeedService(sessionmaker, clock, ingest=ingest, roles=roles)
         report = await service.import_opml(

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.db.models import AuditEntry, Chat, Delivery, Post, User
 from bot.db.repos import AuditRepo, UserRepo
 from bot.domain.privacy import RetentionSummary
-from bot.feeds.fetch import HttpxFetcher
+from bot.feeds.fetch import AiohttpFetcher
 from bot.services.feeds import FeedService
 from bot.services.ingest import IngestService
 from bot.services.privacy import PrivacyService
@@ -159,7 +159,7 @@ async def test_a_feed_still_listing_a_trimmed_post_does_not_restore_it(
     sessionmaker: Sessions,
     clock: FakeClock,
     feeds: FeedServer,
-    fetcher: HttpxFetcher,
+    fetcher: AiohttpFetcher,
     feed_service: FeedService,
 ) -> None:
     """Within retention a feed's edit updates the post; once trimmed, the post stays title

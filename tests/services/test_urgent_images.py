@@ -21,7 +21,7 @@ from bot.db.models import Broadcast, Delivery, Post
 from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, TopicRepo
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import CLI_ACTOR, TopicSpec
-from bot.feeds.fetch import HttpxFetcher, ImageGuard
+from bot.feeds.fetch import AiohttpFetcher, ImageGuard
 from bot.sender import LeanSender, TelegramSender
 from bot.services.delivery import DeliveryEngine, Sender
 from bot.services.feeds import FeedService
@@ -337,7 +337,7 @@ async def test_refused_image_is_tried_once_then_every_chat_gets_text(
 async def test_private_image_urls_are_dropped_at_ingest(
     feeds: FeedServer,
     feed_service: FeedService,
-    fetcher: HttpxFetcher,
+    fetcher: AiohttpFetcher,
     clock: FakeClock,
     sessionmaker: Sessions,
 ) -> None:
