@@ -252,8 +252,19 @@ async def wait_for_telegram(
         await bot.shutdown()
         for signum in handled:
             loop.remove_signal_handler(signum)
+        if signal.SIGTERM in handled:
+            # Until the application installs its own handlers (while it builds and connects),
+            # SIGTERM would otherwise kill the process by its default action (status -15):
+            # a supervisor stopping a bot that is still starting gets a clean exit instead.
+            signal.signal(signal.SIGTERM, _stop_while_starting)
     log.info("stopped while waiting for Telegram")
     return False
+
+
+def _stop_while_starting(signum: int, frame: object) -> None:
+    """SIGTERM between reaching Telegram and the application's own handlers: exit 0."""
+    log.info("stopped while starting")
+    raise SystemExit(EXIT_OK)
 
 
 async def _unless_stopped(
