@@ -56,8 +56,10 @@ _HOLD_LEADER_LOCK = text(
 )
 # A booking of fleet send slots covers about this many seconds of sending.
 GRANT_SECONDS = 0.2
-# The share of SEND_RATE_PER_SECOND the fleet books (the rest absorbs timing jitter).
-RATE_MARGIN = 0.95
+# The share of SEND_RATE_PER_SECOND the fleet books (the rest absorbs timing jitter: at 95 %
+# a loaded CI machine, whose clock mappings erred by ~20 ms, put 101 sends into one second at
+# rate 100 across three workers).
+RATE_MARGIN = 0.9
 # A booked slot starts at least this far ahead, so it is not past when the booking arrives.
 GRANT_LEAD_SECONDS = 0.02
 
