@@ -364,9 +364,14 @@ async def test_a_second_instance_on_one_sqlite_file_is_refused(
     first.send_signal(signal.SIGKILL)
     await asyncio.wait_for(first.wait(), 30)
     polls = len(api.requests("getUpdates"))
+    greetings = len(api.requests("getMe"))
     again = await start_bot(env, "run", cwd=tmp_path)
+    # The killed bot's long poll may still be logged after its death: wait for the new bot's
+    # own getMe too (sent once its SIGTERM handling is in place), then for its polling.
     await api.wait_until(
-        lambda: len(api.requests("getUpdates")) > polls, timeout=60, what="restart"
+        lambda: len(api.requests("getMe")) > greetings and len(api.requests("getUpdates")) > polls,
+        timeout=60,
+        what="restart",
     )
     (status,) = await _stop(again)
     status2, out2, err2 = second
