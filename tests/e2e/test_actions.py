@@ -68,7 +68,17 @@ async def deliver(
     preview, summary = await compose(api, ADMIN, command, **flow)
     await send_now(api, ADMIN, summary)
     delivered = {c: await next_message(api, c, before[c]) for c in chats}
-    await all_marked_sent(app, await broadcast_id(app))
+    sent_id = await broadcast_id(app)
+    await all_marked_sent(app, sent_id)
+    # The organiser's "finished" summary comes with a later progress tick: wait for it, so a
+    # next broadcast's dialogue does not take it for one of its own replies.
+    await api.wait_until(
+        lambda: any(
+            (m.text or "").startswith(f"✅ Broadcast #{sent_id} finished")
+            for m in api.messages(ADMIN)
+        ),
+        what="the finished summary",
+    )
     return preview, delivered
 
 
