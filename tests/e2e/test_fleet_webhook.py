@@ -119,7 +119,7 @@ async def test_three_webhook_instances_fan_out_to_10000_chats_despite_killing_th
         await api.wait_until(
             lambda: len(api.requests("setWebhook")) >= 3, timeout=60, what="three instances up"
         )
-        await api.wait_until(lambda: feeds.hits("/feed.xml") >= 1, timeout=30, what="a poll")
+        await feeds.wait_for_hits("/feed.xml", 1, timeout=30)
         leader = await _leader(client, ports)
 
         # The dialogue: five updates, round robin over the three instances.
@@ -131,9 +131,7 @@ async def test_three_webhook_instances_fan_out_to_10000_chats_despite_killing_th
         instances[leader].send_signal(signal.SIGKILL)
         killed_at, killed = time.monotonic(), api.clock()
         await asyncio.wait_for(instances[leader].wait(), 30)
-        await api.wait_until(
-            lambda: feeds.hits("/feed.xml") >= 2, timeout=40, what="the new leader's poll"
-        )
+        await feeds.wait_for_hits("/feed.xml", 2, timeout=40)
         took_over = time.monotonic() - killed_at
 
         await api.wait_for_sent(CHATS // 2, timeout=SLOW)

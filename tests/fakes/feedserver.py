@@ -110,6 +110,7 @@ class FeedServer:
         self._routes: dict[str, Handler] = {}
         self._hangs: dict[str, asyncio.Event] = {}
         self._hits: Counter[str] = Counter()
+        self._hit = asyncio.Condition()
         self._aborts: Counter[str] = Counter()
         self._abort_events: dict[str, asyncio.Event] = {}
         self._stopping = asyncio.Event()
@@ -166,6 +167,22 @@ class FeedServer:
     def hits(self, path: str) -> int:
         """Return how many requests `path` has received (all methods and answers)."""
         return self._hits[_slash(path)]
+
+    async def wait_for_hits(self, path: str, count: int, timeout: float = 5.0) -> None:
+        """Wait until `path` has received `count` requests in all.
+
+        Raises:
+            TimeoutError: After `timeout` seconds.
+        """
+        path = _slash(path)
+        try:
+            async with asyncio.timeout(timeout), self._hit:
+                await self._hit.wait_for(lambda: self._hits[path] >= count)
+        except TimeoutError:
+            raise TimeoutError(
+                f"feed server: {self._hits[path]} of {count} request(s) to {path} "
+                f"within {timeout} s"
+            ) from None
 
     def aborts(self, path: str) -> int:
         """Return how many streamed answers on `path` the client cut off before the end."""
@@ -293,6 +310,8 @@ class FeedServer:
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         self._hits[path] += 1
+        async with self._hit:
+            self._hit.notify_all()
         hang = self._hangs.get(path)
         if hang is not None:
             await hang.wait()
