@@ -58,6 +58,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=None,
         help="minutes of polling for its CPU figure (5; --quick: 4 s)",
     )
+    parser.add_argument(
+        "--poll-interval",
+        type=int,
+        default=None,
+        help="POLL_INTERVAL_SECONDS of that figure (the bot's default, 300; --quick: 2)",
+    )
     return parser.parse_args(argv)
 
 
@@ -114,7 +120,11 @@ async def _run(args: argparse.Namespace) -> list[tuple[str, Row]]:
                     repeat=args.repeat,
                     tmp=tmp,
                     pg_admin_url=pg,
-                    options={"poll_feeds": args.poll_feeds, "poll_minutes": args.poll_minutes},
+                    options={
+                        "poll_feeds": args.poll_feeds,
+                        "poll_minutes": args.poll_minutes,
+                        "poll_interval": args.poll_interval,
+                    },
                 )
                 started = time.monotonic()
                 print(f"… {name} on {db}", file=sys.stderr, flush=True)

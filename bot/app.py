@@ -238,6 +238,11 @@ async def running(
                 allowed_updates=list(ALLOWED_UPDATES),
                 timeout=timedelta(seconds=poll_timeout),
                 poll_interval=0.0,
+                # As run_polling does: a failed poll goes to the error handler, not to PTB's
+                # own traceback in the log.
+                error_callback=lambda error: application.create_task(
+                    application.process_error(update=None, error=error)
+                ),
             )
         await application.start()
         try:

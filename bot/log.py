@@ -77,6 +77,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class ExpectedSkipFilter(logging.Filter):
+    """Drop APScheduler's warning that a run was skipped because the last one still runs.
+
+    Every repeating job is added with `max_instances=1` on purpose (a poll cycle over many
+    feeds outlasts several ticks): a skipped tick is the design, not a problem to report.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but that one."""
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
 class TextFormatter(logging.Formatter):
     """`time level logger: message key=value …`."""
 
@@ -123,3 +135,6 @@ def configure_logging(
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite", "asyncio", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    scheduler = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, ExpectedSkipFilter) for f in scheduler.filters):
+        scheduler.addFilter(ExpectedSkipFilter())

@@ -13,9 +13,10 @@ contents or who sent it.
 from __future__ import annotations
 
 import logging
+import time
 
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Conflict, NetworkError, TelegramError
 
 from bot.handlers.context import Context, language_of
 from bot.render import text as render
@@ -23,11 +24,17 @@ from bot.render.i18n import SOURCE_LANGUAGE
 
 log = logging.getLogger(__name__)
 
+POLLING_WARNING_EVERY = 60.0  # seconds between two warnings of one kind about long polling
+_WARNED_KEY = "polling_warned"  # bot_data: error type -> time.monotonic() of its last warning
+
 
 async def error_handler(update: object, context: Context) -> None:
     """Log the error with context and apologise to the chat it came from; never raises."""
     try:
         error = context.error
+        if update is None and isinstance(error, Conflict | NetworkError):
+            _warn_about_polling(error, context.bot_data.setdefault(_WARNED_KEY, {}))
+            return
         extra: dict[str, object] = {"error_type": type(error).__name__}
         chat_id = None
         if isinstance(update, Update):
@@ -44,6 +51,31 @@ async def error_handler(update: object, context: Context) -> None:
         await _apologise(update, context, chat_id)
     except Exception:  # the error handler must never raise
         log.exception("error handler failed")
+
+
+def _warn_about_polling(error: Conflict | NetworkError, warned: dict[str, float]) -> None:
+    """One line, at most once a minute per kind, when a long poll for updates fails.
+
+    python-telegram-bot retries the poll by itself; a traceback every few seconds would only
+    bury the operator's log. Conflict means a second process polls with this token.
+    """
+    kind = type(error).__name__
+    now = time.monotonic()
+    last = warned.get(kind)
+    if last is not None and now - last < POLLING_WARNING_EVERY:
+        return
+    warned[kind] = now
+    if isinstance(error, Conflict):
+        log.warning(
+            "another process is polling Telegram for this bot's updates; to run several "
+            "instances, give each WEBHOOK_URL",
+            extra={"error_type": kind},
+        )
+    else:
+        log.warning(
+            "polling Telegram for updates failed; retrying",
+            extra={"error_type": kind, "error": str(error)},
+        )
 
 
 def _kind(update: Update) -> str:

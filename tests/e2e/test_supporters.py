@@ -23,7 +23,7 @@ from bot.render import supporters as render
 from bot.render.text import INVALID_BUTTON, SOMETHING_WRONG
 from bot.services.subscriptions import SubscriptionService
 from tests.e2e.conftest import runtime_of
-from tests.fakes.botapi import BotMessage, FakeBotApi
+from tests.fakes.botapi import POLL_CONFLICT, BotMessage, FakeBotApi
 from tests.fakes.feedserver import FeedServer, rss
 
 ALICE = 1001
@@ -640,6 +640,33 @@ async def test_a_failure_in_a_group_is_logged_with_the_group(
         await say(api, BOB, "/subscribe stoptorture", chat_id=GROUP)
     (line,) = [r for r in caplog.records if r.getMessage() == "update handling failed"]
     assert (line.chat_id, line.chat_type, hasattr(line, "user_id")) == (GROUP, "supergroup", False)
+
+
+async def test_a_second_poller_is_one_warning_not_a_traceback(
+    api: FakeBotApi, bot_app: AnyApplication, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram's 409 Conflict to a long poll (another process polls with this token) is one
+    warning a minute naming the way out, never a traceback; the bot goes on answering."""
+    api.fail_next("getUpdates", 409, POLL_CONFLICT, count=2)
+    with caplog.at_level(logging.WARNING, logger="bot.handlers.errors"):
+        await api.wait_until(
+            lambda: sum(r.status == 409 for r in api.requests("getUpdates")) == 2,
+            timeout=30,
+            what="two refused polls",
+        )
+        (picker,) = await say(api, ALICE, "/topics")
+    logged = [(r.levelname, r.getMessage(), r.exc_info) for r in caplog.records]
+    assert (bool(button_data(picker, "StopTorture")), logged) == (
+        True,
+        [
+            (
+                "WARNING",
+                "another process is polling Telegram for this bot's updates; to run several "
+                "instances, give each WEBHOOK_URL",
+                None,
+            )
+        ],
+    )
 
 
 async def test_button_whose_message_vanished_acts_without_an_apology(

@@ -10,9 +10,12 @@ import logging
 import os
 import signal
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.log import configure_logging
 from tests.fakes.botapi import FakeBotApi
@@ -137,3 +140,27 @@ def test_log_redacts_the_configured_secret_in_extra_fields(
     )
     record = json.loads(capsys.readouterr().err)
     assert record["error"] == "login refused: [redacted]"
+
+
+async def test_a_tick_skipped_while_the_job_still_runs_is_not_reported(
+    configured_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Jobs never overlap (`max_instances=1`): APScheduler's warning that it skipped a tick
+    because the last run is still going is dropped; its other warnings are kept."""
+    configure_logging("INFO", "text")
+    release, skipped = asyncio.Event(), asyncio.Event()
+
+    async def long_cycle() -> None:
+        await release.wait()
+
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_listener(lambda _: skipped.set(), EVENT_JOB_MAX_INSTANCES)
+    scheduler.add_job(long_cycle, "interval", seconds=0.05, max_instances=1, next_run_time=None)
+    scheduler.start()
+    scheduler.get_jobs()[0].modify(next_run_time=datetime.now(UTC))
+    await asyncio.wait_for(skipped.wait(), 10)
+    release.set()
+    scheduler.shutdown(wait=False)
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(": ", 1)[1] for line in lines] == ["Run time of job was missed"]

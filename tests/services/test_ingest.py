@@ -391,6 +391,36 @@ async def test_only_due_feeds_are_polled(
     assert (summary.feeds_polled, feeds.hits("/feed.xml")) == (0, hits)
 
 
+async def test_one_call_polls_every_due_feed_a_page_at_a_time(
+    feeds: FeedServer,
+    feed_service: FeedService,
+    fetcher: AiohttpFetcher,
+    clock: FakeClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    refuse_feed_updates: Callable[[int], Awaitable[None]],
+) -> None:
+    """Five due feeds read two at a time are all polled by one call, each once, even the
+    one whose failure cannot be recorded (it stays due); the next call polls only that one."""
+    feeds.error("/down.xml", 500)
+    down = await feed_service.add_feed(feeds.url("/down.xml"))
+    paths = [f"/feed-{n}.xml" for n in range(4)]
+    for path in paths:
+        feeds.add(path, rss([OLD_POST]))
+        await feed_service.add_feed(feeds.url(path))
+    await refuse_feed_updates(down.id)
+    ingest = IngestService(
+        sessionmaker, fetcher, clock, interval_seconds=60, rng=lambda: 0.0, due_page=2
+    )
+    first = await ingest.poll_due()
+    hits = [feeds.hits(path) for path in ["/down.xml", *paths]]
+    second = await ingest.poll_due()
+    assert (first.feeds_polled, hits, [o.feed_id for o in second.outcomes]) == (
+        5,
+        [1, 1, 1, 1, 1],
+        [down.id],
+    )
+
+
 async def test_rule_added_changes_matching_of_next_post(
     feeds: FeedServer,
     feed_service: FeedService,
