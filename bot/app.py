@@ -15,6 +15,7 @@ calls setWebhook, never drops pending updates, and the stop leaves the webhook i
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -24,7 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot import jobs
@@ -238,11 +239,7 @@ async def running(
                 allowed_updates=list(ALLOWED_UPDATES),
                 timeout=timedelta(seconds=poll_timeout),
                 poll_interval=0.0,
-                # As run_polling does: a failed poll goes to the error handler, not to PTB's
-                # own traceback in the log.
-                error_callback=lambda error: application.create_task(
-                    application.process_error(update=None, error=error)
-                ),
+                error_callback=functools.partial(_polling_failed, application),
             )
         await application.start()
         try:
@@ -259,6 +256,11 @@ async def running(
         await application.shutdown()
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
+
+
+def _polling_failed(application: AnyApplication, error: TelegramError) -> None:
+    """As run_polling does: a failed poll goes to the error handler (not PTB's traceback)."""
+    application.create_task(application.process_error(update=None, error=error))
 
 
 def run_forever(settings: Settings) -> None:

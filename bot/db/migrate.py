@@ -6,12 +6,15 @@ next to the package. Contains no business logic.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -36,7 +39,19 @@ def alembic_config(async_url: str | None = None) -> Config:
     return cfg
 
 
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The head revision(s) of the migration scripts (read once per process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _at_head(connection: Connection) -> bool:
+    return set(MigrationContext.configure(connection).get_current_heads()) == head_revisions()
+
+
 def _upgrade(connection: Connection, async_url: str, revision: str) -> None:
+    if revision == "head" and _at_head(connection):
+        return  # every start of the bot: nothing to do, without running Alembic's env.py
     cfg = alembic_config(async_url)
     cfg.attributes["sync_connection"] = connection
     command.upgrade(cfg, revision)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Topic, TopicRule
@@ -88,6 +88,7 @@ class TopicRepo:
         """Set a topic's rules to exactly those of `spec`."""
         await self.session.execute(delete(TopicRule).where(TopicRule.topic_id == topic_id))
         seen: set[tuple[str, str]] = set()
+        rows: list[dict[str, object]] = []
         for kind, values in (
             (RuleKind.CATEGORY, spec.categories),
             (RuleKind.KEYWORD, spec.keywords),
@@ -100,10 +101,11 @@ class TopicRepo:
                 if key in seen:
                     continue
                 seen.add(key)
-                self.session.add(
-                    TopicRule(topic_id=topic_id, kind=kind.value, value=value, value_key=key[1])
+                rows.append(
+                    {"topic_id": topic_id, "kind": kind.value, "value": value, "value_key": key[1]}
                 )
-        await self.session.flush()
+        if rows:  # one executemany, not one INSERT per rule through the unit of work
+            await self.session.execute(insert(TopicRule), rows)
 
     async def rules(self, topic_ids: Sequence[int] | None = None) -> dict[int, list[TopicRule]]:
         """Rules per topic id."""
