@@ -1,4 +1,4 @@
-"""Crash loop: `campaignbot run` is killed with SIGKILL five times during a 5,000-chat fan-out.
+"""Crash loop: `campaignbot run` is killed with SIGKILL five times during a 2,500-chat fan-out.
 
 Each time it is restarted; in the end every chat has its message and the duplicates stay within
 five times the engine's crash bound (the sends in flight plus one unflushed batch of marks).
@@ -17,7 +17,7 @@ from tests.e2e.test_crash import IN_FLIGHT_BOUND, _pending, _start_bot, _wait_ex
 from tests.fakes.botapi import FakeBotApi
 from tests.faults.conftest import FIRST_CHAT, seed_fan_out
 
-CHATS = 5000
+CHATS = 2500
 KILLS = 5
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
