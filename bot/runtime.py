@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib.util
 import logging
 import sys
@@ -205,6 +206,12 @@ def _lost_chat_reporter(
     return report
 
 
+@functools.cache
+def _bundled_topic_specs() -> tuple[TopicSpec, ...]:
+    """The bundled topics file, parsed once per process (its specs are frozen)."""
+    return tuple(parse_topics_toml(default_topics_text(), source="bundled topics"))
+
+
 def load_topic_specs(settings: Settings) -> list[TopicSpec]:
     """The topics file: TOPICS_FILE if set, else the bundled default.
 
@@ -212,7 +219,7 @@ def load_topic_specs(settings: Settings) -> list[TopicSpec]:
         ConfigError: TOPICS_FILE cannot be read or is invalid.
     """
     if settings.topics_file is None:
-        return parse_topics_toml(default_topics_text(), source="bundled topics")
+        return list(_bundled_topic_specs())
     path = Path(settings.topics_file)
     try:
         text = path.read_text(encoding="utf-8")
