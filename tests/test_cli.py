@@ -89,6 +89,7 @@ async def feeds() -> AsyncIterator[FeedServer]:
         yield server
 
 
+@pytest.mark.slow  # a real `campaignbot run` process, started the ordinary way
 async def test_run_without_token_says_how_to_get_one(env: dict[str, str]) -> None:
     """`campaignbot run` without TELEGRAM_BOT_TOKEN exits 2 with one clear line, no traceback."""
     status, _, err = await campaignbot(env, "run")
@@ -130,6 +131,7 @@ async def _stderr_until(process: asyncio.subprocess.Process, text: str) -> list[
     return lines
 
 
+@pytest.mark.slow  # a real `campaignbot run` process, started the ordinary way
 async def test_run_with_env_example_token_says_how_to_get_one(env: dict[str, str]) -> None:
     """`run` with .env copied from .env.example refuses its placeholder token in one line."""
     shutil.copy(REPO_ROOT / ".env.example", Path(env["CWD"]) / ".env")
@@ -139,6 +141,7 @@ async def test_run_with_env_example_token_says_how_to_get_one(env: dict[str, str
     assert (status, len(lines), "@BotFather" in err, "Traceback" in err) == (2, 1, True, False)
 
 
+@pytest.mark.slow  # a real `campaignbot run` process, started the ordinary way
 async def test_run_refused_token_exits_2_in_one_line(env: dict[str, str]) -> None:
     """A token the Bot API refuses stops `run` with exit 2 and one line, never the token."""
     async with FakeBotApi() as api:
@@ -149,6 +152,7 @@ async def test_run_refused_token_exits_2_in_one_line(env: dict[str, str]) -> Non
     assert (status, len(lines), "@BotFather" in err, "WRONG" in err) == (2, 1, True, False)
 
 
+@pytest.mark.slow  # a real `campaignbot run` process, started the ordinary way
 async def test_run_waits_for_telegram_then_starts(env: dict[str, str]) -> None:
     """Telegram unreachable at start: one line naming host and cause, retries, then runs."""
     port = _closed_port()
@@ -179,6 +183,7 @@ async def test_run_waits_for_telegram_then_starts(env: dict[str, str]) -> None:
     ) == (0, True, True, False, False)
 
 
+@pytest.mark.slow  # a real `campaignbot run` process, started the ordinary way
 async def test_run_in_webhook_mode_answers_and_stops_cleanly(env: dict[str, str]) -> None:
     """WEBHOOK_URL set: `run` sets the webhook, answers an update Telegram POSTs, and on
     SIGTERM exits 0 leaving the webhook set; the secret is never logged."""
@@ -211,6 +216,7 @@ async def test_run_in_webhook_mode_answers_and_stops_cleanly(env: dict[str, str]
         assert (api.requests("deleteWebhook"), api.requests("getUpdates")) == ([], [])
 
 
+@pytest.mark.slow  # a real `campaignbot run` process, started the ordinary way
 async def test_run_stops_cleanly_on_sigterm_while_waiting_for_telegram(
     env: dict[str, str],
 ) -> None:
