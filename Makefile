@@ -56,7 +56,7 @@ catalogs: install ## extract the texts, update the .po catalogs, compile the .mo
 test: install lint typecheck imports ## lint, type-check and run the whole test suite (what CI runs)
 	$(PYTEST)
 
-test-fast: install ## the tests not marked slow (crash, chaos, outage, bench), stop at a failure
+test-fast: install ## the tests not marked slow (crash, chaos, outage, fleet, bench, `run` processes), stop at a failure
 	$(PYTEST) -x -m "not slow"
 
 cov: install ## tests with branch coverage
