@@ -5,7 +5,9 @@ round_robin` and `lb_try_duration`) does for Telegram's webhook POSTs: each requ
 next upstream in turn, and an upstream that refuses the connection (stopped, killed) is skipped
 for the next one; the answer of the upstream that took the request (status, body) is passed
 back unchanged. Only the headers a webhook needs are forwarded (Content-Type and Telegram's
-secret token). 502 when no upstream takes the request. No TLS, no health checks.
+secret token). 502 when no upstream takes the request. No TLS, no health checks. This is Caddy
+2.11.2 and later: older Caddy answers 502 to a POST it retries after a refused connection
+(docs/DEPLOYING.md).
 
     async with Balancer([f"http://127.0.0.1:{a}", f"http://127.0.0.1:{b}"]) as balancer:
         ... WEBHOOK_URL = f"{balancer.url}/telegram/hook" ...
