@@ -467,10 +467,17 @@ class DeliveryEngine:
             if not batch:
                 return True
             try:
-                async with self._sessionmaker.begin() as session:
+                async with self._sessionmaker() as session:
+                    if session.get_bind().dialect.name == "postgresql":
+                        # Its one statement is its own transaction: no BEGIN and no COMMIT
+                        # round trip while sends wait for the buffer (docs/PERFORMANCE.md).
+                        await session.connection(
+                            execution_options={"isolation_level": "AUTOCOMMIT"}
+                        )
                     await DeliveryRepo(session).mark_sent_many(
                         [(i, message_id, when) for i, (message_id, when) in batch.items()]
                     )
+                    await session.commit()
             except Exception:
                 log.exception("could not record sent deliveries", extra={"pending": len(batch)})
                 return False

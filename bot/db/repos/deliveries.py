@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import BROADCAST, POST, Chat, Delivery, Subscription
-from bot.db.repos._sql import _clip, _insert
+from bot.db.repos._sql import _clip, _dialect, _insert
 from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE, chat_version_language
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
@@ -40,6 +40,14 @@ CLAIM_OVERFETCH = 4
 _CLAIM_LOCK = text(
     "SELECT pg_advisory_xact_lock(:key), set_config('enable_bitmapscan', 'off', true),"
     " set_config('enable_seqscan', 'off', true)"
+)
+# The sent marks of a flush in one statement (PostgreSQL; `DeliveryRepo.mark_sent_many`).
+_MARK_SENT_PG = text(
+    "UPDATE deliveries AS d SET status = 'sent', sent_at = m.sent_at,"
+    " message_id = m.message_id, attempts = d.attempts + 1, last_error = NULL"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:message_ids AS bigint[]),"
+    " CAST(:sent_at AS timestamptz[])) AS m(id, message_id, sent_at)"
+    " WHERE d.id = m.id"
 )
 # After a send, a chat rests this long before another instance may send to it (groups: 20/min).
 GROUP_REST_SECONDS = 3
@@ -440,8 +448,23 @@ class DeliveryRepo:
         )
 
     async def mark_sent_many(self, marks: Sequence[tuple[int, int | None, datetime]]) -> None:
-        """Record accepted messages, `(delivery_id, message_id, sent_at)`, in one statement."""
+        """Record accepted messages, `(delivery_id, message_id, sent_at)`, in one statement.
+
+        On PostgreSQL one UPDATE … FROM unnest of three arrays: one execution however many
+        marks (an executemany runs the UPDATE once per row, each a bind, plan and execute on
+        the server). On SQLite an executemany, in process.
+        """
         if not marks:
+            return
+        if _dialect(self.session) == "postgresql":
+            await self.session.execute(
+                _MARK_SENT_PG,
+                {
+                    "ids": [i for i, _, _ in marks],
+                    "message_ids": [m for _, m, _ in marks],
+                    "sent_at": [when for _, _, when in marks],
+                },
+            )
             return
         table = cast(Table, Delivery.__table__)  # Core: an executemany, not ORM bulk mode
         stmt = (
