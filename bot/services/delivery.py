@@ -53,8 +53,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
+from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Feed, Post, Topic
 from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo
+from bot.db.repos.deliveries import ClaimedDelivery
 from bot.db.repos.pace import DeliveryPace, PaceRepo
 from bot.domain.channels import CHANNEL
 from bot.domain.clock import Clock
@@ -752,8 +753,8 @@ class DeliveryEngine:
                 log.exception("could not report a lost chat", extra={"chat_id": job.chat_id})
 
     async def _pace(
-        self, session: AsyncSession, rows: Sequence[Delivery], now: datetime
-    ) -> tuple[list[Delivery], int]:
+        self, session: AsyncSession, rows: Sequence[ClaimedDelivery], now: datetime
+    ) -> tuple[list[ClaimedDelivery], int]:
         """Apply the pace policy to claimed rows it has not seen; returns (to send, held).
 
         Held rows are updated in the claim's session (the caller commits): quiet hours move
@@ -943,7 +944,7 @@ class DeliveryEngine:
             self._digests_in_flight.discard(job.digest_id)
             self._slots.release()
 
-    async def _prepare(self, session: AsyncSession, rows: Sequence[Delivery]) -> list[_Job]:
+    async def _prepare(self, session: AsyncSession, rows: Sequence[ClaimedDelivery]) -> list[_Job]:
         """Render each claimed delivery (cached per post and topic, or per broadcast)."""
         post_ids = {r.post_id for r in rows if r.post_id is not None}
         broadcast_ids = {r.broadcast_id for r in rows if r.broadcast_id is not None}
@@ -1019,7 +1020,7 @@ class DeliveryEngine:
 
     def _render(
         self,
-        row: Delivery,
+        row: ClaimedDelivery,
         posts: dict[int, PostView],
         topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
@@ -1116,7 +1117,7 @@ class DeliveryEngine:
 
 def _tracked(
     links: TrackedLinks,
-    row: Delivery,
+    row: ClaimedDelivery,
     message: RenderedMessage,
     posts: dict[int, PostView],
     broadcasts: dict[int, Broadcast],

@@ -40,8 +40,8 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db.models import Delivery
 from bot.db.repos import DeliveryRepo, FleetRepo
+from bot.db.repos.deliveries import ClaimedDelivery
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Coordination(Protocol):
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
-    ) -> Sequence[Delivery]:
+    ) -> Sequence[ClaimedDelivery]:
         """Claim due deliveries in `session` (committing the claim where it is shared)."""
         ...
 
@@ -153,7 +153,7 @@ class SingleProcess:
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
-    ) -> Sequence[Delivery]:
+    ) -> Sequence[ClaimedDelivery]:
         """Claim due deliveries (see `Coordination.claim`)."""
         return await DeliveryRepo(session).claim_due(now, limit, exclude=exclude)
 
@@ -263,7 +263,7 @@ class PostgresFleet:
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
-    ) -> Sequence[Delivery]:
+    ) -> Sequence[ClaimedDelivery]:
         """Claim due deliveries (see `Coordination.claim`)."""
         rows = await DeliveryRepo(session).claim_leased(
             now, limit, self._instance, self.lease_seconds, exclude=exclude
@@ -281,12 +281,15 @@ class PostgresFleet:
                 if behind > self._slot_index:
                     self._slot_index = min(self._slot_count, math.ceil(behind))
             if self._slot_index >= self._slot_count:
-                async with self._sessionmaker.begin() as session:
+                async with self._sessionmaker() as session:
+                    # One statement, its own transaction: one round trip while sends wait.
+                    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                     asked = self._monotonic()
                     grant = await FleetRepo(session).grant(
                         self._grant, self._interval, GRANT_LEAD_SECONDS
                     )
                     answered = self._monotonic()
+                    await session.commit()
                 self._slot_start = grant.first_at - self._offset(grant.now, asked, answered)
                 self._slot_index, self._slot_count = 0, self._grant
                 now = self._monotonic()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Table,
@@ -51,6 +51,32 @@ _MARK_SENT_PG = text(
 )
 # After a send, a chat rests this long before another instance may send to it (groups: 20/min).
 GROUP_REST_SECONDS = 3
+
+
+class ClaimedDelivery(NamedTuple):
+    """What the engine reads of a claimed delivery: plain columns, not an ORM object."""
+
+    id: int
+    chat_id: int
+    post_id: int | None
+    broadcast_id: int | None
+    topic_id: int | None
+    priority: int
+    attempts: int
+    pace: int
+
+
+# The columns of a `ClaimedDelivery`, in its order.
+_CLAIMED = (
+    Delivery.id,
+    Delivery.chat_id,
+    Delivery.post_id,
+    Delivery.broadcast_id,
+    Delivery.topic_id,
+    Delivery.priority,
+    Delivery.attempts,
+    Delivery.pace,
+)
 
 
 def _audience(topic_ids: Sequence[int] | None) -> Any:
@@ -268,7 +294,7 @@ class DeliveryRepo:
 
     async def claim_due(
         self, now: datetime, limit: int, exclude: Iterable[int] = ()
-    ) -> Sequence[Delivery]:
+    ) -> list[ClaimedDelivery]:
         """Pending deliveries whose time has come, highest priority and oldest first.
 
         The index (status, priority DESC, id) gives this order directly, so a claim reads
@@ -277,7 +303,7 @@ class DeliveryRepo:
         simply sent again, which bounds duplicates by what was in flight.
         """
         stmt = (
-            select(Delivery)
+            select(*_CLAIMED)
             .where(
                 Delivery.status == DeliveryStatus.PENDING.value,
                 Delivery.next_attempt_at <= now,
@@ -291,7 +317,7 @@ class DeliveryRepo:
         if skip:
             stmt = stmt.where(Delivery.id.not_in(skip))
         result = await self.session.execute(stmt)
-        return result.scalars().all()
+        return [ClaimedDelivery(*row) for row in result.all()]
 
     async def claim_leased(
         self,
@@ -300,7 +326,7 @@ class DeliveryRepo:
         owner: str,
         lease_seconds: float,
         exclude: Iterable[int] = (),
-    ) -> Sequence[Delivery]:
+    ) -> list[ClaimedDelivery]:
         """Claim due deliveries for the instance `owner` until `now + lease_seconds` (PostgreSQL).
 
         Several instances share the outbox: a row is claimable when nobody holds a live lease
@@ -372,16 +398,17 @@ class DeliveryRepo:
         )
         picked = select(due_cte.c.id).where(busy.is_(None)).limit(limit)
         # 3. the lease, through the primary key (= ANY of an array, not an IN that PostgreSQL
-        #    may hash-join against a scan of the table), returning what the engine reads.
+        #    may hash-join against a scan of the table), returning the columns the engine
+        #    reads as plain tuples (no ORM objects, no identity map).
         stmt = (
             update(Delivery)
             .where(Delivery.id == func.any(func.array(picked.scalar_subquery())))
             .values(claimed_by=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(Delivery)
+            .returning(*_CLAIMED)
             .execution_options(synchronize_session=False)
         )
-        result = await self.session.execute(select(Delivery).from_statement(stmt))
-        rows = list(result.scalars().all())
+        result = await self.session.execute(stmt)
+        rows = [ClaimedDelivery(*row) for row in cast(Sequence[Any], result.all())]
         rows.sort(key=lambda row: (-row.priority, row.id))
         return rows
 
