@@ -2,12 +2,13 @@
 
 Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - group commit of "sent": when Telegram accepts a message its delivery joins a small buffer of
-  sent marks that one transaction records, flushed every `mark_flush_seconds` (20 ms) or as soon as
-  it holds `mark_batch` (32) marks; a full buffer makes the next send wait for the flush. A
-  delivery stays claimed (excluded from new claims) until its mark is committed. So after a crash
-  at most the sends in flight plus one unflushed batch can repeat: duplicates <= `concurrency` +
-  `mark_batch` (8 + 32 = 40 by default, `crash_bound`). One commit per message had capped the
-  engine near 300 messages/s on SQLite; the HTTP client is the limit now (docs/PERFORMANCE.md);
+  sent marks that one transaction records, flushed once half of `mark_batch` (32) marks wait or
+  `mark_flush_seconds` (20 ms) passed, whichever comes first; a full buffer makes the next send
+  wait for the flush. A delivery stays claimed (excluded from new claims) until its mark is
+  committed. So after a crash at most the sends in flight plus one unflushed batch can repeat:
+  duplicates <= `concurrency` + `mark_batch` (8 + 32 = 40 by default, `crash_bound`). One
+  commit per message had capped the engine near 300 messages/s on SQLite; the HTTP client is
+  the limit now (docs/PERFORMANCE.md);
 - people first: while `yield_to()` says updates from people are being handled, no new bulk send
   starts (for at most YIELD_MAX_SECONDS each), so a fan-out never slows replies down;
 - pacing: `rate` messages a second overall, one a second per chat, twenty a minute per group;
@@ -359,6 +360,8 @@ class DeliveryEngine:
         self._unflushed: dict[int, tuple[int | None, datetime]] = {}
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
+        # Set once half a batch of marks waits (or the flush interval passed): flush now.
+        self._marks_waiting = asyncio.Event()
         # Hook for metrics (bot.health): outcome of each send with its latency in seconds.
         self._on_outcome = on_outcome
         self.last_loop_at = monotonic()  # heartbeat of run(), for /healthz (see stalled_for)
@@ -452,12 +455,26 @@ class DeliveryEngine:
             if not await self._flush_marks():
                 await asyncio.sleep(0.5)
         self._unflushed[delivery_id] = (message_id, self._clock.now())
+        if len(self._unflushed) >= self._mark_batch // 2:
+            self._marks_waiting.set()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon(), name="delivery-marks")
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._mark_flush_seconds)
+        """Flush the buffer until it is empty, each flush once half a batch waits.
+
+        Or once `mark_flush_seconds` passed, whichever comes first: flushes one after another
+        took a few marks each, a statement and a commit per handful of messages.
+        """
+        loop = asyncio.get_running_loop()
         while self._unflushed:
+            if len(self._unflushed) < self._mark_batch // 2:
+                self._marks_waiting.clear()
+                timer = loop.call_later(self._mark_flush_seconds, self._marks_waiting.set)
+                try:
+                    await self._marks_waiting.wait()
+                finally:
+                    timer.cancel()
             if not await self._flush_marks():
                 await asyncio.sleep(0.5)
 
