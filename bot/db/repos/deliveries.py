@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    BigInteger,
     Table,
     and_,
     bindparam,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -49,6 +51,8 @@ _MARK_SENT_PG = text(
     " CAST(:sent_at AS timestamptz[])) AS m(id, message_id, sent_at)"
     " WHERE d.id = m.id"
 )
+# A list of delivery ids bound as one PostgreSQL array.
+_ID_ARRAY = postgresql.ARRAY(BigInteger)
 # After a send, a chat rests this long before another instance may send to it (groups: 20/min).
 GROUP_REST_SECONDS = 3
 
@@ -367,7 +371,9 @@ class DeliveryRepo:
         )
         skip = list(exclude)
         if skip:
-            due = due.where(Delivery.id.not_in(skip))
+            # One array parameter, not an IN list of hundreds: the statement's text stays the
+            # same from claim to claim, so it is prepared (and planned) once per connection.
+            due = due.where(Delivery.id != func.all(bindparam("skip", skip, type_=_ID_ARRAY)))
         due_cte = due.cte("due").prefix_with("MATERIALIZED")
         # 2. the per-chat check, a scalar subquery run per candidate (never turned into a join
         #    over the whole table) that looks the chat up by chat_id alone: the CASE keeps the
