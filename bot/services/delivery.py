@@ -2,12 +2,13 @@
 
 Guarantees (docs/ARCHITECTURE.md, "Delivery engine"):
 - group commit of "sent": when Telegram accepts a message its delivery joins a small buffer of
-  sent marks that one transaction records, flushed every `mark_flush_seconds` (20 ms) or as soon as
-  it holds `mark_batch` (32) marks; a full buffer makes the next send wait for the flush. A
-  delivery stays claimed (excluded from new claims) until its mark is committed. So after a crash
-  at most the sends in flight plus one unflushed batch can repeat: duplicates <= `concurrency` +
-  `mark_batch` (8 + 32 = 40 by default, `crash_bound`). One commit per message had capped the
-  engine near 300 messages/s on SQLite; the HTTP client is the limit now (docs/PERFORMANCE.md);
+  sent marks that one transaction records, flushed once half of `mark_batch` (32) marks wait or
+  `mark_flush_seconds` (20 ms) passed, whichever comes first; a full buffer makes the next send
+  wait for the flush. A delivery stays claimed (excluded from new claims) until its mark is
+  committed. So after a crash at most the sends in flight plus one unflushed batch can repeat:
+  duplicates <= `concurrency` + `mark_batch` (8 + 32 = 40 by default, `crash_bound`). One
+  commit per message had capped the engine near 300 messages/s on SQLite; the HTTP client is
+  the limit now (docs/PERFORMANCE.md);
 - people first: while `yield_to()` says updates from people are being handled, no new bulk send
   starts (for at most YIELD_MAX_SECONDS each), so a fan-out never slows replies down;
 - pacing: `rate` messages a second overall, one a second per chat, twenty a minute per group;
@@ -53,8 +54,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Delivery, Feed, Post, Topic
+from bot.db.models import BROADCAST, NOTICE, POST, Broadcast, Chat, Feed, Post, Topic
 from bot.db.repos import BroadcastRepo, ChatRepo, DeliveryRepo, PostRepo
+from bot.db.repos.deliveries import ClaimedDelivery
 from bot.db.repos.pace import DeliveryPace, PaceRepo
 from bot.domain.channels import CHANNEL
 from bot.domain.clock import Clock
@@ -358,6 +360,8 @@ class DeliveryEngine:
         self._unflushed: dict[int, tuple[int | None, datetime]] = {}
         self._flush_lock = asyncio.Lock()
         self._flusher: asyncio.Task[None] | None = None
+        # Set once half a batch of marks waits (or the flush interval passed): flush now.
+        self._marks_waiting = asyncio.Event()
         # Hook for metrics (bot.health): outcome of each send with its latency in seconds.
         self._on_outcome = on_outcome
         self.last_loop_at = monotonic()  # heartbeat of run(), for /healthz (see stalled_for)
@@ -451,12 +455,26 @@ class DeliveryEngine:
             if not await self._flush_marks():
                 await asyncio.sleep(0.5)
         self._unflushed[delivery_id] = (message_id, self._clock.now())
+        if len(self._unflushed) >= self._mark_batch // 2:
+            self._marks_waiting.set()
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush_soon(), name="delivery-marks")
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(self._mark_flush_seconds)
+        """Flush the buffer until it is empty, each flush once half a batch waits.
+
+        Or once `mark_flush_seconds` passed, whichever comes first: flushes one after another
+        took a few marks each, a statement and a commit per handful of messages.
+        """
+        loop = asyncio.get_running_loop()
         while self._unflushed:
+            if len(self._unflushed) < self._mark_batch // 2:
+                self._marks_waiting.clear()
+                timer = loop.call_later(self._mark_flush_seconds, self._marks_waiting.set)
+                try:
+                    await self._marks_waiting.wait()
+                finally:
+                    timer.cancel()
             if not await self._flush_marks():
                 await asyncio.sleep(0.5)
 
@@ -467,10 +485,17 @@ class DeliveryEngine:
             if not batch:
                 return True
             try:
-                async with self._sessionmaker.begin() as session:
+                async with self._sessionmaker() as session:
+                    if session.get_bind().dialect.name == "postgresql":
+                        # Its one statement is its own transaction: no BEGIN and no COMMIT
+                        # round trip while sends wait for the buffer (docs/PERFORMANCE.md).
+                        await session.connection(
+                            execution_options={"isolation_level": "AUTOCOMMIT"}
+                        )
                     await DeliveryRepo(session).mark_sent_many(
                         [(i, message_id, when) for i, (message_id, when) in batch.items()]
                     )
+                    await session.commit()
             except Exception:
                 log.exception("could not record sent deliveries", extra={"pending": len(batch)})
                 return False
@@ -745,8 +770,8 @@ class DeliveryEngine:
                 log.exception("could not report a lost chat", extra={"chat_id": job.chat_id})
 
     async def _pace(
-        self, session: AsyncSession, rows: Sequence[Delivery], now: datetime
-    ) -> tuple[list[Delivery], int]:
+        self, session: AsyncSession, rows: Sequence[ClaimedDelivery], now: datetime
+    ) -> tuple[list[ClaimedDelivery], int]:
         """Apply the pace policy to claimed rows it has not seen; returns (to send, held).
 
         Held rows are updated in the claim's session (the caller commits): quiet hours move
@@ -936,7 +961,7 @@ class DeliveryEngine:
             self._digests_in_flight.discard(job.digest_id)
             self._slots.release()
 
-    async def _prepare(self, session: AsyncSession, rows: Sequence[Delivery]) -> list[_Job]:
+    async def _prepare(self, session: AsyncSession, rows: Sequence[ClaimedDelivery]) -> list[_Job]:
         """Render each claimed delivery (cached per post and topic, or per broadcast)."""
         post_ids = {r.post_id for r in rows if r.post_id is not None}
         broadcast_ids = {r.broadcast_id for r in rows if r.broadcast_id is not None}
@@ -1012,7 +1037,7 @@ class DeliveryEngine:
 
     def _render(
         self,
-        row: Delivery,
+        row: ClaimedDelivery,
         posts: dict[int, PostView],
         topics: dict[int, TopicView],
         broadcasts: dict[int, Broadcast],
@@ -1109,7 +1134,7 @@ class DeliveryEngine:
 
 def _tracked(
     links: TrackedLinks,
-    row: Delivery,
+    row: ClaimedDelivery,
     message: RenderedMessage,
     posts: dict[int, PostView],
     broadcasts: dict[int, Broadcast],

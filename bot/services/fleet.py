@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import secrets
 import socket
@@ -39,8 +40,8 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db.models import Delivery
 from bot.db.repos import DeliveryRepo, FleetRepo
+from bot.db.repos.deliveries import ClaimedDelivery
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ class Coordination(Protocol):
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
-    ) -> Sequence[Delivery]:
+    ) -> Sequence[ClaimedDelivery]:
         """Claim due deliveries in `session` (committing the claim where it is shared)."""
         ...
 
@@ -152,7 +153,7 @@ class SingleProcess:
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
-    ) -> Sequence[Delivery]:
+    ) -> Sequence[ClaimedDelivery]:
         """Claim due deliveries (see `Coordination.claim`)."""
         return await DeliveryRepo(session).claim_due(now, limit, exclude=exclude)
 
@@ -203,7 +204,11 @@ class PostgresFleet:
         self._instance = instance or instance_name()
         self._monotonic = monotonic
         self._clock = clock
-        self._slots: deque[float] = deque()
+        # The booked slots not used yet: `start + i * interval` for `_slot_index` <= i < `_grant`
+        # (kept as numbers, not a list: at an unpaced rate a booking holds thousands of slots).
+        self._slot_start = 0.0
+        self._slot_index = 0
+        self._slot_count = 0
         # (round trip, offset, when) of the best clock reading (see `_offset`).
         self._clock_sync: tuple[float, float, float] | None = None
         self._slot_lock = asyncio.Lock()
@@ -258,7 +263,7 @@ class PostgresFleet:
 
     async def claim(
         self, session: AsyncSession, now: datetime, limit: int, exclude: Iterable[int]
-    ) -> Sequence[Delivery]:
+    ) -> Sequence[ClaimedDelivery]:
         """Claim due deliveries (see `Coordination.claim`)."""
         rows = await DeliveryRepo(session).claim_leased(
             now, limit, self._instance, self.lease_seconds, exclude=exclude
@@ -270,19 +275,27 @@ class PostgresFleet:
         """Seconds until the next fleet-wide send slot (see `Coordination.slot`)."""
         async with self._slot_lock:
             now = self._monotonic()
-            while self._slots and self._slots[0] < now - self._interval:
-                self._slots.popleft()  # a slot missed by more than one interval is gone
-            if not self._slots:
-                async with self._sessionmaker.begin() as session:
+            if self._slot_index < self._slot_count:
+                # A slot missed by more than one interval is gone.
+                behind = (now - self._interval - self._slot_start) / self._interval
+                if behind > self._slot_index:
+                    self._slot_index = min(self._slot_count, math.ceil(behind))
+            if self._slot_index >= self._slot_count:
+                async with self._sessionmaker() as session:
+                    # One statement, its own transaction: one round trip while sends wait.
+                    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
                     asked = self._monotonic()
                     grant = await FleetRepo(session).grant(
                         self._grant, self._interval, GRANT_LEAD_SECONDS
                     )
                     answered = self._monotonic()
-                start = grant.first_at - self._offset(grant.now, asked, answered)
-                self._slots.extend(start + i * self._interval for i in range(self._grant))
+                    await session.commit()
+                self._slot_start = grant.first_at - self._offset(grant.now, asked, answered)
+                self._slot_index, self._slot_count = 0, self._grant
                 now = self._monotonic()
-            return max(0.0, self._slots.popleft() - now)
+            at = self._slot_start + self._slot_index * self._interval
+            self._slot_index += 1
+            return max(0.0, at - now)
 
     def _offset(self, db_now: float, asked: float, answered: float) -> float:
         """The database clock minus this process's monotonic clock, NTP-style.
@@ -302,7 +315,7 @@ class PostgresFleet:
 
     async def pause(self, seconds: float) -> None:
         """Pause the fleet's sending (see `Coordination.pause`)."""
-        self._slots.clear()
+        self._slot_index = self._slot_count = 0
         try:
             async with self._sessionmaker.begin() as session:
                 await FleetRepo(session).pause(seconds)

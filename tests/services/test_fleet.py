@@ -216,3 +216,27 @@ async def test_a_batch_is_not_sent_on_once_its_lease_may_have_lapsed(
     late = fleet.lease_holds(mark)
     again = fleet.lease_holds(fleet.claim_mark())  # a new claim has its own lease
     assert (fresh, renewed, short, late, again) == (True, True, False, False, True)
+
+
+@pytest.mark.parametrize(
+    "db_kind", ["postgres"], indirect=True
+)  # several instances: PostgreSQL only
+async def test_slots_missed_by_more_than_an_interval_are_skipped(
+    db_kind: str, engine: AsyncEngine, sessionmaker: Maker
+) -> None:
+    """A booking of 4 slots (rate 20: 0.2 s of sending); a process 3.5 intervals late gets the
+    4th at once (the 2nd and 3rd are gone), then books again. At an unpaced rate a booking
+    holds 20,000 slots (kept as numbers): a late process gets the next one still due at once."""
+    now = [100.0]
+    fleet = _fleet(engine, sessionmaker, monotonic=lambda: now[0])
+    interval = 1 / (20 * 0.9)
+    first = await fleet.slot()
+    now[0] += first + 3.5 * interval
+    fourth = await fleet.slot()
+    fifth = await fleet.slot()  # a new booking, at least the lead ahead
+    fast = _fleet(engine, sessionmaker, rate=100_000.0, monotonic=lambda: now[0])
+    now[0] += await fast.slot() + 0.1  # half of its 20,000 slots are missed
+    late = await fast.slot()
+    await fleet.aclose()
+    await fast.aclose()
+    assert (0 < first <= 0.05, fourth, fifth >= 0.0, late) == (True, 0.0, True, 0.0)

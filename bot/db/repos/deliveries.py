@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    BigInteger,
     Table,
     and_,
     bindparam,
@@ -21,11 +22,12 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.db.models import BROADCAST, POST, Chat, Delivery, Subscription
-from bot.db.repos._sql import _clip, _insert
+from bot.db.repos._sql import _clip, _dialect, _insert
 from bot.domain.languages import LANGUAGES, MAIN_LANGUAGE, chat_version_language
 from bot.domain.priority import DeliveryPriority
 from bot.domain.types import DeliveryStatus
@@ -41,8 +43,44 @@ _CLAIM_LOCK = text(
     "SELECT pg_advisory_xact_lock(:key), set_config('enable_bitmapscan', 'off', true),"
     " set_config('enable_seqscan', 'off', true)"
 )
+# The sent marks of a flush in one statement (PostgreSQL; `DeliveryRepo.mark_sent_many`).
+_MARK_SENT_PG = text(
+    "UPDATE deliveries AS d SET status = 'sent', sent_at = m.sent_at,"
+    " message_id = m.message_id, attempts = d.attempts + 1, last_error = NULL"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:message_ids AS bigint[]),"
+    " CAST(:sent_at AS timestamptz[])) AS m(id, message_id, sent_at)"
+    " WHERE d.id = m.id"
+)
+# A list of delivery ids bound as one PostgreSQL array.
+_ID_ARRAY = postgresql.ARRAY(BigInteger)
 # After a send, a chat rests this long before another instance may send to it (groups: 20/min).
 GROUP_REST_SECONDS = 3
+
+
+class ClaimedDelivery(NamedTuple):
+    """What the engine reads of a claimed delivery: plain columns, not an ORM object."""
+
+    id: int
+    chat_id: int
+    post_id: int | None
+    broadcast_id: int | None
+    topic_id: int | None
+    priority: int
+    attempts: int
+    pace: int
+
+
+# The columns of a `ClaimedDelivery`, in its order.
+_CLAIMED = (
+    Delivery.id,
+    Delivery.chat_id,
+    Delivery.post_id,
+    Delivery.broadcast_id,
+    Delivery.topic_id,
+    Delivery.priority,
+    Delivery.attempts,
+    Delivery.pace,
+)
 
 
 def _audience(topic_ids: Sequence[int] | None) -> Any:
@@ -260,7 +298,7 @@ class DeliveryRepo:
 
     async def claim_due(
         self, now: datetime, limit: int, exclude: Iterable[int] = ()
-    ) -> Sequence[Delivery]:
+    ) -> list[ClaimedDelivery]:
         """Pending deliveries whose time has come, highest priority and oldest first.
 
         The index (status, priority DESC, id) gives this order directly, so a claim reads
@@ -269,7 +307,7 @@ class DeliveryRepo:
         simply sent again, which bounds duplicates by what was in flight.
         """
         stmt = (
-            select(Delivery)
+            select(*_CLAIMED)
             .where(
                 Delivery.status == DeliveryStatus.PENDING.value,
                 Delivery.next_attempt_at <= now,
@@ -283,7 +321,7 @@ class DeliveryRepo:
         if skip:
             stmt = stmt.where(Delivery.id.not_in(skip))
         result = await self.session.execute(stmt)
-        return result.scalars().all()
+        return [ClaimedDelivery(*row) for row in result.all()]
 
     async def claim_leased(
         self,
@@ -292,7 +330,7 @@ class DeliveryRepo:
         owner: str,
         lease_seconds: float,
         exclude: Iterable[int] = (),
-    ) -> Sequence[Delivery]:
+    ) -> list[ClaimedDelivery]:
         """Claim due deliveries for the instance `owner` until `now + lease_seconds` (PostgreSQL).
 
         Several instances share the outbox: a row is claimable when nobody holds a live lease
@@ -333,7 +371,9 @@ class DeliveryRepo:
         )
         skip = list(exclude)
         if skip:
-            due = due.where(Delivery.id.not_in(skip))
+            # One array parameter, not an IN list of hundreds: the statement's text stays the
+            # same from claim to claim, so it is prepared (and planned) once per connection.
+            due = due.where(Delivery.id != func.all(bindparam("skip", skip, type_=_ID_ARRAY)))
         due_cte = due.cte("due").prefix_with("MATERIALIZED")
         # 2. the per-chat check, a scalar subquery run per candidate (never turned into a join
         #    over the whole table) that looks the chat up by chat_id alone: the CASE keeps the
@@ -364,16 +404,17 @@ class DeliveryRepo:
         )
         picked = select(due_cte.c.id).where(busy.is_(None)).limit(limit)
         # 3. the lease, through the primary key (= ANY of an array, not an IN that PostgreSQL
-        #    may hash-join against a scan of the table), returning what the engine reads.
+        #    may hash-join against a scan of the table), returning the columns the engine
+        #    reads as plain tuples (no ORM objects, no identity map).
         stmt = (
             update(Delivery)
             .where(Delivery.id == func.any(func.array(picked.scalar_subquery())))
             .values(claimed_by=owner, lease_until=now + timedelta(seconds=lease_seconds))
-            .returning(Delivery)
+            .returning(*_CLAIMED)
             .execution_options(synchronize_session=False)
         )
-        result = await self.session.execute(select(Delivery).from_statement(stmt))
-        rows = list(result.scalars().all())
+        result = await self.session.execute(stmt)
+        rows = [ClaimedDelivery(*row) for row in cast(Sequence[Any], result.all())]
         rows.sort(key=lambda row: (-row.priority, row.id))
         return rows
 
@@ -440,8 +481,23 @@ class DeliveryRepo:
         )
 
     async def mark_sent_many(self, marks: Sequence[tuple[int, int | None, datetime]]) -> None:
-        """Record accepted messages, `(delivery_id, message_id, sent_at)`, in one statement."""
+        """Record accepted messages, `(delivery_id, message_id, sent_at)`, in one statement.
+
+        On PostgreSQL one UPDATE … FROM unnest of three arrays: one execution however many
+        marks (an executemany runs the UPDATE once per row, each a bind, plan and execute on
+        the server). On SQLite an executemany, in process.
+        """
         if not marks:
+            return
+        if _dialect(self.session) == "postgresql":
+            await self.session.execute(
+                _MARK_SENT_PG,
+                {
+                    "ids": [i for i, _, _ in marks],
+                    "message_ids": [m for _, m, _ in marks],
+                    "sent_at": [when for _, _, when in marks],
+                },
+            )
             return
         table = cast(Table, Delivery.__table__)  # Core: an executemany, not ORM bulk mode
         stmt = (

@@ -51,20 +51,21 @@ class FleetRepo:
         slot is already past when the instance gets it), and never within a pause.
         """
         now = func.clock_timestamp()
-        await self.session.execute(
-            _insert(self.session, FleetBudget)
-            .values(name=name, next_slot=now, paused_until=now)
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
         span = timedelta(seconds=count * interval)
+        # One statement (the first booking creates the row): one round trip per booking.
         result = await self.session.execute(
-            update(FleetBudget)
-            .where(FleetBudget.name == name)
-            .values(
-                next_slot=func.greatest(
-                    FleetBudget.next_slot, now + timedelta(seconds=lead), FleetBudget.paused_until
-                )
-                + span
+            _insert(self.session, FleetBudget)
+            .values(name=name, next_slot=now + timedelta(seconds=lead) + span, paused_until=now)
+            .on_conflict_do_update(
+                index_elements=["name"],
+                set_={
+                    "next_slot": func.greatest(
+                        FleetBudget.next_slot,
+                        now + timedelta(seconds=lead),
+                        FleetBudget.paused_until,
+                    )
+                    + span
+                },
             )
             .returning(FleetBudget.next_slot, FleetBudget.paused_until, now)
         )
