@@ -6,6 +6,7 @@ import pytest
 
 from bot.db.models import Delivery, Topic, TopicRule
 from bot.db.repos import TopicRepo
+from bot.domain.types import TopicSpec
 from bot.errors import AlreadyExistsError, InvalidInputError, TopicNotFoundError
 from bot.services.topics import TopicService
 from tests.fakes.clock import FakeClock
@@ -108,3 +109,42 @@ async def test_topic_info_unknown_raises(topics: TopicService) -> None:
     """An unknown topic is TopicNotFoundError."""
     with pytest.raises(TopicNotFoundError):
         await topics.topic_info("nope")
+
+
+@pytest.mark.parametrize(
+    ("specs", "owner"),
+    [
+        ([TopicSpec(slug="other", name="Stop  torture")], "stoptorture"),
+        ([TopicSpec(slug="other", name="Other", name_fr="#StopTorture")], "stoptorture"),
+        ([TopicSpec(slug="alpha", name="Alpha"), TopicSpec(slug="beta", name="alpha")], "alpha"),
+    ],
+    ids=["another-topics-name", "its-slug-as-a-french-name", "the-files-own-topic"],
+)
+async def test_import_refuses_a_name_another_topic_has_and_changes_nothing(
+    topics: TopicService, sessionmaker: Sessions, specs: list[TopicSpec], owner: str
+) -> None:
+    """A topics file naming a topic as another one is named (forgivingly, in either language,
+    earlier in the same file included) is refused whole."""
+    before = (await count_rows(sessionmaker, Topic), await count_rows(sessionmaker, TopicRule))
+    with pytest.raises(InvalidInputError, match=f"is used by '{owner}'"):
+        await topics.import_topics([TopicSpec(slug="fresh", name="Fresh"), *specs])
+    after = (await count_rows(sessionmaker, Topic), await count_rows(sessionmaker, TopicRule))
+    assert after == before
+
+
+async def test_import_updates_a_topic_under_its_own_name(
+    topics: TopicService, sessionmaker: Sessions
+) -> None:
+    """Importing a topic again, its name unchanged, updates it and replaces its rules."""
+    result = await topics.import_topics(
+        [TopicSpec(slug="StopTorture", name="Stop Torture", keywords=("waterboarding",))]
+    )
+    async with sessionmaker() as session:
+        rules = await TopicRepo(session).rules()
+        topic = await TopicRepo(session).by_slug("stoptorture")
+    assert topic is not None
+    assert (result.created, result.updated, [r.value for r in rules[topic.id]]) == (
+        [],
+        ["StopTorture"],
+        ["waterboarding"],
+    )

@@ -74,7 +74,7 @@ class TopicRepo:
         self.set_french(topic, spec.name_fr, spec.description_fr)
         self.session.add(topic)
         await self.session.flush()
-        await self.replace_rules(topic.id, spec)
+        await self.replace_rules(topic.id, spec, new=True)
         return topic
 
     @staticmethod
@@ -84,9 +84,10 @@ class TopicRepo:
         topic.name_fr_key = normalise_key(name) if name else None
         topic.description_fr = description or None
 
-    async def replace_rules(self, topic_id: int, spec: TopicSpec) -> None:
-        """Set a topic's rules to exactly those of `spec`."""
-        await self.session.execute(delete(TopicRule).where(TopicRule.topic_id == topic_id))
+    async def replace_rules(self, topic_id: int, spec: TopicSpec, *, new: bool = False) -> None:
+        """Set a topic's rules to exactly those of `spec` (`new`: it has none yet)."""
+        if not new:
+            await self.session.execute(delete(TopicRule).where(TopicRule.topic_id == topic_id))
         seen: set[tuple[str, str]] = set()
         rows: list[dict[str, object]] = []
         for kind, values in (
