@@ -204,8 +204,8 @@ class PostgresFleet:
         self._instance = instance or instance_name()
         self._monotonic = monotonic
         self._clock = clock
-        # The booked slots not used yet: `start + i * interval` for `_slot_index` <= i < `_grant`
-        # (kept as numbers, not a list: at an unpaced rate a booking holds thousands of slots).
+        # The booked slots not used yet: `_slot_start + i * interval` for `_slot_index` <= i
+        # < `_slot_count` (numbers, not a list: at an unpaced rate a booking holds thousands).
         self._slot_start = 0.0
         self._slot_index = 0
         self._slot_count = 0

@@ -367,19 +367,19 @@ class TopicService:
         updated: list[str] = []
         async with self._sessionmaker.begin() as session:
             topics = TopicRepo(session)
-            # Every topic read once (a handful), then looked up in memory as by_slug and
-            # by_key would: the file's own topics, once added, count too.
-            known = _TopicKeys(await topics.all(include_archived=True))
+            # Every topic read once (a handful), in id order, then looked up in memory as
+            # `TopicRepo.by_slug` and `by_key` would: the file's own topics, once added, count.
+            known = sorted(await topics.all(include_archived=True), key=lambda t: t.id)
             for spec in specs:
-                topic = known.by_slug(spec.slug)
+                topic = _first(known, normalise_key(spec.slug), slug_only=True)
                 for name in (spec.name, spec.name_fr):
-                    clash = known.by_key(name) if name else None
+                    clash = _first(known, normalise_key(name)) if name else None
                     if clash is not None and (topic is None or clash.id != topic.id):
                         raise InvalidInputError(
                             f"topic {spec.slug!r}: the name {name!r} is used by {clash.slug!r}"
                         )
                 if topic is None:
-                    known.add(await topics.add(spec, now))
+                    known.append(await topics.add(spec, now))
                     created.append(spec.slug)
                 else:
                     topic.name = spec.name
@@ -391,7 +391,6 @@ class TopicService:
                     topic.preview = spec.preview
                     topics.set_french(topic, spec.name_fr, spec.description_fr)
                     await topics.replace_rules(topic.id, spec)
-                    known.add(topic)
                     updated.append(spec.slug)
             await AuditRepo(session).record(
                 now,
@@ -455,31 +454,11 @@ def _check_name(name: str) -> str:
     return name
 
 
-class _TopicKeys:
-    """Topics by their look-up keys, as `TopicRepo.by_slug` and `by_key` find them."""
-
-    def __init__(self, topics: Sequence[Topic]) -> None:
-        self._topics: dict[int, Topic] = {}
-        for topic in topics:
-            self.add(topic)
-
-    def add(self, topic: Topic) -> None:
-        """Know a topic (again, after its names changed)."""
-        self._topics[topic.id] = topic
-
-    def by_slug(self, slug: str) -> Topic | None:
-        """The topic whose slug matches forgivingly."""
-        key = normalise_key(slug)
-        return next((t for t in self._sorted() if t.slug_key == key), None)
-
-    def by_key(self, name: str) -> Topic | None:
-        """The first topic (by id) whose slug or name in either language matches forgivingly."""
-        key = normalise_key(name)
-        if not key:
-            return None
-        return next(
-            (t for t in self._sorted() if key in (t.slug_key, t.name_key, t.name_fr_key)), None
-        )
-
-    def _sorted(self) -> list[Topic]:
-        return [self._topics[i] for i in sorted(self._topics)]
+def _first(topics: Sequence[Topic], key: str, *, slug_only: bool = False) -> Topic | None:
+    """The first topic whose slug (or, unless `slug_only`, name in either language) has `key`."""
+    if not key:
+        return None
+    for topic in topics:
+        if key == topic.slug_key or (not slug_only and key in (topic.name_key, topic.name_fr_key)):
+            return topic
+    return None
